@@ -1,0 +1,1 @@
+"""sophos-sync: the monthly Sophos → Platform sync (importable logic; the DAG only wires it)."""

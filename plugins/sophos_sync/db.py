@@ -1,0 +1,110 @@
+"""PostgreSQL access: where the database is, SQL files by name, migrations, and COPY."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from functools import cache
+
+import psycopg
+from psycopg import sql as pgsql
+
+from sophos_sync import settings
+from sophos_sync.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+MIGRATION_LOCK = "sophos_sync.migrate"
+
+
+def resolve_dsn(dsn: str | None = None, conn_id: str | None = None) -> str:
+    """The database to use: an explicit DSN, else $SOPHOS_SYNC_DB_DSN, else the Airflow connection."""
+    if dsn:
+        return dsn
+    if os.environ.get("SOPHOS_SYNC_DB_DSN"):
+        return os.environ["SOPHOS_SYNC_DB_DSN"]
+    return dsn_from_airflow_connection(conn_id or settings.DB_CONN_ID)
+
+
+def dsn_from_airflow_connection(conn_id: str) -> str:
+    from airflow.sdk import BaseHook
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except Exception as exc:  # Airflow raises its own not-found type, which differs by context
+        raise ConfigurationError(
+            f"database connection '{conn_id}' is not configured: set AIRFLOW_CONN_{conn_id.upper()} "
+            f"(a postgresql:// URI) or add it in the Airflow UI, or set SOPHOS_SYNC_DB_DSN"
+        ) from exc
+    return psycopg.conninfo.make_conninfo(
+        host=conn.host or "localhost",
+        port=str(conn.port or 5432),
+        user=conn.login or "",
+        password=conn.password or "",
+        dbname=conn.schema or "postgres",
+    )
+
+
+def connect(dsn: str | None = None, **kwargs) -> psycopg.Connection:
+    kwargs.setdefault("application_name", "sophos-sync")
+    return psycopg.connect(resolve_dsn(dsn), **kwargs)
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of include/sql/<name>.sql, e.g. sql("load/merge_subscriptions")."""
+    path = settings.SQL_DIR / f"{name}.sql"
+    return path.read_text(encoding="utf-8")
+
+
+def migration_files() -> list[tuple[str, str]]:
+    folder = settings.SQL_DIR / "migrations"
+    return [(p.stem, p.read_text(encoding="utf-8")) for p in sorted(folder.glob("[0-9]*.sql"))]
+
+
+def migrate(conn: psycopg.Connection) -> list[str]:
+    """Apply the migrations not applied yet, in order; concurrent callers wait on an advisory lock."""
+    applied_now: list[str] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (MIGRATION_LOCK,))
+        conn.execute("CREATE SCHEMA IF NOT EXISTS sophos")
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS sophos.schema_migrations (
+                   version text PRIMARY KEY,
+                   checksum text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        done = dict(conn.execute("SELECT version, checksum FROM sophos.schema_migrations").fetchall())
+        for version, text in migration_files():
+            checksum = hashlib.sha256(text.encode()).hexdigest()
+            if version in done:
+                if done[version] != checksum:
+                    log.warning("migration %s changed after it was applied; migrations are append-only", version)
+                continue
+            conn.execute(text)
+            conn.execute(
+                "INSERT INTO sophos.schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum)
+            )
+            applied_now.append(version)
+    if applied_now:
+        log.info("applied migrations: %s", ", ".join(applied_now))
+    else:
+        log.info("schema is up to date (%d migrations)", len(migration_files()))
+    return applied_now
+
+
+def copy_rows(
+    conn: psycopg.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]
+) -> int:
+    """COPY rows into schema.table (names are code constants, quoted here); returns the row count."""
+    schema, name = table.split(".")
+    statement = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
+        pgsql.Identifier(schema, name), pgsql.SQL(", ").join(map(pgsql.Identifier, columns))
+    )
+    count = 0
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
