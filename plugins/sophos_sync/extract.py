@@ -1,0 +1,148 @@
+"""Extract: Sophos API → sophos.landing_records, one raw JSON row per API object, keyed by run and account.
+
+Each extract replaces its own (run, account, entity) slice in one transaction, so a retried task never
+duplicates rows, and records what the API itself said about the whole (its item count, skipped tenants).
+Objects are streamed from the API into COPY, never collected in memory first.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from datetime import date
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from sophos_sync.client import SophosClient
+
+log = logging.getLogger(__name__)
+
+LANDING_COLUMNS = ("sync_run_id", "account", "entity", "seq", "tenant_id", "raw")
+
+
+def open_sync_run(conn: psycopg.Connection, dag_run_id: str, billing_month: date) -> int:
+    """The run's id; a cleared and re-run DAG run reuses its row (and starts over as 'running')."""
+    with conn.transaction():
+        row = conn.execute(
+            """INSERT INTO sophos.sync_runs (dag_run_id, billing_month) VALUES (%s, %s)
+               ON CONFLICT (dag_run_id, billing_month)
+               DO UPDATE SET status = 'running', started_at = now(), finished_at = NULL
+               RETURNING sync_run_id""",
+            (dag_run_id, billing_month),
+        ).fetchone()
+    return row[0]
+
+
+def _replace_slice(
+    conn: psycopg.Connection,
+    sync_run_id: int,
+    account: str,
+    entity: str,
+    records: Iterable[tuple[str | None, dict]],
+) -> int:
+    """Within the caller's transaction: drop what an earlier try landed, then COPY the new records."""
+    conn.execute(
+        "DELETE FROM sophos.landing_records WHERE sync_run_id = %s AND account = %s AND entity = %s",
+        (sync_run_id, account, entity),
+    )
+    count = 0
+    with conn.cursor() as cur, cur.copy(
+        "COPY sophos.landing_records (sync_run_id, account, entity, seq, tenant_id, raw) FROM STDIN"
+    ) as copy:
+        for count, (tenant_id, item) in enumerate(records, start=1):
+            copy.write_row((sync_run_id, account, entity, count, tenant_id, Jsonb(item)))
+    return count
+
+
+def _record_batch(
+    conn: psycopg.Connection,
+    sync_run_id: int,
+    account: str,
+    entity: str,
+    partner_id: str | None,
+    record_count: int,
+    reported_count: int | None,
+    skipped: list[dict] | None = None,
+) -> None:
+    conn.execute(
+        """INSERT INTO sophos.landing_batches
+               (sync_run_id, account, entity, partner_id, record_count, reported_count, skipped)
+           VALUES (%s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (sync_run_id, account, entity) DO UPDATE SET
+               partner_id = EXCLUDED.partner_id, record_count = EXCLUDED.record_count,
+               reported_count = EXCLUDED.reported_count, skipped = EXCLUDED.skipped,
+               extracted_at = now()""",
+        (sync_run_id, account, entity, partner_id, record_count, reported_count, Jsonb(skipped or [])),
+    )
+
+
+def extract_tenants(conn: psycopg.Connection, client: SophosClient, sync_run_id: int, account: str) -> dict:
+    started = time.monotonic()
+    partner_id = client.whoami().id
+    with conn.transaction():
+        count = _replace_slice(conn, sync_run_id, account, "tenant", ((None, t) for t in client.tenants()))
+        _record_batch(conn, sync_run_id, account, "tenant", partner_id, count, count)
+    log.info("extracted tenants of %s: %s in %.1f s", account, f"{count:,}", time.monotonic() - started)
+    return {"tenants": count}
+
+
+def _landed_tenants(conn: psycopg.Connection, sync_run_id: int, account: str) -> list[tuple[str, str | None]]:
+    rows = conn.execute(
+        """SELECT DISTINCT raw->>'id', raw->>'apiHost' FROM sophos.landing_records
+           WHERE sync_run_id = %s AND account = %s AND entity = 'tenant' AND raw->>'id' IS NOT NULL
+           ORDER BY 1""",
+        (sync_run_id, account),
+    ).fetchall()
+    return [(tenant_id, api_host) for tenant_id, api_host in rows]
+
+
+def extract_licenses(conn: psycopg.Connection, client: SophosClient, sync_run_id: int, account: str) -> dict:
+    """Licences of every tenant this account listed; a tenant answering 403 is skipped, with its reason."""
+    started = time.monotonic()
+    tenants = _landed_tenants(conn, sync_run_id, account)
+    skipped: list[dict] = []
+
+    def licence_rows() -> Iterator[tuple[str, dict]]:
+        for result in client.licenses(tenants):
+            if result.skipped_reason is not None:
+                skipped.append({"tenant_id": result.tenant_id, "reason": result.skipped_reason})
+                continue
+            for licence in result.licenses or []:
+                yield result.tenant_id, licence
+
+    with conn.transaction():
+        count = _replace_slice(conn, sync_run_id, account, "license", licence_rows())
+        _record_batch(conn, sync_run_id, account, "license", None, count, None, skipped)
+    if skipped:
+        log.warning(
+            "licences of %d tenant(s) of %s were skipped (e.g. %s: %s); their subscriptions keep their last state",
+            len(skipped), account, skipped[0]["tenant_id"], skipped[0]["reason"],
+        )
+    log.info(
+        "extracted licences of %s: %s for %s tenants in %.1f s",
+        account, f"{count:,}", f"{len(tenants) - len(skipped):,}", time.monotonic() - started,
+    )
+    return {"licenses": count, "tenants_skipped": len(skipped)}
+
+
+def extract_billing_usage(
+    conn: psycopg.Connection, client: SophosClient, sync_run_id: int, account: str, billing_month: date
+) -> dict:
+    """The month's invoice report; raises ReportNotAvailable (404) before anything is written."""
+    started = time.monotonic()
+    partner_id = client.whoami().id
+    usage = client.billing_usage(billing_month.year, billing_month.month)
+    with conn.transaction():
+        count = _replace_slice(conn, sync_run_id, account, "billing_usage", ((None, item) for item in usage))
+        _record_batch(conn, sync_run_id, account, "billing_usage", partner_id, count, usage.reported_count)
+    if usage.reported_count is not None and usage.reported_count != count:
+        log.warning(
+            "billing report of %s for %s: the API announced %s lines but sent %s",
+            account, billing_month.strftime("%Y-%m"), f"{usage.reported_count:,}", f"{count:,}",
+        )
+    log.info(
+        "extracted billing lines of %s for %s: %s in %.1f s",
+        account, billing_month.strftime("%Y-%m"), f"{count:,}", time.monotonic() - started,
+    )
+    return {"billing_lines": count, "reported": usage.reported_count}

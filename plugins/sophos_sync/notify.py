@@ -1,0 +1,61 @@
+"""What happens when a task of the sync fails for good: the run is marked failed, and a person is told.
+
+Point SOPHOS_SYNC_ALERT_WEBHOOK_URL at a chat or incident webhook (it receives `{"text": ...}`), or
+replace `on_failure` in settings-driven default_args with any Airflow notifier (e-mail, Slack, ...).
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_ENV = "SOPHOS_SYNC_ALERT_WEBHOOK_URL"
+
+
+def failure_message(dag_id: str, run_id: str, task_id: str, exception: BaseException | None) -> str:
+    what = f"{type(exception).__name__}: {exception}" if exception else "no exception recorded"
+    return (
+        f"Sophos sync failed: DAG {dag_id}, run {run_id}, task {task_id}. {what} "
+        "Nothing of this run was committed unless the failing task was reconcile_and_report; "
+        "fix the cause, then clear the failed task to resume the run."
+    )
+
+
+def _mark_run_failed(run_id: str, message: str) -> None:
+    from psycopg.types.json import Jsonb
+
+    from sophos_sync import db
+
+    with db.connect() as conn:
+        conn.execute(
+            """UPDATE sophos.sync_runs
+               SET status = 'failed', finished_at = now(), counts = counts || jsonb_build_object('error', %s::jsonb)
+               WHERE dag_run_id = %s AND status = 'running'""",
+            (Jsonb(message), run_id),
+        )
+
+
+def _post_webhook(url: str, message: str) -> None:
+    import httpx
+
+    httpx.post(url, json={"text": message}, timeout=10).raise_for_status()
+
+
+def on_failure(context) -> None:
+    """Airflow on_failure_callback: never raises, so the original failure stays what the UI shows."""
+    ti = context.get("ti") or context.get("task_instance")
+    message = failure_message(
+        getattr(ti, "dag_id", "?"), context.get("run_id", "?"), getattr(ti, "task_id", "?"), context.get("exception")
+    )
+    log.error("%s", message)
+    try:
+        _mark_run_failed(context.get("run_id", ""), message)
+    except Exception as exc:  # the database may be the very thing that failed
+        log.warning("could not mark the sync run failed: %s", type(exc).__name__)
+    url = os.environ.get(WEBHOOK_ENV)
+    if url:
+        try:
+            _post_webhook(url, message)
+        except Exception as exc:
+            log.warning("alert webhook failed: %s", type(exc).__name__)

@@ -1,0 +1,217 @@
+"""The monthly sync, stage by stage, with no Airflow in the signatures.
+
+The DAG's tasks call these functions one each; the benchmark and the tests call the very same ones.
+Every stage opens its own database connection and reads its input from, and writes its output to,
+PostgreSQL tables keyed by the run (DESIGN.md section 1), so stages can run on any worker.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from sophos_sync import db, extract, settings
+
+log = logging.getLogger(__name__)
+
+STAGE_TABLES = {
+    "tenant": "sophos.stage_tenants",
+    "license": "sophos.stage_licenses",
+    "billing_usage": "sophos.stage_billing_lines",
+}
+
+
+def parse_month(value: str) -> date:
+    """'YYYY-MM' → the month's first day; anything else is a clear configuration error."""
+    from sophos_sync.errors import ConfigurationError
+
+    try:
+        year, month = (int(part) for part in value.split("-"))
+        return date(year, month, 1)
+    except (ValueError, AttributeError):
+        raise ConfigurationError(f"billing month {value!r} is not of the form YYYY-MM (e.g. 2026-10)") from None
+
+
+def billing_month_for(logical_date: date, lag_months: int = settings.BILLING_MONTH_LAG) -> date:
+    """The month a run bills: its logical date's month, minus the configured lag."""
+    index = logical_date.year * 12 + logical_date.month - 1 - lag_months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def record_counts(conn: psycopg.Connection, sync_run_id: int, stage: str, counts: dict) -> None:
+    conn.execute(
+        "UPDATE sophos.sync_runs SET counts = counts || jsonb_build_object(%s::text, %s::jsonb) WHERE sync_run_id = %s",
+        (stage, Jsonb(counts), sync_run_id),
+    )
+
+
+def ensure_schema(dsn: str | None = None) -> list[str]:
+    with db.connect(dsn) as conn:
+        return db.migrate(conn)
+
+
+def start_run(dag_run_id: str, billing_month: date, dsn: str | None = None) -> int:
+    with db.connect(dsn) as conn:
+        sync_run_id = extract.open_sync_run(conn, dag_run_id, billing_month)
+    log.info("sync run %d for billing month %s (%s)", sync_run_id, billing_month.strftime("%Y-%m"), dag_run_id)
+    return sync_run_id
+
+
+def _client(account: str):
+    from sophos_sync.hook import SophosHook
+
+    return SophosHook(account).get_client()
+
+
+def report_available(billing_month: date, accounts: list[str]) -> bool:
+    """True once every account's invoice report of the month exists (Sophos answers 404 until then)."""
+    waiting = []
+    for account in accounts:
+        with _client(account) as client:
+            if not client.billing_report_exists(billing_month.year, billing_month.month):
+                waiting.append(account)
+    if waiting:
+        log.info(
+            "billing report %s not published yet for %s; waiting", billing_month.strftime("%Y-%m"), ", ".join(waiting)
+        )
+    return not waiting
+
+
+def extract_entity(entity: str, account: str, sync_run_id: int, billing_month: date, dsn: str | None = None) -> dict:
+    with _client(account) as client, db.connect(dsn) as conn:
+        if entity == "tenant":
+            return extract.extract_tenants(conn, client, sync_run_id, account)
+        if entity == "license":
+            return extract.extract_licenses(conn, client, sync_run_id, account)
+        if entity == "billing_usage":
+            return extract.extract_billing_usage(conn, client, sync_run_id, account, billing_month)
+    raise ValueError(f"unknown entity {entity!r}")
+
+
+def _landing_rows(conn: psycopg.Connection, sync_run_id: int, entity: str):
+    with conn.cursor(name=f"landing_{entity}") as cur:
+        cur.itersize = 20_000
+        cur.execute(
+            """SELECT account, tenant_id, raw::text FROM sophos.landing_records
+               WHERE sync_run_id = %s AND entity = %s ORDER BY account, seq""",
+            (sync_run_id, entity),
+        )
+        yield from cur
+
+
+def _write_stage(conn: psycopg.Connection, sync_run_id: int, result) -> None:
+    from sophos_sync.validate import STAGE_COLUMNS
+
+    table = STAGE_TABLES[result.entity]
+    columns = STAGE_COLUMNS[result.entity]
+    conn.execute(f"DELETE FROM {table} WHERE sync_run_id = %s", (sync_run_id,))
+    frame = result.valid
+    db.copy_rows(
+        conn,
+        table,
+        ["sync_run_id", *columns],
+        ((sync_run_id, *row) for row in zip(*(frame[c] for c in columns))) if len(frame) else (),
+    )
+    rejected = result.rejected
+    db.copy_rows(
+        conn,
+        "sophos.rejected_records",
+        ["sync_run_id", "entity", "source_key", "check_name", "column_name", "failure_case", "raw"],
+        (
+            (sync_run_id, result.entity, key, check, column, failure, raw)
+            for key, check, column, failure, raw in zip(
+                rejected["source_key"], rejected["check_name"], rejected["column_name"],
+                rejected["failure_case"], rejected["raw"],
+            )
+        )
+        if len(rejected)
+        else (),
+    )
+
+
+def validate_run(sync_run_id: int, threshold: float = settings.REJECT_THRESHOLD, dsn: str | None = None) -> dict:
+    """Landing → contracts → stage tables and rejected rows, all entities in one transaction.
+
+    Raises ContractViolation (whole-entity breakage) or RejectionThresholdExceeded before anything is
+    staged, so the month's loaded data stays as it was.
+    """
+    from sophos_sync import validate
+
+    summary: dict[str, dict] = {}
+    with db.connect(dsn) as conn:
+        results = []
+        for entity in validate.ENTITIES:
+            started = time.monotonic()
+            result = validate.validate(entity, _landing_rows(conn, sync_run_id, entity))
+            if entity == "billing_usage":
+                validate.enforce_threshold(result, threshold)
+            rejected_rows = result.rejected["source_key"].nunique() if len(result.rejected) else 0
+            summary[entity] = {
+                "received": result.received,
+                "valid": len(result.valid),
+                "rejected": int(rejected_rows),
+                "collapsed_duplicates": result.collapsed_duplicates,
+                "rejected_by_check": result.rejected_by_check,
+                "unknown_fields": result.unknown_fields,
+            }
+            by_check = ", ".join(f"{name} {n:,}" for name, n in sorted(result.rejected_by_check.items()))
+            log.info(
+                "validated %s: %s in, %s ok, %s rejected%s in %.1f s",
+                entity, f"{result.received:,}", f"{len(result.valid):,}", f"{rejected_rows:,}",
+                f" ({by_check})" if by_check else "", time.monotonic() - started,
+            )
+            if result.unknown_fields:
+                log.warning("schema drift in %s: new fields %s", entity, ", ".join(result.unknown_fields))
+            results.append(result)
+        with conn.transaction():
+            conn.execute("DELETE FROM sophos.rejected_records WHERE sync_run_id = %s", (sync_run_id,))
+            for result in results:
+                _write_stage(conn, sync_run_id, result)
+            record_counts(conn, sync_run_id, "validate", summary)
+            record_counts(
+                conn, sync_run_id, "schema_drift",
+                {entity: s["unknown_fields"] for entity, s in summary.items() if s["unknown_fields"]},
+            )
+    return summary
+
+
+def map_customers(sync_run_id: int, dsn: str | None = None) -> dict:
+    from sophos_sync import review
+
+    with db.connect(dsn) as conn, conn.transaction():
+        counts = review.map_customers(conn, sync_run_id)
+        record_counts(conn, sync_run_id, "mapping", counts)
+    log.info(
+        "mapped customers: %s already mapped, %s auto-matched, %s unmapped",
+        f"{counts.get('mapped', 0):,}", f"{counts.get('auto_matched', 0):,}", f"{counts.get('unmapped', 0):,}",
+    )
+    return counts
+
+
+def record_unmapped(sync_run_id: int, billing_month: date, dsn: str | None = None) -> dict:
+    from sophos_sync import review
+
+    with db.connect(dsn) as conn, conn.transaction():
+        counts = review.record_unmapped_customers(conn, sync_run_id, billing_month)
+        record_counts(conn, sync_run_id, "review", counts)
+    log.warning(
+        "unmapped customers recorded for Support: %s new, %s updated; their subscriptions were not imported "
+        "(python -m sophos_sync review list)",
+        f"{counts.get('inserted', 0):,}", f"{counts.get('updated', 0):,}",
+    )
+    return counts
+
+
+def load_mirror(sync_run_id: int, billing_month: date, dsn: str | None = None) -> dict:
+    from sophos_sync import load
+
+    started = time.monotonic()
+    with db.connect(dsn) as conn:
+        counts = load.load_month(conn, sync_run_id, billing_month)
+        with conn.transaction():
+            record_counts(conn, sync_run_id, "load", counts)
+    log.info("loaded billing month %s in %.1f s", billing_month.strftime("%Y-%m"), time.monotonic() - started)
+    return counts

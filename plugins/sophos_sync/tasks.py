@@ -1,0 +1,139 @@
+"""The DAG's tasks: one small function each, wiring Airflow's context to `sophos_sync.pipeline`.
+
+Only run ids, month strings and small count dicts travel through XCom; the data itself stays in
+PostgreSQL tables keyed by the run.
+"""
+from __future__ import annotations
+
+from airflow.sdk import Asset, get_current_context, task
+
+from sophos_sync import settings
+
+INVOICE_LINES_ASSET = Asset(name="sophos_invoice_lines", uri="x-sophos-sync://sophos/invoice_lines")
+
+
+def _month(month: str):
+    from sophos_sync.pipeline import parse_month
+
+    return parse_month(month)
+
+
+@task(task_display_name="Prepare the database schema")
+def ensure_schema() -> list[str]:
+    """Applies pending migrations (idempotent, serialized by an advisory lock)."""
+    from sophos_sync import pipeline
+
+    return pipeline.ensure_schema()
+
+
+@task(task_display_name="Decide the billing month")
+def billing_month() -> str:
+    """The `billing_month` param (YYYY-MM) of a manual run, else the logical date's month minus the lag."""
+    from sophos_sync import pipeline
+
+    context = get_current_context()
+    chosen = context["params"].get("billing_month")
+    if chosen:
+        return pipeline.parse_month(chosen).strftime("%Y-%m")
+    when = context.get("logical_date") or context["dag_run"].run_after
+    return pipeline.billing_month_for(when.date()).strftime("%Y-%m")
+
+
+@task(task_display_name="Open the sync run")
+def start_sync_run(month: str) -> int:
+    from sophos_sync import pipeline
+
+    return pipeline.start_run(get_current_context()["run_id"], _month(month))
+
+
+@task(task_display_name="Sophos accounts to sync")
+def accounts() -> list[str]:
+    """The Airflow connection ids of the Sophos credentials (SOPHOS_SYNC_CONN_IDS)."""
+    return list(settings.SOPHOS_CONN_IDS)
+
+
+@task.sensor(
+    task_display_name="Wait for the billing report",
+    poke_interval=settings.REPORT_POKE_INTERVAL.total_seconds(),
+    timeout=settings.REPORT_WAIT_TIMEOUT.total_seconds(),
+    mode="reschedule",
+)
+def wait_for_billing_report(month: str) -> bool:
+    """Sophos publishes the invoice report on the 26th or later: poke until every account has it."""
+    from sophos_sync import pipeline
+
+    return pipeline.report_available(_month(month), list(settings.SOPHOS_CONN_IDS))
+
+
+@task(task_display_name="Extract tenants", map_index_template="{{ task.op_kwargs['account'] }}")
+def extract_tenants(account: str, sync_run_id: int, month: str) -> dict:
+    from sophos_sync import pipeline
+
+    return pipeline.extract_entity("tenant", account, sync_run_id, _month(month))
+
+
+@task(task_display_name="Extract licences", map_index_template="{{ task.op_kwargs['account'] }}")
+def extract_licenses(account: str, sync_run_id: int, month: str) -> dict:
+    from sophos_sync import pipeline
+
+    return pipeline.extract_entity("license", account, sync_run_id, _month(month))
+
+
+@task(task_display_name="Extract billing usage", map_index_template="{{ task.op_kwargs['account'] }}")
+def extract_billing_usage(account: str, sync_run_id: int, month: str) -> dict:
+    from sophos_sync import pipeline
+
+    return pipeline.extract_entity("billing_usage", account, sync_run_id, _month(month))
+
+
+@task(task_display_name="Validate against the data contracts")
+def validate(sync_run_id: int) -> dict:
+    """Pandera contracts; bad rows go to sophos.rejected_records with their reason."""
+    from sophos_sync import pipeline
+
+    return pipeline.validate_run(sync_run_id)
+
+
+@task(task_display_name="Map customers to Platform organizations")
+def map_customers(sync_run_id: int) -> dict:
+    from sophos_sync import pipeline
+
+    return pipeline.map_customers(sync_run_id)
+
+
+@task.branch(task_display_name="Any unmapped customers?")
+def any_unmapped_customers(mapping: dict) -> str:
+    return "record_unmapped_customers" if mapping.get("unmapped", 0) else "all_customers_mapped"
+
+
+@task(task_display_name="Record unmapped customers for Support")
+def record_unmapped_customers(sync_run_id: int, month: str) -> dict:
+    """Upserts review.unmapped_customers; their subscriptions wait until Support resolves them."""
+    from sophos_sync import pipeline
+
+    return pipeline.record_unmapped(sync_run_id, _month(month))
+
+
+@task(task_display_name="All customers mapped")
+def all_customers_mapped() -> None:
+    """Nothing for Support this month."""
+
+
+@task(
+    task_display_name="Load the mirror (one transaction)",
+    trigger_rule="none_failed_min_one_success",
+    outlets=[INVOICE_LINES_ASSET],
+)
+def load_mirror(sync_run_id: int, month: str) -> dict:
+    """Customers, subscriptions, status history and the month's invoice lines, committed together."""
+    from sophos_sync import pipeline
+
+    return pipeline.load_mirror(sync_run_id, _month(month))
+
+
+@task(task_display_name="Reconcile and report")
+def reconcile_and_report(sync_run_id: int, month: str) -> dict:
+    """Re-checks the committed month against Sophos's figures and logs the run summary."""
+    from sophos_sync import report
+
+    return report.reconcile_and_report(sync_run_id, _month(month))
