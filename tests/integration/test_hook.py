@@ -1,0 +1,79 @@
+"""SophosHook: an Airflow connection (AIRFLOW_CONN_<ID>, JSON or URI form) becomes a configured SophosClient."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from airflow.sdk._shared.secrets_masker import redact
+
+from sophos_sync.errors import ConfigurationError
+from sophos_sync.hook import SophosHook
+
+
+def _set_connection(monkeypatch, conn_id: str, value: dict | str) -> None:
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", value if isinstance(value, str) else json.dumps(value))
+
+
+def test_json_connection_configures_hosts_and_credentials(monkeypatch):
+    _set_connection(monkeypatch, "sophos_eu", {
+        "conn_type": "http", "host": "https://api.central.sophos.com", "login": "client-1",
+        "password": "secret-one-1234", "extra": {"token_url": "https://id.example/token",
+                                                 "api_host_override": "http://127.0.0.1:8123/", "currency": "eur"},
+    })
+    hook = SophosHook("sophos_eu")
+    with hook.get_client() as client:
+        assert client.name == "sophos_eu"
+        assert client.token_url == "https://id.example/token"
+        assert client.global_url == "https://api.central.sophos.com"
+        assert client.api_host_override == "http://127.0.0.1:8123"
+    assert hook.contract_currency == "EUR"
+
+
+def test_uri_connection_with_port_and_schema_and_defaults(monkeypatch):
+    _set_connection(monkeypatch, "sophos_sim", "http://client-2:se%2Fcret-two-5678@127.0.0.1:8080/http")
+    hook = SophosHook("sophos_sim")
+    with hook.get_client() as client:
+        assert client.global_url == "http://127.0.0.1:8080"
+        assert client.token_url == "https://id.sophos.com/api/v2/oauth2/token"
+        assert client.api_host_override is None
+        assert "se/cret-two-5678" not in repr(client)
+    assert hook.contract_currency is None
+
+
+def test_connection_without_host_talks_to_sophos_global(monkeypatch):
+    _set_connection(monkeypatch, "sophos_plain", {"conn_type": "http", "login": "c", "password": "secret-3-abcdef"})
+    assert SophosHook("sophos_plain").base_url == "https://api.central.sophos.com"
+
+
+def test_reading_the_connection_masks_its_secret_in_airflow_logs(monkeypatch):
+    secret = f"secret-{uuid.uuid4().hex}"
+    _set_connection(monkeypatch, "sophos_masked", {"conn_type": "http", "login": "c", "password": secret})
+    SophosHook("sophos_masked").get_client().close()
+    assert secret not in redact(f"token request with {secret} failed")
+
+
+def test_missing_connection_says_how_to_configure_it(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_SOPHOS_NOWHERE", raising=False)
+    with pytest.raises(ConfigurationError, match=r"'sophos_nowhere' is not configured.*AIRFLOW_CONN_SOPHOS_NOWHERE"):
+        SophosHook("sophos_nowhere").get_client()
+
+
+def test_connection_without_password_is_a_configuration_error(monkeypatch):
+    _set_connection(monkeypatch, "sophos_nopass", {"conn_type": "http", "login": "client-4"})
+    with pytest.raises(ConfigurationError, match="'sophos_nopass'.*client secret"):
+        SophosHook("sophos_nopass").get_client()
+
+
+def test_invalid_currency_is_a_configuration_error(monkeypatch):
+    _set_connection(monkeypatch, "sophos_cur", {"conn_type": "http", "login": "c", "password": "secret-5-abcdef",
+                                                "extra": {"currency": "euro"}})
+    with pytest.raises(ConfigurationError, match="three-letter ISO code"):
+        SophosHook("sophos_cur").contract_currency
+
+
+def test_unknown_extra_key_is_warned_about(monkeypatch, caplog):
+    _set_connection(monkeypatch, "sophos_typo", {"conn_type": "http", "login": "c", "password": "secret-6-abcdef",
+                                                 "extra": {"api_host": "http://127.0.0.1:1"}})
+    SophosHook("sophos_typo").get_client().close()
+    assert "ignoring unknown extra keys api_host" in caplog.text
