@@ -25,6 +25,9 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 MAX_CANDIDATES = 5
+# WRatio gives unrelated short names around 50 (its partial matching finds some overlap in anything);
+# below this a "candidate" only costs Support time.
+MIN_CANDIDATE_SCORE = 60.0
 
 DECISION_COLUMNS = [
     "sophos_customer_id",
@@ -186,7 +189,8 @@ class _SellerOrganizations:
         return sorted(found)
 
     def ranked_candidates(self, seller_id: str, names: Iterable[str]) -> list[dict]:
-        """Up to MAX_CANDIDATES organizations of the seller, most similar name first (best of both names)."""
+        """Up to MAX_CANDIDATES organizations of the seller scoring at least MIN_CANDIDATE_SCORE, most
+        similar first (score: rapidfuzz WRatio of the normalized names, the better of name and show_as)."""
         orgs = self._orgs.get(seller_id, [])
         queries = {normalize_name(name) for name in names} - {""}
         if not orgs or not queries:
@@ -194,7 +198,7 @@ class _SellerOrganizations:
         choices = [normalized for _, _, normalized in orgs]
         best = process.cdist(sorted(queries), choices, scorer=fuzz.WRatio).max(axis=0)
         ranked = sorted(
-            ((float(score), org_id, name) for (org_id, name, _), score in zip(orgs, best) if score > 0),
+            ((float(score), org_id, name) for (org_id, name, _), score in zip(orgs, best) if score >= MIN_CANDIDATE_SCORE),
             key=lambda item: (-item[0], item[2], item[1]),
         )
         return [

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from sophos_sync.mapping import DECISION_COLUMNS, MAX_CANDIDATES, decide, normalize_name
+from sophos_sync.mapping import DECISION_COLUMNS, MAX_CANDIDATES, MIN_CANDIDATE_SCORE, decide, normalize_name
 
 PARTNER_A = "11111111-1111-4111-8111-111111111111"
 PARTNER_B = "22222222-2222-4222-8222-222222222222"
@@ -171,7 +171,7 @@ def test_similar_but_not_equal_name_is_no_match_with_ranked_candidates_of_the_sa
     assert candidates[0]["org_id"] in {"org-a4", "org-a5"}
     scores = [c["score"] for c in candidates]
     assert scores == sorted(scores, reverse=True)
-    assert all(0 < s < 100 for s in scores)
+    assert all(MIN_CANDIDATE_SCORE <= s < 100 for s in scores)
     assert set(candidates[0]) == {"org_id", "name", "score"}
     assert candidates[0]["name"] in {"Alpine Skis Limited", "Alpine Ski School"}
 
@@ -183,6 +183,11 @@ def test_candidates_are_at_most_five():
     decision = decide_one(tenant("c-1", "Harbor Logistic"), orgs=many)
     assert decision["reason"] == "no_match"
     assert len(decision["candidates"]) == MAX_CANDIDATES
+
+
+def test_unrelated_names_are_not_offered_as_candidates():
+    decision = decide_one(tenant("c-1", "Quantum Yoga"))
+    assert (decision["reason"], decision["candidates"]) == ("no_match", [])
 
 
 def test_seller_without_any_org_is_no_match_without_candidates():

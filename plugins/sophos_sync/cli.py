@@ -1,0 +1,119 @@
+"""`python -m sophos_sync <command>`: the operator's commands (DESIGN.md section 6).
+
+Adding a command: write one `_cmd_<name>(args) -> int` function and register its parser in `build_parser`
+with `set_defaults(handler=...)`. Handlers raise SophosSyncError for anything a person must fix; `main`
+prints its message and exits 1.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from sophos_sync import db, review
+from sophos_sync.errors import SophosSyncError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sophos_sync", description="Sophos → Platform monthly sync.")
+    parser.add_argument(
+        "--dsn",
+        help="PostgreSQL DSN (default: $SOPHOS_SYNC_DB_DSN, else the Airflow connection sophos_db)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    migrate = commands.add_parser("migrate", help="apply the database migrations not applied yet")
+    migrate.set_defaults(handler=_cmd_migrate)
+
+    review_parser = commands.add_parser("review", help="Support's work list of unmapped Sophos customers")
+    review_commands = review_parser.add_subparsers(dest="review_command", required=True, metavar="ACTION")
+
+    review_list = review_commands.add_parser("list", help="open unmapped customers, biggest amount first")
+    review_list.add_argument("--limit", type=int, help="show at most this many customers")
+    review_list.set_defaults(handler=_cmd_review_list)
+
+    review_resolve = review_commands.add_parser(
+        "resolve", help="map a Sophos customer to a customer organization of its seller"
+    )
+    review_resolve.add_argument("sophos_customer_id", metavar="SOPHOS_CUSTOMER_ID")
+    review_resolve.add_argument("org_id", metavar="ORG_ID")
+    review_resolve.add_argument("--by", required=True, metavar="NAME", help="who resolves (recorded)")
+    review_resolve.add_argument(
+        "--force", action="store_true", help="replace an existing mapping (the old one is kept in the history)"
+    )
+    review_resolve.set_defaults(handler=_cmd_review_resolve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return args.handler(args)
+    except SophosSyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    with db.connect(args.dsn) as conn:
+        applied = db.migrate(conn)
+    print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+    return 0
+
+
+def _cmd_review_list(args: argparse.Namespace) -> int:
+    with db.connect(args.dsn) as conn:
+        rows = review.list_open(conn, limit=args.limit)
+    print(format_open_rows(rows))
+    return 0
+
+
+def _cmd_review_resolve(args: argparse.Namespace) -> int:
+    with db.connect(args.dsn) as conn:
+        with conn.transaction():
+            org = review.resolve(conn, args.sophos_customer_id, args.org_id, args.by, force=args.force)
+    print(
+        f"resolved: Sophos customer {args.sophos_customer_id} -> organization {org['org_id']} ({org['name']}, "
+        f"seller {org['seller_id']}), by {args.by}. The next sync imports its subscriptions."
+    )
+    return 0
+
+
+def format_open_rows(rows: list[dict]) -> str:
+    """Support's table: one line per customer, its candidates indented below it."""
+    if not rows:
+        return "No open unmapped customers."
+    header = ("AMOUNT", "CUR", "SUBS", "REASON", "SELLER", "SOPHOS CUSTOMER ID", "NAME")
+    lines = [
+        (
+            "" if row["month_amount"] is None else f"{row['month_amount']:,.2f}",
+            row["currency"] or "",
+            str(row["subscription_count"]),
+            row["reason"],
+            row["seller_id"] or f"? (partner {row['partner_id'] or 'none'})",
+            row["sophos_customer_id"],
+            row["customer_name"] or "",
+        )
+        for row in rows
+    ]
+    widths = [max(len(cells[i]) for cells in [header, *lines]) for i in range(len(header))]
+    right_aligned = {0, 2}
+
+    def render(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(width) if i in right_aligned else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths))
+        ).rstrip()
+
+    out = [render(header)]
+    for row, cells in zip(rows, lines):
+        out.append(render(cells))
+        for candidate in row["candidates"]:
+            out.append(f"    candidate {candidate['score']:5.1f}  {candidate['org_id']}  {candidate['name']}")
+    out.append(f"{len(rows)} open; resolve with: python -m sophos_sync review resolve SOPHOS_CUSTOMER_ID ORG_ID --by NAME")
+    return "\n".join(out)

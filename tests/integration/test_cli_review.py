@@ -1,0 +1,165 @@
+"""`python -m sophos_sync migrate | review list | review resolve` end to end: a real subprocess, the DSN from
+SOPHOS_SYNC_DB_DSN (or --dsn), a real PostgreSQL."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from sophos_sync import review
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PARTNER_A = "aaaaaaaa-0000-4000-8000-000000000001"
+PARTNER_B = "bbbbbbbb-0000-4000-8000-000000000002"
+
+
+def run_cli(*args: str, dsn: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "SOPHOS_SYNC_DB_DSN"}
+    env["PYTHONPATH"] = os.path.join(ROOT, "plugins")
+    if dsn:
+        env["SOPHOS_SYNC_DB_DSN"] = dsn
+    return subprocess.run(
+        [sys.executable, "-m", "sophos_sync", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def unmapped(pg_dsn) -> dict[str, str]:
+    """Three unmapped customers of seller A with different amounts, recorded by a run of October 2026."""
+    ids = {"big": str(uuid.uuid4()), "small": str(uuid.uuid4()), "ambiguous": str(uuid.uuid4())}
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute(
+            "INSERT INTO platform.sellers VALUES ('seller-a', 'Seller A', %s), ('seller-b', 'Seller B', %s)",
+            (PARTNER_A, PARTNER_B),
+        )
+        conn.execute(
+            """INSERT INTO platform.customer_organizations VALUES
+               ('org-a-harbour', 'seller-a', 'Harbour Logistics Ltd'),
+               ('org-a-alpine', 'seller-a', 'Alpine Ski School'),
+               ('org-a-twin1', 'seller-a', 'Twin Corp'),
+               ('org-a-twin2', 'seller-a', 'Twin Corporation'),
+               ('org-b-delta', 'seller-b', 'Delta Dental')"""
+        )
+        run = conn.execute(
+            "INSERT INTO sophos.sync_runs (dag_run_id, billing_month) VALUES ('cli-test', '2026-10-01') "
+            "RETURNING sync_run_id"
+        ).fetchone()[0]
+        for key, name, price in (("big", "Harbor Logistic", "700.00"), ("small", "Alpine Skiing", "3.50"),
+                                 ("ambiguous", "Twin Inc", None)):
+            conn.execute(
+                "INSERT INTO sophos.stage_tenants (sync_run_id, account, sophos_customer_id, name, partner_id) "
+                "VALUES (%s, 'sophos_default', %s, %s, %s)",
+                (run, ids[key], name, PARTNER_A),
+            )
+            conn.execute(
+                "INSERT INTO sophos.stage_licenses (sync_run_id, account, subscription_id, sophos_customer_id) "
+                "VALUES (%s, 'sophos_default', %s, %s)",
+                (run, str(uuid.uuid4()), ids[key]),
+            )
+            if price:
+                conn.execute(
+                    "INSERT INTO sophos.stage_billing_lines (sync_run_id, account, line_key, sophos_customer_id, "
+                    "net_price, billable_quantity, currency) VALUES (%s, 'sophos_default', %s, %s, %s, 2, 'EUR')",
+                    (run, uuid.uuid4().hex, ids[key], Decimal(price)),
+                )
+        review.map_customers(conn, run)
+        review.record_unmapped_customers(conn, run, date(2026, 10, 1))
+    return ids
+
+
+def mapping_of(dsn: str, cid: str):
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "SELECT platform_org_id, method, mapped_by FROM sophos.customer_mappings WHERE sophos_customer_id = %s",
+            (cid,),
+        ).fetchone()
+
+
+def test_review_list_shows_open_rows_biggest_amount_first_with_candidates(pg_dsn, unmapped):
+    result = run_cli("review", "list", dsn=pg_dsn)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.index(unmapped["big"]) < out.index(unmapped["small"]) < out.index(unmapped["ambiguous"])
+    assert "1,400.00  EUR" in out
+    big_block = out[out.index(unmapped["big"]):out.index(unmapped["small"])]
+    first_candidate = next(line for line in big_block.splitlines() if "candidate" in line)
+    assert "org-a-harbour" in first_candidate and "Harbour Logistics Ltd" in first_candidate
+    assert "ambiguous" in out and "no_match" in out
+    assert "3 open" in out
+
+
+def test_review_list_with_limit_and_explicit_dsn(pg_dsn, unmapped):
+    result = run_cli("--dsn", pg_dsn, "review", "list", "--limit", "1")
+    assert result.returncode == 0, result.stderr
+    assert unmapped["big"] in result.stdout
+    assert unmapped["small"] not in result.stdout
+
+
+def test_review_resolve_maps_the_customer_and_closes_its_row(pg_dsn, unmapped):
+    result = run_cli("review", "resolve", unmapped["small"], "org-a-alpine", "--by", "jane.doe", dsn=pg_dsn)
+    assert result.returncode == 0, result.stderr
+    assert "org-a-alpine (Alpine Ski School" in result.stdout
+    assert mapping_of(pg_dsn, unmapped["small"]) == ("org-a-alpine", "manual", "jane.doe")
+    listed = run_cli("review", "list", dsn=pg_dsn).stdout
+    assert unmapped["small"] not in listed and "2 open" in listed
+
+
+def test_review_resolve_refusal_exits_non_zero_with_the_reason_and_changes_nothing(pg_dsn, unmapped):
+    result = run_cli("review", "resolve", unmapped["big"], "org-b-delta", "--by", "jane.doe", dsn=pg_dsn)
+    assert result.returncode == 1
+    assert "belongs to seller seller-b" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert mapping_of(pg_dsn, unmapped["big"]) is None
+    assert unmapped["big"] in run_cli("review", "list", dsn=pg_dsn).stdout
+
+
+def test_review_resolve_refuses_an_unknown_id(pg_dsn, unmapped):
+    result = run_cli("review", "resolve", str(uuid.uuid4()), "org-a-alpine", "--by", "jane.doe", dsn=pg_dsn)
+    assert result.returncode == 1
+    assert "unknown Sophos customer id" in result.stderr
+
+
+def test_review_resolve_needs_force_to_replace_a_mapping(pg_dsn, unmapped):
+    cid = unmapped["ambiguous"]
+    assert run_cli("review", "resolve", cid, "org-a-twin1", "--by", "ann", dsn=pg_dsn).returncode == 0
+
+    refused = run_cli("review", "resolve", cid, "org-a-twin2", "--by", "ben", dsn=pg_dsn)
+    assert refused.returncode == 1
+    assert "already mapped to organization org-a-twin1" in refused.stderr and "--force" in refused.stderr
+    assert mapping_of(pg_dsn, cid) == ("org-a-twin1", "manual", "ann")
+
+    forced = run_cli("review", "resolve", cid, "org-a-twin2", "--by", "ben", "--force", dsn=pg_dsn)
+    assert forced.returncode == 0, forced.stderr
+    assert mapping_of(pg_dsn, cid) == ("org-a-twin2", "manual", "ben")
+    with psycopg.connect(pg_dsn) as conn:
+        history = conn.execute(
+            "SELECT event, previous_org_id, platform_org_id FROM review.mapping_changes "
+            "WHERE sophos_customer_id = %s ORDER BY change_id",
+            (cid,),
+        ).fetchall()
+    assert history == [("resolved", None, "org-a-twin1"), ("remapped", "org-a-twin1", "org-a-twin2")]
+
+
+def test_review_resolve_requires_by(pg_dsn, unmapped):
+    result = run_cli("review", "resolve", unmapped["small"], "org-a-alpine", dsn=pg_dsn)
+    assert result.returncode == 2
+    assert "--by" in result.stderr
+
+
+def test_migrate_applies_the_migrations_then_reports_up_to_date(empty_pg_dsn):
+    first = run_cli("migrate", dsn=empty_pg_dsn)
+    assert first.returncode == 0, first.stderr
+    assert "0001_core" in first.stdout and "0002_review" in first.stdout
+    second = run_cli("migrate", dsn=empty_pg_dsn)
+    assert (second.returncode, second.stdout.strip()) == (0, "schema is up to date")
+
+
+def test_empty_work_list_says_so(pg_dsn):
+    result = run_cli("review", "list", dsn=pg_dsn)
+    assert (result.returncode, result.stdout.strip()) == (0, "No open unmapped customers.")
