@@ -21,6 +21,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
@@ -68,6 +69,8 @@ _LEGAL_SUFFIXES: tuple[tuple[str, ...], ...] = tuple(
         "sp z oo", "sp zoo", "sro", "spol s ro", "kft", "zrt", "nyrt", "doo", "dd", "ad", "ood", "eood",
     )
 )
+_SUFFIX_SET = frozenset(_LEGAL_SUFFIXES)
+_LONGEST_SUFFIX = max(map(len, _LEGAL_SUFFIXES))
 _CONNECTORS = {"and", "und", "et"}
 
 
@@ -107,12 +110,10 @@ def _strip_legal_suffixes(tokens: list[str]) -> list[str]:
 
 def _trailing_suffix(tokens: list[str]) -> int:
     """Length of the longest legal suffix the tokens end with (0 if none)."""
-    best = 0
-    for suffix in _LEGAL_SUFFIXES:
-        n = len(suffix)
-        if n > best and n <= len(tokens) and tuple(tokens[-n:]) == suffix:
-            best = n
-    return best
+    for n in range(min(_LONGEST_SUFFIX, len(tokens)), 0, -1):
+        if tuple(tokens[-n:]) in _SUFFIX_SET:
+            return n
+    return 0
 
 
 def decide(
@@ -138,6 +139,7 @@ def decide(
     seller_orgs = _SellerOrganizations(orgs)
 
     rows = []
+    to_rank: dict[str, list[tuple[int, list[str]]]] = defaultdict(list)  # seller -> (row index, names)
     for customer, name, show_as, partner in zip(
         tenants["sophos_customer_id"], tenants["name"], tenants["show_as"], tenants["partner_id"]
     ):
@@ -152,7 +154,7 @@ def decide(
             "reason": None,
             "candidates": [],
         }
-        names = [_text(name), _text(show_as)]
+        names = sorted({normalize_name(_text(name)), normalize_name(_text(show_as))} - {""})
         if _uuid_key(customer) in mapped_org:
             row.update(outcome="mapped", platform_org_id=mapped_org[_uuid_key(customer)])
         elif seller_id is None:
@@ -163,8 +165,12 @@ def decide(
                 row.update(outcome="auto_matched", platform_org_id=matches[0])
             else:
                 row["reason"] = "ambiguous" if matches else "no_match"
-                row["candidates"] = seller_orgs.ranked_candidates(seller_id, names)
+                to_rank[seller_id].append((len(rows), names))
         rows.append(row)
+    for seller_id, pending in to_rank.items():
+        ranked = seller_orgs.ranked_candidates(seller_id, [names for _, names in pending])
+        for (index, _), candidates in zip(pending, ranked):
+            rows[index]["candidates"] = candidates
     return pd.DataFrame(rows, columns=DECISION_COLUMNS, dtype=object)
 
 
@@ -172,39 +178,49 @@ class _SellerOrganizations:
     """The customer organizations of each seller, indexed by normalized name for exact matching."""
 
     def __init__(self, orgs: pd.DataFrame):
-        self._orgs: dict[str, list[tuple[str, str, str]]] = defaultdict(list)  # seller -> (org_id, name, normalized)
+        self._orgs: dict[str, list[tuple[str, str]]] = defaultdict(list)  # seller -> [(org_id, name)]
+        self._normalized: dict[str, list[str]] = defaultdict(list)  # seller -> normalized names, same order
         self._by_name: dict[tuple[str, str], list[str]] = defaultdict(list)
         for org_id, seller_id, name in zip(orgs["org_id"], orgs["seller_id"], orgs["name"]):
             normalized = normalize_name(_text(name))
-            self._orgs[seller_id].append((str(org_id), _text(name), normalized))
+            self._orgs[seller_id].append((str(org_id), _text(name)))
+            self._normalized[seller_id].append(normalized)
             if normalized:
                 self._by_name[(seller_id, normalized)].append(str(org_id))
 
-    def exact_matches(self, seller_id: str, names: Iterable[str]) -> list[str]:
+    def exact_matches(self, seller_id: str, normalized_names: Iterable[str]) -> list[str]:
         found: set[str] = set()
-        for name in names:
-            normalized = normalize_name(name)
-            if normalized:
-                found.update(self._by_name.get((seller_id, normalized), ()))
+        for normalized in normalized_names:
+            found.update(self._by_name.get((seller_id, normalized), ()))
         return sorted(found)
 
-    def ranked_candidates(self, seller_id: str, names: Iterable[str]) -> list[dict]:
-        """Up to MAX_CANDIDATES organizations of the seller scoring at least MIN_CANDIDATE_SCORE, most
-        similar first (score: rapidfuzz WRatio of the normalized names, the better of name and show_as)."""
+    def ranked_candidates(self, seller_id: str, customers: list[list[str]]) -> list[list[dict]]:
+        """For each customer (its normalized names), up to MAX_CANDIDATES organizations of the seller scoring
+        at least MIN_CANDIDATE_SCORE, most similar first. Score: rapidfuzz WRatio of the normalized names,
+        the better of the customer's names. One similarity matrix per seller, computed on all cores."""
         orgs = self._orgs.get(seller_id, [])
-        queries = {normalize_name(name) for name in names} - {""}
+        queries = sorted({name for names in customers for name in names})
         if not orgs or not queries:
-            return []
-        choices = [normalized for _, _, normalized in orgs]
-        best = process.cdist(sorted(queries), choices, scorer=fuzz.WRatio).max(axis=0)
-        ranked = sorted(
-            ((float(score), org_id, name) for (org_id, name, _), score in zip(orgs, best) if score >= MIN_CANDIDATE_SCORE),
-            key=lambda item: (-item[0], item[2], item[1]),
+            return [[] for _ in customers]
+        row_of = {query: i for i, query in enumerate(queries)}
+        scores = process.cdist(
+            queries, self._normalized[seller_id], scorer=fuzz.WRatio, score_cutoff=MIN_CANDIDATE_SCORE, workers=-1
         )
-        return [
-            {"org_id": org_id, "name": name, "score": round(score, 1)}
-            for score, org_id, name in ranked[:MAX_CANDIDATES]
-        ]
+        result = []
+        for names in customers:
+            if not names:
+                result.append([])
+                continue
+            best = scores[[row_of[name] for name in names]].max(axis=0)
+            kept = np.flatnonzero(best)  # below the cutoff cdist reports 0
+            if len(kept) > MAX_CANDIDATES:
+                fifth_best = np.partition(best[kept], -MAX_CANDIDATES)[-MAX_CANDIDATES]
+                kept = kept[best[kept] >= fifth_best]
+            ranked = sorted(((float(best[i]), *orgs[i]) for i in kept), key=lambda item: (-item[0], item[2], item[1]))
+            result.append(
+                [{"org_id": org_id, "name": name, "score": round(score, 1)} for score, org_id, name in ranked[:MAX_CANDIDATES]]
+            )
+        return result
 
 
 def _present(value: object) -> bool:
