@@ -11,6 +11,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+import psycopg
+
 from sophos_sync import db, review
 from sophos_sync.errors import SophosSyncError
 
@@ -56,6 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except SophosSyncError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except psycopg.OperationalError as exc:
+        print(
+            f"error: cannot reach PostgreSQL ({str(exc).strip()}). Check --dsn, $SOPHOS_SYNC_DB_DSN or the "
+            f"Airflow connection sophos_db, and that the server is running.",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -163,3 +163,12 @@ def test_migrate_applies_the_migrations_then_reports_up_to_date(empty_pg_dsn):
 def test_empty_work_list_says_so(pg_dsn):
     result = run_cli("review", "list", dsn=pg_dsn)
     assert (result.returncode, result.stdout.strip()) == (0, "No open unmapped customers.")
+
+
+def test_unreachable_database_is_a_clear_error_without_the_password(pg_server_dsn):
+    params = psycopg.conninfo.conninfo_to_dict(pg_server_dsn)
+    params.update(port="1", password="s3cret-pw", connect_timeout="3")
+    result = run_cli("review", "list", dsn=psycopg.conninfo.make_conninfo(**params))
+    assert result.returncode == 1
+    assert "cannot reach PostgreSQL" in result.stderr and "Traceback" not in result.stderr
+    assert "s3cret-pw" not in result.stderr
