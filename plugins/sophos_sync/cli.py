@@ -124,5 +124,7 @@ def format_open_rows(rows: list[dict]) -> str:
         out.append(render(cells))
         for candidate in row["candidates"]:
             out.append(f"    candidate {candidate['score']:5.1f}  {candidate['org_id']}  {candidate['name']}")
-    out.append(f"{len(rows)} open; resolve with: python -m sophos_sync review resolve SOPHOS_CUSTOMER_ID ORG_ID --by NAME")
+    out.append(
+        f"{len(rows)} open; resolve with: python -m sophos_sync review resolve SOPHOS_CUSTOMER_ID ORG_ID --by NAME"
+    )
     return "\n".join(out)

@@ -218,7 +218,10 @@ class _SellerOrganizations:
                 kept = kept[best[kept] >= fifth_best]
             ranked = sorted(((float(best[i]), *orgs[i]) for i in kept), key=lambda item: (-item[0], item[2], item[1]))
             result.append(
-                [{"org_id": org_id, "name": name, "score": round(score, 1)} for score, org_id, name in ranked[:MAX_CANDIDATES]]
+                [
+                    {"org_id": org_id, "name": name, "score": round(score, 1)}
+                    for score, org_id, name in ranked[:MAX_CANDIDATES]
+                ]
             )
         return result
 

@@ -116,7 +116,9 @@ def resolve(
         raise ReviewError(f"refused: {diag.message_primary}.{hint}") from None
     with conn.cursor(row_factory=dict_row) as cur:
         organization = cur.execute(db.sql("review/organization"), {"org_id": org_id}).fetchone()
-    log.info("resolved customer %s -> organization %s by %s%s", customer, org_id, resolved_by, " (forced)" if force else "")
+    log.info(
+        "resolved customer %s -> organization %s by %s%s", customer, org_id, resolved_by, " (forced)" if force else ""
+    )
     return organization
 
 

@@ -47,7 +47,8 @@ DECLARE
 BEGIN
     IF v_customer IS NULL OR v_org IS NULL THEN
         RAISE EXCEPTION 'a Sophos customer id and an organization id are required'
-            USING HINT = 'Run: python -m sophos_sync review resolve SOPHOS_CUSTOMER_ID ORG_ID --by NAME; nothing was changed.';
+            USING HINT = 'Run: python -m sophos_sync review resolve SOPHOS_CUSTOMER_ID ORG_ID --by NAME; '
+                         'nothing was changed.';
     END IF;
     IF v_by IS NULL OR v_by = '' THEN
         RAISE EXCEPTION 'who resolves customer % must be given', v_customer
