@@ -16,6 +16,8 @@ $(STAMP): requirements.txt
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	@echo "installing requirements into $(VENV) (about a minute on a fresh machine)"
 	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@# `python -m sophos_sync` and `python -m simulator` work from anywhere, like Airflow's plugins/ path
+	@printf '%s\n%s\n' "$(CURDIR)/plugins" "$(CURDIR)" > $$($(VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sophos_sync_paths.pth
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -12,6 +12,11 @@ from sophos_sync import settings
 INVOICE_LINES_ASSET = Asset(name="sophos_invoice_lines", uri="x-sophos-sync://sophos/invoice_lines")
 
 
+def _show_account(account: str) -> None:
+    """Names the mapped task instance after its Sophos connection in the UI (map_index_template)."""
+    get_current_context()["sophos_account"] = account
+
+
 def _month(month: str):
     from sophos_sync.pipeline import parse_month
 
@@ -65,24 +70,27 @@ def wait_for_billing_report(month: str) -> bool:
     return pipeline.report_available(_month(month), list(settings.SOPHOS_CONN_IDS))
 
 
-@task(task_display_name="Extract tenants", map_index_template="{{ task.op_kwargs['account'] }}")
+@task(task_display_name="Extract tenants", map_index_template="{{ sophos_account }}")
 def extract_tenants(account: str, sync_run_id: int, month: str) -> dict:
     from sophos_sync import pipeline
 
+    _show_account(account)
     return pipeline.extract_entity("tenant", account, sync_run_id, _month(month))
 
 
-@task(task_display_name="Extract licences", map_index_template="{{ task.op_kwargs['account'] }}")
+@task(task_display_name="Extract licences", map_index_template="{{ sophos_account }}")
 def extract_licenses(account: str, sync_run_id: int, month: str) -> dict:
     from sophos_sync import pipeline
 
+    _show_account(account)
     return pipeline.extract_entity("license", account, sync_run_id, _month(month))
 
 
-@task(task_display_name="Extract billing usage", map_index_template="{{ task.op_kwargs['account'] }}")
+@task(task_display_name="Extract billing usage", map_index_template="{{ sophos_account }}")
 def extract_billing_usage(account: str, sync_run_id: int, month: str) -> dict:
     from sophos_sync import pipeline
 
+    _show_account(account)
     return pipeline.extract_entity("billing_usage", account, sync_run_id, _month(month))
 
 
