@@ -23,6 +23,9 @@ from sophos_sync import settings
 from sophos_sync.errors import ConfigurationError, ReportNotAvailable, SophosApiError, SophosAuthError
 
 log = logging.getLogger(__name__)
+# httpx logs every request at INFO: thousands of lines per licence run. This client logs one line per stage
+# and one per retry instead; httpx's warnings still show.
+logging.getLogger("httpx").setLevel(max(logging.getLogger("httpx").level, logging.WARNING))
 
 DEFAULT_TOKEN_URL = "https://id.sophos.com/api/v2/oauth2/token"
 DEFAULT_GLOBAL_URL = "https://api.central.sophos.com"

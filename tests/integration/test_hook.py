@@ -77,3 +77,17 @@ def test_unknown_extra_key_is_warned_about(monkeypatch, caplog):
                                                  "extra": {"api_host": "http://127.0.0.1:1"}})
     SophosHook("sophos_typo").get_client().close()
     assert "ignoring unknown extra keys api_host" in caplog.text
+
+
+def test_client_from_a_connection_reads_the_simulator(monkeypatch):
+    from simulator.testing import run_simulator
+
+    with run_simulator(scale="small", today="2026-10-27") as sim:
+        client_id, secret, partner_id = sim.credentials[0]
+        _set_connection(monkeypatch, "sophos_sim", {
+            "conn_type": "http", "host": sim.base_url, "login": client_id, "password": secret,
+            "extra": {"token_url": sim.token_url, "api_host_override": sim.base_url},
+        })
+        with SophosHook("sophos_sim").get_client() as client:
+            assert client.whoami().id == partner_id
+            assert [t["id"] for t in client.tenants()] == [t["id"] for t in sim.dataset()["partners"][0]["tenants"]]
