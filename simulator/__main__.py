@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--report-day", type=int, default=26, help="day of month M from which M's report exists")
     serve.add_argument("--token-ttl", type=int, default=3600, help="access token lifetime in seconds")
     serve.add_argument("--latency-ms", type=int, default=0, help="delay every API answer by N ms")
-    serve.add_argument("--rate-limit", type=parse_rate, help="N/s: above it answer 429 with Retry-After")
+    serve.add_argument("--rate-limit", type=_rate, help="N/s: above it answer 429 with Retry-After")
     serve.add_argument("--error-rate", type=float, default=0.0, help="share of answers that are 500/502/503")
     serve.add_argument("--drop-rate", type=float, default=0.0, help="share of connections closed mid-answer")
     serve.add_argument("--malformed-page-rate", type=float, default=0.0,
@@ -96,6 +96,13 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _rate(text: str) -> float:
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _months(text: str) -> list[str]:

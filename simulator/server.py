@@ -42,7 +42,7 @@ def serve(accounts: list[Account], *, host: str = "127.0.0.1", port: int = 8080,
         sockets = [sock]
     tenants = sum(len(a.tenants) for a in accounts)
     clock = "override" if today else "clock"
-    log.warning(
+    log.info(
         "Sophos simulator on http://%s:%s: %d partners, %s tenants; report day %d, today %s (%s); "
         "token ttl %d s; faults: %s", host, port, len(accounts), f"{tenants:,}", report_day,
         state.today().isoformat(), clock, token_ttl, faults.describe(),

@@ -93,9 +93,12 @@ class GeneratedAccount:
 
 def load_dataset_file(path: str | Path) -> dict:
     with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
+        try:
+            data = json.load(fh)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not valid JSON ({exc}); a dataset file is one JSON object") from None
     if not isinstance(data, dict) or not isinstance(data.get("partners"), list):
-        raise ValueError(f"{path}: a dataset is a JSON object with a 'partners' list (see simulator/README)")
+        raise ValueError(f"{path}: a dataset is a JSON object with a 'partners' list (see simulator/__init__.py)")
     for n, entry in enumerate(data["partners"]):
         missing = [k for k in ("client_id", "client_secret", "partner_id") if k not in entry]
         if missing:
