@@ -1,0 +1,14 @@
+"""The data contracts of what Sophos sends us, one Pandera model per entity.
+
+    tenants.py        GET /partner/v1/tenants                      -> sophos.stage_tenants
+    licenses.py       GET /licenses/v1/licenses (one call/tenant)  -> sophos.stage_licenses
+    billing_usage.py  GET /partner/v1/billing/usage/{year}/{month} -> sophos.stage_billing_lines
+    checks.py         the checks they are made of (JSON types, UUIDs, dates, decimal strings, text)
+
+A contract judges one column per API field, holding the raw JSON values (str, int, float, bool, dict,
+list or null) exactly as decoded; nested fields are columns named by their path ("product.code").
+Each module also says which column fills which stage-table column (STAGE) and which fields form the
+natural key (NATURAL_KEY). `sophos_sync.validate` loads this folder from settings.SCHEMAS_DIR (it is not
+on sys.path), decodes the landing records, runs the contract and routes every failure to
+sophos.rejected_records with the check's name as the reason.
+"""

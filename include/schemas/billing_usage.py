@@ -1,0 +1,134 @@
+"""Contract: one line of the month's invoice report, GET /partner/v1/billing/usage/{year}/{month}.
+
+The API marks every field optional; we require what makes a line billable: its period, its product
+(sku), how many units (billableQuantity) at what price (netPrice) in which currency. accountId (the
+tenant) may be missing: standalone device lines have none, and they are valid.
+
+Natural key (NATURAL_KEY, joined into `lineKey`, the invoice-line key Finance sees): identical copies
+of a line are kept once; copies that differ are all rejected (`conflicting_duplicate`), because we
+cannot know which one Sophos meant and a wrong amount is worse than a missing one.
+
+Money: prices are decimal strings ("1.40"); they stay strings until decimal.Decimal, never float.
+Quantities are JSON integers: "5" and 2.5 are refused, and so is 5.0, because a float where an integer
+belongs means the producer changed, and we would rather say so than guess.
+Currency: one per line. `currency` is netPriceCurrency, else unitPriceCurrency; every currency the
+line names must agree (the stage table keeps one for all its amounts).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from .checks import CODE_CHARS, Currency, Derived, IsoDate, Money, OneOf, Quantity, Text, Uuid, json_kind_mask
+
+ACCOUNT_STATUSES = ("active", "suspended", "canceled")
+
+NATURAL_KEY = (
+    "partnerAccountId", "orderNumber", "orderLineItemNumber", "accountNumberOrSerialNumber", "sku",
+    "billingStartDate", "billingEndDate",
+)
+CURRENCY_FIELDS = ("netPriceCurrency", "unitPriceCurrency", "unitMsrpCurrency", "priceWithTaxesCurrency")
+
+# The column a line-level (dataframe) check reports, for sophos.rejected_records.column_name.
+CHECK_COLUMNS = {"currency_mismatch": "netPriceCurrency", "billing_period_order": "billingEndDate"}
+
+
+class BillingUsageLine(pa.DataFrameModel):
+    """One invoice line of one partner account for one billing period."""
+
+    account: Series[object] = Derived()
+    """The Airflow connection the record came through (added by validate)."""
+    lineKey: Series[object] = Derived()
+    """NATURAL_KEY joined by '|' (added by validate; `sophos_sync.validate.line_key`)."""
+    currency: Series[object] = Currency(required=True)
+    """netPriceCurrency, else unitPriceCurrency (added by validate): a priced line needs a currency."""
+
+    partnerAccountId: Series[object] = Text(CODE_CHARS)
+    partnerAccountName: Series[object] = Text()
+    distributorAccountName: Series[object] = Text()
+    billingStartDate: Series[object] = IsoDate(required=True)
+    billingEndDate: Series[object] = IsoDate(required=True)
+    orderNumber: Series[object] = Text(CODE_CHARS)
+    orderLineItemNumber: Series[object] = Text(CODE_CHARS)
+    accountNumberOrSerialNumber: Series[object] = Text(CODE_CHARS)
+    accountId: Series[object] = Uuid()
+    """The tenant; missing on standalone device lines."""
+    accountStatus: Series[object] = OneOf(ACCOUNT_STATUSES)
+    externalId: Series[object] = Text(CODE_CHARS)
+    sku: Series[object] = Text(CODE_CHARS, required=True)
+    productCode: Series[object] = Text(CODE_CHARS)
+    productDescription: Series[object] = Text()
+    productGroup: Series[object] = Text(CODE_CHARS)
+    billableQuantity: Series[object] = Quantity(required=True)
+    actualQuantity: Series[object] = Quantity()
+    orderedQuantity: Series[object] = Quantity()
+    unitPrice: Series[object] = Money()
+    unitPriceCurrency: Series[object] = Currency()
+    netPrice: Series[object] = Money(required=True)
+    """Price of the line; amount = netPrice x billableQuantity."""
+    netPriceCurrency: Series[object] = Currency()
+    unitMsrp: Series[object] = Money()
+    unitMsrpCurrency: Series[object] = Currency()
+    priceWithTaxes: Series[object] = Money()
+    priceWithTaxesCurrency: Series[object] = Currency()
+    additionalDiscountPercentage: Series[object] = Money(integer_digits=5)
+    """A decimal string like "12.50" (percent), kept in numeric(9, 4)."""
+
+    @pa.dataframe_check(name="currency_mismatch", ignore_na=False)
+    def one_currency_per_line(cls, lines: pd.DataFrame) -> pd.Series:
+        """Every currency the line names is the line's currency (net, unit, MSRP, with taxes)."""
+        ok = pd.Series(True, index=lines.index)
+        for field in CURRENCY_FIELDS:
+            named = lines[field]
+            ok &= named.isna() | (named == lines["currency"]) | lines["currency"].isna()
+        return ok
+
+    @pa.dataframe_check(name="billing_period_order", ignore_na=False)
+    def period_starts_before_it_ends(cls, lines: pd.DataFrame) -> pd.Series:
+        """billingStartDate <= billingEndDate (ISO dates compare as strings; malformed ones are judged
+        by iso_date, not here)."""
+        start, end = lines["billingStartDate"], lines["billingEndDate"]
+        both = np.ones(len(lines), dtype=bool)
+        for dates in (start, end):
+            strings = json_kind_mask(dates, "string")
+            both &= dates.notna().to_numpy() if strings is None else strings
+        ok = np.ones(len(lines), dtype=bool)
+        ok[both] = start.to_numpy(dtype=object)[both] <= end.to_numpy(dtype=object)[both]
+        return pd.Series(ok, index=lines.index)
+
+    class Config:
+        name = "billing_usage"
+        strict = True
+
+
+# sophos.stage_billing_lines column -> contract column, in table order (sync_run_id is added by the loader).
+STAGE = {
+    "account": "account",
+    "line_key": "lineKey",
+    "sophos_customer_id": "accountId",
+    "partner_account_id": "partnerAccountId",
+    "partner_account_name": "partnerAccountName",
+    "order_number": "orderNumber",
+    "order_line_item_number": "orderLineItemNumber",
+    "account_number_or_serial_number": "accountNumberOrSerialNumber",
+    "sku": "sku",
+    "product_code": "productCode",
+    "product_description": "productDescription",
+    "product_group": "productGroup",
+    "billable_quantity": "billableQuantity",
+    "actual_quantity": "actualQuantity",
+    "ordered_quantity": "orderedQuantity",
+    "unit_price": "unitPrice",
+    "net_price": "netPrice",
+    "unit_msrp": "unitMsrp",
+    "price_with_taxes": "priceWithTaxes",
+    "additional_discount_percentage": "additionalDiscountPercentage",
+    "currency": "currency",
+    "account_status": "accountStatus",
+    "external_id": "externalId",
+    "distributor_account_name": "distributorAccountName",
+    "billing_start_date": "billingStartDate",
+    "billing_end_date": "billingEndDate",
+}

@@ -1,0 +1,69 @@
+"""Contract: a Sophos licence (a subscription), one item of GET /licenses/v1/licenses for one tenant.
+
+The API has no tenant field in the item: the tenant is the one the call was made for (`tenantId`,
+added by validate from the landing record). Natural key: `id`. The same licence seen twice (two
+credentials) with the same tenant and content is kept once; different copies are all rejected.
+There is no status field: status is derived at load time from dates and the account status.
+"""
+from __future__ import annotations
+
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from .checks import CODE_CHARS, Derived, Flag, IsoDate, NestedObject, OneOf, Quantity, Text, Uuid
+
+LICENSE_TYPES = ("trial", "term", "usage", "ordered", "enterprise", "perpetual")
+
+NATURAL_KEY = ("id",)
+
+
+class License(pa.DataFrameModel):
+    """One licence. Required: id, the tenant it was listed for, product.code and type."""
+
+    account: Series[object] = Derived()
+    """The Airflow connection the record came through (added by validate)."""
+    tenantId: Series[object] = Uuid(required=True)
+    """The tenant whose licences were asked for (X-Tenant-ID of the call; added by validate)."""
+
+    id: Series[object] = Uuid(required=True)
+    licenseIdentifier: Series[object] = Text(CODE_CHARS)
+    product: Series[object] = NestedObject()
+    product_code: Series[object] = Text(CODE_CHARS, required=True, alias="product.code")
+    product_name: Series[object] = Text(alias="product.name")
+    product_genericCode: Series[object] = Text(CODE_CHARS, alias="product.genericCode")
+    startDate: Series[object] = IsoDate()
+    endDate: Series[object] = IsoDate()
+    """Missing for perpetual licences."""
+    perpetual: Series[object] = Flag()
+    type: Series[object] = OneOf(LICENSE_TYPES, required=True)
+    quantity: Series[object] = Quantity()
+    """Missing when the licence is unlimited."""
+    unlimited: Series[object] = Flag()
+    usage: Series[object] = NestedObject()
+    usage_current: Series[object] = NestedObject(alias="usage.current")
+    usage_current_count: Series[object] = Quantity(alias="usage.current.count")
+    usage_current_date: Series[object] = IsoDate(alias="usage.current.date")
+    usage_current_collectedAt: Series[object] = Text(CODE_CHARS, alias="usage.current.collectedAt")
+
+    class Config:
+        name = "license"
+        strict = True
+
+
+# sophos.stage_licenses column -> contract column, in table order (sync_run_id is added by the loader).
+STAGE = {
+    "account": "account",
+    "subscription_id": "id",
+    "license_identifier": "licenseIdentifier",
+    "sophos_customer_id": "tenantId",
+    "product_code": "product.code",
+    "product_name": "product.name",
+    "product_generic_code": "product.genericCode",
+    "type": "type",
+    "quantity": "quantity",
+    "unlimited": "unlimited",
+    "perpetual": "perpetual",
+    "usage_count": "usage.current.count",
+    "start_date": "startDate",
+    "end_date": "endDate",
+}
