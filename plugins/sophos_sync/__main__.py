@@ -3,4 +3,6 @@ import sys
 
 from sophos_sync.cli import main
 
-sys.exit(main())
+# Airflow's plugin loader imports every module under plugins/, this one included: only run as a program.
+if __name__ == "__main__":
+    sys.exit(main())
