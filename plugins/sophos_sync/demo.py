@@ -1,0 +1,99 @@
+"""`make demo`: one full monthly sync of the real DAG against the Sophos simulator and a local PostgreSQL.
+
+scripts/demo.sh starts the PostgreSQL server and the simulator (they keep running until `make stop`);
+this module prepares the database, runs `airflow dags test` for the latest month whose report is out,
+and prints the run summary measured in PostgreSQL.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+from sophos_sync import db, localstack, pipeline, report, settings
+
+DEMO_DB = "sophos"
+
+
+def database_dsn(server_dsn: str, dbname: str = DEMO_DB) -> str:
+    """The demo database on the server, created on first use."""
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+    params = psycopg.conninfo.conninfo_to_dict(server_dsn)
+    params["dbname"] = dbname
+    return psycopg.conninfo.make_conninfo(**params)
+
+
+def prepare(dsn: str, scale: str, seed: int) -> dict[str, int]:
+    """Schema plus the Platform's reference data that matches the simulator's customers."""
+    from simulator import generator
+    from simulator.platform_seed import load_platform_seed
+
+    world = generator.build_world(scale, seed)
+    with db.connect(dsn) as conn:
+        db.migrate(conn)
+        return load_platform_seed(conn, {"platform": world.platform})
+
+
+def latest_run(dsn: str) -> int | None:
+    with db.connect(dsn) as conn:
+        row = conn.execute("SELECT max(sync_run_id) FROM sophos.sync_runs").fetchone()
+    return row[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sophos_sync.demo")
+    parser.add_argument("--server-dsn", required=True, help="DSN of the demo PostgreSQL server")
+    parser.add_argument("--simulator-url", required=True)
+    parser.add_argument("--scale", default="small")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--airflow-home", default=str(settings.PROJECT_ROOT / ".local" / "airflow"))
+    args = parser.parse_args(argv)
+
+    from simulator import generator
+
+    dsn = database_dsn(args.server_dsn)
+    seeded = prepare(dsn, args.scale, args.seed)
+    print(f"platform reference data: {seeded['sellers']} sellers, {seeded['customer_organizations']} organizations")
+    credentials = [(p.client_id, p.client_secret) for p in generator.build_world(args.scale, args.seed).partners]
+    month = pipeline.parse_month(generator.latest_report_month(date.today()))
+    env = localstack.airflow_env(
+        airflow_home=Path(args.airflow_home), dsn=dsn, simulator_url=args.simulator_url, credentials=credentials
+    )
+    log_path = Path(args.airflow_home) / "demo-run.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(
+        f"running DAG sophos_monthly_sync for billing month {month:%Y-%m} over {len(credentials)} Sophos accounts "
+        f"(airflow dags test; log: {log_path})"
+    )
+    before = latest_run(dsn)
+    started = time.monotonic()
+    with log_path.open("w") as log_file:
+        done = localstack.dags_test(
+            f"{month:%Y-%m}-26", env, conf={"billing_month": f"{month:%Y-%m}"}, stdout=log_file, stderr=log_file
+        )
+    elapsed = time.monotonic() - started
+    run_id = latest_run(dsn)
+    if run_id is None or run_id == before:
+        print(f"the DAG run did not start a sync run (exit {done.returncode}); see {log_path}", file=sys.stderr)
+        return 1
+    with db.connect(dsn) as conn:
+        summary = report.run_summary(conn, run_id)
+    print()
+    print(report.format_summary(summary))
+    print()
+    print(f"DAG run {'succeeded' if done.returncode == 0 else 'FAILED'} in {elapsed:.0f} s (full log: {log_path})")
+    print(f"look around:  psql '{dsn}'")
+    print("  e.g.  SELECT * FROM finance.monthly_totals;  SELECT * FROM review.unmapped_customers;")
+    print("Support:      .venv/bin/python -m sophos_sync --dsn '" + dsn + "' review list")
+    print("stop:         make stop")
+    return done.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
