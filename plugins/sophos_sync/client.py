@@ -209,7 +209,8 @@ class SophosClient:
             if self._whoami is None:
                 url = f"{self.api_host_override or self.global_url}/whoami/v1"
                 body = self._get(url, required=("id", "idType"))
-                me = Whoami(id=str(body["id"]), id_type=str(body["idType"]), api_hosts=dict(body.get("apiHosts") or {}))
+                me = Whoami(id=str(body["id"]), id_type=str(body["idType"]),
+                            api_hosts=dict(body.get("apiHosts") or {}))
                 if me.id_type != "partner":
                     raise ConfigurationError(
                         f"connection '{self.name}': the Sophos credential belongs to a {me.id_type} (id {me.id}), "
@@ -233,7 +234,8 @@ class SophosClient:
         while True:
             if page > self.max_pages:
                 raise SophosApiError(
-                    f"{_safe_url(url)}: still paging after {self.max_pages} pages; the server seems to loop. "
+                    f"connection '{self.name}': {_safe_url(url)} still paging after {self.max_pages} pages; "
+                    f"the server seems to loop. "
                     f"Raise SOPHOS_SYNC_MAX_PAGES only if the tenant count really needs it"
                 )
             body = self._get(
@@ -302,7 +304,8 @@ class SophosClient:
         try:
             while True:
                 for tenant_id, host in itertools.islice(source, 2 * self.concurrency - len(pending)):
-                    pending.add(pool.submit(self._tenant_licenses, tenant_id, self.api_host_override or host or fallback))
+                    target = self.api_host_override or host or fallback
+                    pending.add(pool.submit(self._tenant_licenses, tenant_id, target))
                 if not pending:
                     break
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -402,10 +405,12 @@ class SophosClient:
                     return status, _usable_body(response, required)
             except _Malformed as exc:
                 failure = _Failure("unusable body", str(exc), status)
-            except httpx.TransportError as exc:
-                # Timeouts, refused or dropped connections, truncated bodies: all transient on a healthy API.
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                # Timeouts, refused or dropped connections, cut or garbled bodies: transient on a healthy API.
                 failure = _Failure(type(exc).__name__, _snippet(str(exc)))
             target = _safe_url(httpx.URL(url, params=params) if params else url)
+            if headers and "X-Tenant-ID" in headers:
+                target += f" (tenant {headers['X-Tenant-ID']})"
             elapsed = time.monotonic() - started
             wait_for = failure.retry_after
             if wait_for is None:

@@ -246,7 +246,8 @@ def test_5xx_and_dropped_connections_are_retried_with_jittered_backoff(make_clie
 
 
 def test_truncated_json_body_is_retried_like_a_server_error(make_client, sophos, sleeps):
-    sophos.faults["/whoami/v1"] = [httpx.Response(200, text='{"id": "1111', headers={"content-type": "application/json"})]
+    truncated = httpx.Response(200, text='{"id": "1111', headers={"content-type": "application/json"})
+    sophos.faults["/whoami/v1"] = [truncated]
     assert make_client().whoami().id == PARTNER
     assert len(sleeps) == 1
 

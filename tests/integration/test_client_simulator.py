@@ -86,7 +86,8 @@ def test_every_fault_at_once_still_fetches_exactly_the_dataset(caplog):
     billing_tokens = [token for path, token in transport.bearers if "/billing/" in path]
     assert len(set(billing_tokens)) > 1
 
-    retries = [r.getMessage() for r in caplog.records if r.name == "sophos_sync.client" and "; retry " in r.getMessage()]
+    retries = [r.getMessage() for r in caplog.records
+               if r.name == "sophos_sync.client" and "; retry " in r.getMessage()]
     for fault in ("rate limited (429)", "server error (50", "unusable body", "RemoteProtocolError"):
         assert any(fault in line for line in retries), f"no retry for {fault!r}: the faults did not happen"
 
