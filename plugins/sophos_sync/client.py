@@ -402,7 +402,8 @@ class SophosClient:
                 elif status >= 400:
                     raise self._final_error(method, response, authenticated)
                 else:
-                    return status, _usable_body(response, required)
+                    # A cut token answer may hold part of the token: never quote it.
+                    return status, _usable_body(response, required, quote=authenticated)
             except _Malformed as exc:
                 failure = _Failure("unusable body", str(exc), status)
             except (httpx.TransportError, httpx.DecodingError) as exc:
@@ -435,12 +436,17 @@ class SophosClient:
         if not authenticated:
             return SophosAuthError(
                 f"connection '{self.name}': Sophos rejected the client credentials ({said}, HTTP {status}). "
-                f"Check the connection's login (client id) and password (client secret); nothing was loaded"
+                f"Check the connection's login (client id) and password (client secret)"
             )
-        if status in (401, 403):
+        if status == 401:
             return SophosAuthError(
-                f"connection '{self.name}': Sophos refused {method} {target} (HTTP {status}: {said}) even with a "
-                f"fresh token. Check that the API credential has a partner role with access to this API"
+                f"connection '{self.name}': Sophos refused {method} {target} (HTTP 401: {said}) even with a "
+                f"fresh token. Check that the API credential is still active in Sophos Partner Dashboard"
+            )
+        if status == 403:
+            return SophosAuthError(
+                f"connection '{self.name}': Sophos forbids {method} {target} (HTTP 403: {said}). Check that the "
+                f"API credential has a partner role with access to this API"
             )
         return SophosApiError(
             f"connection '{self.name}': {method} {target} answered HTTP {status} ({said}); not retried, "
@@ -524,16 +530,17 @@ class BillingUsage:
 
 # --- helpers -------------------------------------------------------------------------------------------------
 
-def _usable_body(response: httpx.Response, required: tuple[str, ...]) -> dict:
+def _usable_body(response: httpx.Response, required: tuple[str, ...], *, quote: bool) -> dict:
+    shown = f": {_snippet(response.text)!r}" if quote else f" ({len(response.content)} bytes)"
     try:
         body = response.json()
     except ValueError as exc:
-        raise _Malformed(f"not JSON ({exc.__class__.__name__}): {_snippet(response.text)!r}") from None
+        raise _Malformed(f"not JSON ({exc.__class__.__name__}){shown}") from None
     if not isinstance(body, dict):
-        raise _Malformed(f"expected a JSON object: {_snippet(response.text)!r}")
+        raise _Malformed(f"expected a JSON object{shown}")
     missing = [key for key in required if key not in body]
     if missing:
-        raise _Malformed(f"missing {', '.join(missing)}: {_snippet(response.text)!r}")
+        raise _Malformed(f"missing {', '.join(missing)}{shown}")
     return body
 
 

@@ -222,6 +222,21 @@ def test_persistent_401_is_an_auth_error_after_one_reauthentication(make_client,
     assert sophos.token_calls == 2 and sophos.paths("/whoami") == ["/whoami/v1"] * 2
 
 
+def test_cut_token_answer_is_retried_and_never_quoted(make_client, sophos):
+    cut = httpx.Response(200, text='{"access_token": "bearer-token-partial-abc')
+    sophos.faults["/oauth2/token"] = [cut] * 4
+    with pytest.raises(SophosApiError, match=r"unusable body: not JSON \(JSONDecodeError\) \(\d+ bytes\)") as error:
+        make_client().whoami()
+    assert "bearer-token-partial" not in str(error.value)
+
+
+def test_partner_api_forbidden_is_an_auth_error_saying_what_to_check(make_client, sophos, sleeps):
+    sophos.faults["/partner/v1/tenants"] = [httpx.Response(403, json={"error": "Forbidden", "message": "role"})]
+    with pytest.raises(SophosAuthError, match=r"'sophos_test'.*HTTP 403: Forbidden: role.*partner role"):
+        list(make_client().tenants())
+    assert sleeps == []
+
+
 # --- retries ---------------------------------------------------------------------------------------------------
 
 def test_429_waits_exactly_what_retry_after_asks(make_client, sophos, sleeps):
