@@ -21,7 +21,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from .checks import CODE_CHARS, Currency, Derived, IsoDate, Money, OneOf, Quantity, Text, Uuid, json_kind_mask
+from .checks import CODE_CHARS, CURRENCIES, Currency, Derived, IsoDate, Money, OneOf, Quantity, Text, Uuid, is_iso_date
 
 ACCOUNT_STATUSES = ("active", "suspended", "canceled")
 
@@ -42,7 +42,7 @@ class BillingUsageLine(pa.DataFrameModel):
     """The Airflow connection the record came through (added by validate)."""
     lineKey: Series[object] = Derived()
     """NATURAL_KEY joined by '|' (added by validate; `sophos_sync.validate.line_key`)."""
-    currency: Series[object] = Currency(required=True)
+    currency: Series[object] = Derived()
     """netPriceCurrency, else unitPriceCurrency (added by validate): a priced line needs a currency."""
 
     partnerAccountId: Series[object] = Text(CODE_CHARS)
@@ -78,11 +78,13 @@ class BillingUsageLine(pa.DataFrameModel):
 
     @pa.dataframe_check(name="currency_mismatch", ignore_na=False)
     def one_currency_per_line(cls, lines: pd.DataFrame) -> pd.Series:
-        """Every currency the line names is the line's currency (net, unit, MSRP, with taxes)."""
+        """Every currency the line names is the line's currency (net, unit, MSRP, with taxes). Codes that
+        are no currency at all are the `allowed_values` check's to report, not this one's."""
+        currency = lines["currency"]
         ok = pd.Series(True, index=lines.index)
         for field in CURRENCY_FIELDS:
             named = lines[field]
-            ok &= named.isna() | (named == lines["currency"]) | lines["currency"].isna()
+            ok &= ~(named.isin(CURRENCIES) & currency.isin(CURRENCIES)) | (named == currency)
         return ok
 
     @pa.dataframe_check(name="billing_period_order", ignore_na=False)
@@ -90,10 +92,7 @@ class BillingUsageLine(pa.DataFrameModel):
         """billingStartDate <= billingEndDate (ISO dates compare as strings; malformed ones are judged
         by iso_date, not here)."""
         start, end = lines["billingStartDate"], lines["billingEndDate"]
-        both = np.ones(len(lines), dtype=bool)
-        for dates in (start, end):
-            strings = json_kind_mask(dates, "string")
-            both &= dates.notna().to_numpy() if strings is None else strings
+        both = is_iso_date(start) & is_iso_date(end)
         ok = np.ones(len(lines), dtype=bool)
         ok[both] = start.to_numpy(dtype=object)[both] <= end.to_numpy(dtype=object)[both]
         return pd.Series(ok, index=lines.index)

@@ -153,6 +153,19 @@ def _is_date(value: str) -> bool:
     return True
 
 
+def is_iso_date(series: pd.Series) -> np.ndarray:
+    """Which values are strings naming a real day (for line-level checks that compare dates)."""
+    strings, where = _values_of(series, "string")
+    valid = {value for value in pd.unique(strings) if _is_date(value)}
+    ok = np.zeros(len(series), dtype=bool)
+    judged = np.fromiter((v in valid for v in strings), dtype=bool, count=len(strings))
+    if where is None:
+        ok[:] = judged
+    else:
+        ok[where] = judged
+    return ok
+
+
 @register_check_method(statistics=["flag"])
 def iso_date(series: pd.Series, *, flag: bool) -> bool | pd.Series:
     """YYYY-MM-DD naming a day that exists: 2026-02-30 and 2026-10-32 are refused."""

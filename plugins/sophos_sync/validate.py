@@ -14,6 +14,7 @@ decimal.Decimal; nothing passes through float), then checked by pandera in one l
 """
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
 import logging
@@ -22,6 +23,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -252,6 +254,24 @@ def _as_rows(rows: Iterable[tuple[str, str | None, str]]) -> tuple[list, list, l
 
 def validate(entity: str, rows: Iterable[tuple[str, str | None, str]]) -> ValidationResult:
     """Check every record of one entity against its contract (see the module docstring)."""
+    with _cyclic_gc_paused():
+        return _validate(entity, rows)
+
+
+@contextmanager
+def _cyclic_gc_paused():
+    """Decoding a month allocates millions of small containers and none of them form cycles; CPython's
+    cyclic GC would rescan them again and again (measured: validation took 2-3x as long)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _validate(entity: str, rows: Iterable[tuple[str, str | None, str]]) -> ValidationResult:
     clock = _Clock()
     module, schema, kinds = contract(entity), _schema(entity), _kinds(entity)
     accounts, tenant_ids, raws = _as_rows(rows)

@@ -1,0 +1,299 @@
+"""Each contract fed hand-written edge cases: every record lands where it should, with its reason."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from sophos_sync.validate import validate
+
+TENANT = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+OTHER_TENANT = "9b2d1c3e-0f4a-4b5c-8d6e-7f8091a2b3c4"
+PARTNER = "11111111-2222-4333-8444-555555555555"
+MISSING = object()
+
+
+def billing_line(**changes) -> dict:
+    line = {
+        "partnerAccountId": "1234567", "partnerAccountName": "Acme Reseller Ltd",
+        "billingStartDate": "2026-10-01", "billingEndDate": "2026-10-31",
+        "orderNumber": "SO000001", "orderLineItemNumber": "10", "accountNumberOrSerialNumber": "C00000001",
+        "productDescription": "Sophos Intercept X Advanced", "productGroup": "Endpoint",
+        "sku": "CIXA0001MSPTA", "productCode": "CIXA0001",
+        "billableQuantity": 25, "actualQuantity": 24, "orderedQuantity": 25,
+        "externalId": "CRM-00001", "accountId": TENANT, "accountStatus": "active",
+        "unitPrice": "1.40", "unitPriceCurrency": "EUR", "netPrice": "1.26", "netPriceCurrency": "EUR",
+        "unitMsrp": "1.75", "unitMsrpCurrency": "EUR", "priceWithTaxes": "1.51", "priceWithTaxesCurrency": "EUR",
+        "additionalDiscountPercentage": "10.00", "distributorAccountName": "Big Distribution GmbH",
+    }
+    return _apply(line, changes)
+
+
+def tenant(**changes) -> dict:
+    item = {
+        "id": TENANT, "showAs": "Müller GmbH", "name": "Müller GmbH", "dataGeography": "DE",
+        "dataRegion": "eu01", "billingType": "term", "partner": {"id": PARTNER},
+        "organization": {"id": OTHER_TENANT}, "apiHost": "https://api-eu01.central.sophos.com",
+    }
+    return _apply(item, changes)
+
+
+def licence(**changes) -> dict:
+    item = {
+        "id": "5b0c7e9a-1d2f-4e3a-9b8c-7d6e5f4a3b2c", "licenseIdentifier": "CIXA-0000001",
+        "product": {"code": "CIXA", "name": "Intercept X Advanced", "genericCode": "CIXA"},
+        "startDate": "2026-01-01", "endDate": "2026-12-31", "perpetual": False, "type": "term",
+        "quantity": 50, "unlimited": False,
+        "usage": {"current": {"count": 42, "date": "2026-11-01", "collectedAt": "2026-11-01T03:07:00.000Z"}},
+    }
+    return _apply(item, changes)
+
+
+def _apply(item: dict, changes: dict) -> dict:
+    for name, value in changes.items():
+        if value is MISSING:
+            item.pop(name, None)
+        else:
+            item[name] = value
+    return item
+
+
+def rows(*items, account="sophos_default", tenant_id=None) -> list[tuple[str, str | None, str]]:
+    return [(account, tenant_id, json.dumps(item)) for item in items]
+
+
+def reasons(result) -> list[tuple[str, str, str | None]]:
+    return sorted(zip(result.rejected["check_name"], result.rejected["column_name"],
+                      result.rejected["failure_case"]), key=str)
+
+
+def one_bad_among_good(entity: str, bad: dict, make, tenant_id=None):
+    """The bad record between two good ones (other keys), so a neighbour's fate is checked each time."""
+    first = make(orderNumber="SO-GOOD-1") if make is billing_line else make(id=_uuid(1))
+    last = make(orderNumber="SO-GOOD-2") if make is billing_line else make(id=_uuid(2))
+    result = validate(entity, rows(first, bad, last, tenant_id=tenant_id))
+    assert len(result.valid) == 2, "a defect must not drop its neighbours"
+    assert result.rejected_rows == 1
+    assert result.rejected["raw"].map(json.loads).tolist() == [bad] * len(result.rejected)
+    return result
+
+
+def _uuid(n: int) -> str:
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
+# --- billing usage lines -----------------------------------------------------------------------------------
+
+def test_clean_billing_line_is_typed_for_the_stage_table():
+    result = validate("billing_usage", rows(billing_line()))
+    assert result.rejected.empty and result.rejected_rows == 0
+    row = result.valid.iloc[0]
+    assert row["line_key"] == "1234567|SO000001|10|C00000001|CIXA0001MSPTA|2026-10-01|2026-10-31"
+    assert row["sophos_customer_id"] == TENANT
+    assert row["net_price"] == Decimal("1.26") and type(row["net_price"]) is Decimal
+    assert row["unit_price"] == Decimal("1.40") and str(row["unit_price"]) == "1.40"
+    assert row["additional_discount_percentage"] == Decimal("10.00")
+    assert row["billable_quantity"] == 25 and type(row["billable_quantity"]) is int
+    assert row["billing_start_date"] == date(2026, 10, 1)
+    assert row["currency"] == "EUR" and row["account"] == "sophos_default"
+
+
+def test_line_without_account_id_is_a_valid_device_line():
+    result = validate("billing_usage", rows(billing_line(accountId=MISSING)))
+    assert result.rejected.empty
+    assert result.valid.iloc[0]["sophos_customer_id"] is None
+
+
+@pytest.mark.parametrize("field, value, check", [
+    ("billingEndDate", "2026-02-30", "iso_date"),
+    ("billingStartDate", "2026-10-1", "iso_date"),
+    ("billingStartDate", "01.10.2026", "iso_date"),
+    ("netPrice", "1,40", "decimal_string"),
+    ("netPrice", "abc", "decimal_string"),
+    ("unitPrice", "1.40000", "decimal_string"),
+    ("unitPrice", "1e3", "decimal_string"),
+    ("billableQuantity", -3, "non_negative"),
+    ("accountStatus", "pending_cancellation", "allowed_values"),
+    ("netPriceCurrency", "EURO", "allowed_values"),
+    ("accountId", "urn:uuid:3fa85f64-5717-4562-b3fc-2c963f66afa6", "uuid_format"),
+    ("accountId", "3fa85f6457174562b3fc2c963f66afa6", "uuid_format"),
+    ("partnerAccountName", "Acme " * 2000, "max_chars"),
+    ("productDescription", "Intercept X\x00Advanced", "no_control_characters"),
+    ("productDescription", "Intercept X\nAdvanced", "no_control_characters"),
+    ("partnerAccountName", "Acme\x7fLtd", "no_control_characters"),
+    ("billableQuantity", "5", "json_integer"),
+    ("billableQuantity", 2.5, "json_integer"),
+    ("billableQuantity", 5.0, "json_integer"),
+    ("billableQuantity", True, "json_integer"),
+    ("billableQuantity", 2**63, "json_integer"),
+    ("netPrice", 1.4, "json_string"),
+    ("sku", 1234, "json_string"),
+    ("sku", ["CIXA"], "json_string"),
+    ("orderNumber", {"n": 1}, "json_string"),
+    ("netPriceCurrency", {"code": "EUR"}, "json_string"),
+    ("billingEndDate", ["2026-10-31"], "json_string"),
+    ("sku", None, "required"),
+    ("netPrice", MISSING, "required"),
+])
+def test_defective_billing_line_is_rejected_with_its_reason(field, value, check):
+    result = one_bad_among_good("billing_usage", billing_line(**{field: value}), billing_line)
+    assert [(c, col) for c, col, _ in reasons(result)] == [(check, field)]
+    assert result.rejected_by_check == {check: 1}
+
+
+def test_failing_value_is_reported_readably_and_cut_short():
+    result = validate("billing_usage", rows(billing_line(partnerAccountName="x" * 10_000),
+                                            billing_line(orderNumber="2", productGroup="a\x01b")))
+    by_check = dict(zip(result.rejected["check_name"], result.rejected["failure_case"]))
+    assert by_check["max_chars"] == "x" * 200 + "…"
+    assert by_check["no_control_characters"] == "a\\u0001b"  # PostgreSQL text cannot hold every control char
+    raw = result.rejected.loc[result.rejected["check_name"] == "max_chars", "raw"].iloc[0]
+    assert json.loads(raw)["partnerAccountName"] == "x" * 10_000
+
+
+def test_line_with_two_currencies_is_rejected():
+    result = one_bad_among_good("billing_usage", billing_line(unitPriceCurrency="USD"), billing_line)
+    assert reasons(result) == [("currency_mismatch", "netPriceCurrency", "EUR")]
+
+
+def test_currency_falls_back_to_the_unit_price_currency():
+    result = validate("billing_usage", rows(billing_line(netPriceCurrency=MISSING)))
+    assert result.valid.iloc[0]["currency"] == "EUR"
+
+
+def test_line_without_any_currency_is_rejected():
+    bad = billing_line(netPriceCurrency=None, unitPriceCurrency=MISSING)
+    result = one_bad_among_good("billing_usage", bad, billing_line)
+    assert reasons(result) == [("required", "currency", None)]
+
+
+def test_period_that_ends_before_it_starts_is_rejected():
+    result = one_bad_among_good("billing_usage", billing_line(billingStartDate="2026-10-31",
+                                                             billingEndDate="2026-10-01"), billing_line)
+    assert reasons(result) == [("billing_period_order", "billingEndDate", "2026-10-01")]
+
+
+def test_line_of_nulls_fails_every_required_field_but_counts_once():
+    nulls = {name: None for name in billing_line()}
+    result = one_bad_among_good("billing_usage", nulls, billing_line)
+    assert sorted(c for c, _, _ in reasons(result)) == ["required"] * 6
+    assert {col for _, col, _ in reasons(result)} == {
+        "billingStartDate", "billingEndDate", "sku", "billableQuantity", "netPrice", "currency"}
+    assert result.rejected_by_check == {"required": 1}
+
+
+def test_identical_duplicate_lines_collapse_into_one():
+    result = validate("billing_usage", rows(billing_line(), billing_line(orderNumber="2"), billing_line()))
+    assert result.collapsed_duplicates == 1
+    assert len(result.valid) == 2 and result.rejected.empty
+
+
+def test_conflicting_duplicate_lines_are_all_rejected():
+    result = validate("billing_usage", rows(billing_line(), billing_line(orderNumber="2"),
+                                            billing_line(netPrice="1.36")))
+    assert result.collapsed_duplicates == 0
+    assert result.valid["order_number"].tolist() == ["2"]
+    assert result.rejected_rows == 2
+    assert result.rejected_by_check == {"conflicting_duplicate": 2}
+    assert set(result.rejected["source_key"]) == {result.rejected["failure_case"].iloc[0]}
+    assert {json.loads(r)["netPrice"] for r in result.rejected["raw"]} == {"1.26", "1.36"}
+
+
+def test_same_line_through_two_accounts_is_kept_once():
+    items = rows(billing_line(), account="reseller") + rows(billing_line(), account="distributor")
+    result = validate("billing_usage", items)
+    assert result.collapsed_duplicates == 1
+    assert result.valid["account"].tolist() == ["reseller"]
+
+
+# --- tenants -----------------------------------------------------------------------------------------------
+
+def test_clean_tenant_is_staged():
+    result = validate("tenant", rows(tenant()))
+    assert result.rejected.empty
+    assert result.valid.iloc[0].to_dict() == {
+        "account": "sophos_default", "sophos_customer_id": TENANT, "name": "Müller GmbH",
+        "show_as": "Müller GmbH", "partner_id": PARTNER, "organization_id": OTHER_TENANT,
+        "billing_type": "term", "data_region": "eu01", "data_geography": "DE",
+        "api_host": "https://api-eu01.central.sophos.com",
+    }
+
+
+@pytest.mark.parametrize("field, value, check, column", [
+    ("id", "urn:uuid:3fa85f64-5717-4562-b3fc-2c963f66afa6", "uuid_format", "id"),
+    ("id", "{3fa85f64-5717-4562-b3fc-2c963f66afa6}", "uuid_format", "id"),
+    ("name", "N" * 10_000, "max_chars", "name"),
+    ("name", "Acme\tGmbH", "no_control_characters", "name"),
+    ("name", MISSING, "required", "name"),
+    ("name", 42, "json_string", "name"),
+    ("billingType", "monthly", "allowed_values", "billingType"),
+    ("partner", "11111111-2222-4333-8444-555555555555", "json_object", "partner"),
+    ("partner", {"id": "partner-1"}, "uuid_format", "partner.id"),
+])
+def test_defective_tenant_is_rejected_with_its_reason(field, value, check, column):
+    result = one_bad_among_good("tenant", tenant(**{field: value}), tenant)
+    assert [(c, col) for c, col, _ in reasons(result)] == [(check, column)]
+
+
+def test_tenant_without_organization_is_valid():
+    result = validate("tenant", rows(tenant(organization=MISSING)))
+    assert result.rejected.empty and result.valid.iloc[0]["organization_id"] is None
+
+
+def test_tenant_seen_through_two_accounts_is_kept_once_and_conflicting_copies_rejected():
+    same = validate("tenant", rows(tenant(), account="a") + rows(tenant(), account="b"))
+    assert (len(same.valid), same.collapsed_duplicates, same.rejected_rows) == (1, 1, 0)
+    differ = validate("tenant", rows(tenant(), account="a") + rows(tenant(name="Mueller"), account="b"))
+    assert (len(differ.valid), differ.rejected_rows) == (0, 2)
+    assert differ.rejected_by_check == {"conflicting_duplicate": 2}
+
+
+# --- licences ----------------------------------------------------------------------------------------------
+
+def test_clean_licence_is_staged_under_the_tenant_it_was_listed_for():
+    result = validate("license", rows(licence(), tenant_id=TENANT))
+    assert result.rejected.empty
+    row = result.valid.iloc[0]
+    assert row["sophos_customer_id"] == TENANT
+    assert (row["product_code"], row["product_name"], row["product_generic_code"]) == (
+        "CIXA", "Intercept X Advanced", "CIXA")
+    assert row["usage_count"] == 42 and row["quantity"] == 50
+    assert row["perpetual"] is False and row["unlimited"] is False
+    assert row["start_date"] == date(2026, 1, 1) and row["end_date"] == date(2026, 12, 31)
+
+
+def test_perpetual_unlimited_licence_without_end_or_quantity_is_valid():
+    item = licence(endDate=MISSING, quantity=MISSING, perpetual=True, unlimited=True, type="perpetual")
+    result = validate("license", rows(item, tenant_id=TENANT))
+    assert result.rejected.empty
+    assert result.valid.iloc[0]["end_date"] is None and result.valid.iloc[0]["quantity"] is None
+
+
+@pytest.mark.parametrize("field, value, check, column", [
+    ("product", MISSING, "required", "product.code"),
+    ("product", {"name": "Intercept X"}, "required", "product.code"),
+    ("type", "lifetime", "allowed_values", "type"),
+    ("type", None, "required", "type"),
+    ("quantity", "10", "json_integer", "quantity"),
+    ("quantity", -1, "non_negative", "quantity"),
+    ("endDate", "2026-02-30", "iso_date", "endDate"),
+    ("perpetual", "yes", "json_boolean", "perpetual"),
+    ("usage", {"current": {"count": "7"}}, "json_integer", "usage.current.count"),
+    ("id", "not-a-uuid", "uuid_format", "id"),
+])
+def test_defective_licence_is_rejected_with_its_reason(field, value, check, column):
+    result = one_bad_among_good("license", licence(**{field: value}), licence, tenant_id=TENANT)
+    assert [(c, col) for c, col, _ in reasons(result)] == [(check, column)]
+
+
+def test_licence_listed_for_a_tenant_id_that_is_no_uuid_is_rejected():
+    result = validate("license", rows(licence(), tenant_id="tenant-7") + rows(licence(id=_uuid(3)), tenant_id=TENANT))
+    assert reasons(result) == [("uuid_format", "tenantId", "tenant-7")]
+    assert len(result.valid) == 1
+
+
+def test_same_licence_under_two_tenants_is_a_conflict():
+    result = validate("license", rows(licence(), tenant_id=TENANT) + rows(licence(), tenant_id=OTHER_TENANT))
+    assert result.rejected_by_check == {"conflicting_duplicate": 2} and result.valid.empty
