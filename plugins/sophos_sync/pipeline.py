@@ -148,19 +148,11 @@ def validate_run(sync_run_id: int, threshold: float = settings.REJECT_THRESHOLD,
             result = validate.validate(entity, _landing_rows(conn, sync_run_id, entity))
             if entity == "billing_usage":
                 validate.enforce_threshold(result, threshold)
-            rejected_rows = result.rejected["source_key"].nunique() if len(result.rejected) else 0
-            summary[entity] = {
-                "received": result.received,
-                "valid": len(result.valid),
-                "rejected": int(rejected_rows),
-                "collapsed_duplicates": result.collapsed_duplicates,
-                "rejected_by_check": result.rejected_by_check,
-                "unknown_fields": result.unknown_fields,
-            }
+            summary[entity] = result.counts()
             by_check = ", ".join(f"{name} {n:,}" for name, n in sorted(result.rejected_by_check.items()))
             log.info(
                 "validated %s: %s in, %s ok, %s rejected%s in %.1f s",
-                entity, f"{result.received:,}", f"{len(result.valid):,}", f"{rejected_rows:,}",
+                entity, f"{result.received:,}", f"{len(result.valid):,}", f"{result.rejected_rows:,}",
                 f" ({by_check})" if by_check else "", time.monotonic() - started,
             )
             if result.unknown_fields:
