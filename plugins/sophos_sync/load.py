@@ -1,0 +1,202 @@
+"""Load: the run's staged rows → the PostgreSQL mirror and the month's invoice lines, in one transaction.
+
+Set-based SQL only (include/sql/load/*.sql); validate has already COPYed the rows into the stage tables.
+The mirror (customers, subscriptions, their status history) holds Sophos's current state and moves
+only forward: a backfill of an older month reloads that month's invoice lines and leaves it alone.
+"""
+from __future__ import annotations
+
+import calendar
+import logging
+import time
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+import msgspec
+import psycopg
+from psycopg.types.json import Jsonb
+
+from sophos_sync import db
+from sophos_sync.errors import ReconciliationError
+
+log = logging.getLogger(__name__)
+
+NO_CURRENCY = "no currency"
+
+
+def _run(conn: psycopg.Connection, name: str, params: dict) -> int:
+    """Execute include/sql/load/<name>.sql; the number of rows it changed."""
+    return conn.execute(db.sql(f"load/{name}"), params).rowcount
+
+
+def _row(conn: psycopg.Connection, name: str, params: dict) -> dict:
+    cur = conn.execute(db.sql(f"load/{name}"), params)
+    return dict(zip((c.name for c in cur.description), cur.fetchone()))
+
+
+def month_end(billing_month: date) -> date:
+    return billing_month.replace(day=calendar.monthrange(billing_month.year, billing_month.month)[1])
+
+
+def load_month(conn: psycopg.Connection, sync_run_id: int, billing_month: date) -> dict:
+    """Load the run's staged month in ONE transaction and reconcile it before the commit.
+
+    Commits when the connection has no transaction open (the normal case); inside a caller's transaction
+    it works in a savepoint and the caller commits. Loads are serialized: a second one waits for the
+    first to commit and then runs against the new state. A ReconciliationError rolls everything back,
+    so the month keeps its previous data.
+    """
+    started = time.monotonic()
+    params = {"sync_run_id": sync_run_id, "billing_month": billing_month, "reference_date": month_end(billing_month)}
+    with conn.transaction():
+        conn.execute(db.sql("load/lock_loads"))
+        row = conn.execute(db.sql("load/mirror_as_of")).fetchone()
+        as_of = row[0] if row else None
+        mirror = as_of is None or billing_month >= as_of
+        # Additive and never overwriting: also done on a backfill, so its lines are mapped like a current run's.
+        counts: dict = {"customer_mappings": {"auto_inserted": _run(conn, "insert_auto_mappings", params)}}
+        if mirror:
+            log.info(
+                "loading %s into the mirror (mirror was at %s)",
+                f"{billing_month:%Y-%m}", f"{as_of:%Y-%m}" if as_of else "nothing yet",
+            )
+            counts.update(_load_mirror(conn, params))
+        else:
+            log.info(
+                "backfill of %s: the mirror stays at %s; only the month's invoice lines are reloaded",
+                f"{billing_month:%Y-%m}", f"{as_of:%Y-%m}",
+            )
+        counts["mirror"] = "applied" if mirror else "skipped (backfill)"
+        counts["invoice_lines"] = replace_invoice_lines(conn, sync_run_id, billing_month)
+        counts["review_closed"] = _close_resolved(conn, sync_run_id)
+        counts["reconciliation"] = reconcile(conn, sync_run_id, billing_month)
+    log.info(
+        "loaded %s (sync run %d): invoice lines %s, customers %s, subscriptions %s in %.1f s",
+        f"{billing_month:%Y-%m}", sync_run_id, counts["invoice_lines"],
+        counts.get("customers", "unchanged"), counts.get("subscriptions", "unchanged"), time.monotonic() - started,
+    )
+    return counts
+
+
+def _load_mirror(conn: psycopg.Connection, params: dict) -> dict:
+    customers = _row(conn, "merge_customers", params)
+    customers["removed"] = _run(conn, "mark_removed_customers", params)
+    subscriptions = _row(conn, "merge_subscriptions", params)
+    subscriptions["cancelled_vanished"] = _run(conn, "cancel_vanished_subscriptions", params)
+    history = {
+        "closed": _run(conn, "close_status_history", params),
+        "opened": _run(conn, "open_status_history", params),
+    }
+    _run(conn, "set_mirror_as_of", params)
+    return {"customers": customers, "subscriptions": subscriptions, "status_history": history}
+
+
+def replace_invoice_lines(conn: psycopg.Connection, sync_run_id: int, billing_month: date) -> dict:
+    """Within the caller's transaction: the month's invoice lines become exactly the run's valid lines."""
+    params = {"sync_run_id": sync_run_id, "billing_month": billing_month}
+    deleted = _run(conn, "delete_invoice_month", params)
+    return {"deleted": deleted, "inserted": _run(conn, "insert_invoice_month", params)}
+
+
+def _close_resolved(conn: psycopg.Connection, sync_run_id: int) -> int:
+    from sophos_sync import review
+
+    return review.close_resolved(conn, sync_run_id)
+
+
+def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date) -> dict:
+    """Check the month's loaded lines against what Sophos reported; raise ReconciliationError if they differ.
+
+    Counts: loaded + rejected + collapsed identical duplicates == the API's announced count.
+    Money: per currency, sum(line_amount) in PostgreSQL == the Decimal sum over the raw landing JSON of
+    the lines validation kept (identical duplicates once). Needs the run's landing rows (before cleanup_run).
+    """
+    started = time.monotonic()
+    params = {"sync_run_id": sync_run_id, "billing_month": billing_month}
+    with conn.transaction():
+        lines = _row(conn, "reconcile_line_counts", params)
+        loaded_amounts = dict(conn.execute(db.sql("load/reconcile_loaded_amounts"), params).fetchall())
+        raw_amounts = _raw_amounts(conn, params)
+    month = f"{billing_month:%Y-%m}"
+    if lines["reported"] is None:
+        raise ReconciliationError(
+            f"billing month {month} (sync run {sync_run_id}): no billing report was extracted for this run, "
+            f"so its {lines['loaded']:,} loaded lines cannot be checked; re-run the extract. Nothing was committed."
+        )
+    accounted = lines["loaded"] + lines["rejected"] + lines["collapsed_duplicates"]
+    if accounted != lines["reported"]:
+        raise ReconciliationError(
+            f"billing month {month} (sync run {sync_run_id}): Sophos reported {lines['reported']:,} lines but the run "
+            f"accounts for {accounted:,} (loaded {lines['loaded']:,} + rejected {lines['rejected']:,} + collapsed "
+            f"duplicates {lines['collapsed_duplicates']:,}). The month was not committed; re-run it, and if the "
+            f"difference stays, compare sophos.landing_records with the report in Sophos Central."
+        )
+    if not _same_amounts(loaded_amounts, raw_amounts):
+        raise ReconciliationError(
+            f"billing month {month} (sync run {sync_run_id}): amounts differ between PostgreSQL "
+            f"{_fmt_amounts(loaded_amounts)} and the raw API records {_fmt_amounts(raw_amounts)}. The month was not "
+            f"committed; a difference means prices were altered between landing and load: report it as a bug."
+        )
+    figures = {
+        "lines": {key: int(value) for key, value in lines.items()},
+        "amounts": {c or NO_CURRENCY: str(a) for c, a in sorted(loaded_amounts.items(), key=_by_currency)},
+    }
+    log.info(
+        "reconciled %s: %s lines reported = %s loaded + %s rejected + %s collapsed; amounts %s in %.1f s",
+        month, f"{lines['reported']:,}", f"{lines['loaded']:,}", f"{lines['rejected']:,}",
+        f"{lines['collapsed_duplicates']:,}", _fmt_amounts(loaded_amounts), time.monotonic() - started,
+    )
+    return figures
+
+
+def _raw_amounts(conn: psycopg.Connection, params: dict) -> dict[str | None, Decimal]:
+    from sophos_sync.validate import line_key
+
+    rejected = {key for (key,) in conn.execute(db.sql("load/rejected_line_keys"), params)}
+    # Numbers become Decimal as they are parsed: money never passes through float.
+    decoder = msgspec.json.Decoder(float_hook=Decimal)
+    seen: set[str] = set()
+    totals: dict[str | None, Decimal] = defaultdict(Decimal)
+    with conn.cursor(name="reconcile_raw_lines") as cur:
+        cur.itersize = 20_000
+        cur.execute(db.sql("load/landing_billing_lines"), params)
+        for (text,) in cur:
+            item = decoder.decode(text)
+            key = line_key(item)
+            if key in rejected or key in seen:
+                continue
+            seen.add(key)
+            currency = item.get("netPriceCurrency") or item.get("unitPriceCurrency")
+            price, quantity = item.get("netPrice"), item.get("billableQuantity")
+            # A line without price or quantity has no amount, as line_amount is NULL in PostgreSQL.
+            totals[currency] += Decimal(price) * quantity if price is not None and quantity is not None else 0
+    return dict(totals)
+
+
+def _same_amounts(left: dict, right: dict) -> bool:
+    return left.keys() == right.keys() and all(left[c] == right[c] for c in left)
+
+
+def _by_currency(item: tuple) -> str:
+    return item[0] or ""
+
+
+def _fmt_amounts(amounts: dict) -> str:
+    return "{" + ", ".join(f"{c or NO_CURRENCY}: {a}" for c, a in sorted(amounts.items(), key=_by_currency)) + "}"
+
+
+def finish_run(conn: psycopg.Connection, sync_run_id: int, status: str, counts: dict) -> None:
+    """Close the run: status (succeeded|failed), finished_at, and counts merged into what stages recorded."""
+    with conn.transaction():
+        changed = _run(conn, "finish_run", {"sync_run_id": sync_run_id, "status": status, "counts": Jsonb(counts)})
+    if not changed:
+        raise ValueError(f"sync run {sync_run_id} does not exist; nothing to finish")
+    log.info("sync run %d finished: %s", sync_run_id, status)
+
+
+def cleanup_run(conn: psycopg.Connection, sync_run_id: int) -> None:
+    """Drop the landing and staging rows of a finished run (the run row and rejected records stay)."""
+    with conn.transaction():
+        (deleted,) = conn.execute(db.sql("load/cleanup_run"), {"sync_run_id": sync_run_id}).fetchone()
+    log.info("cleaned up sync run %d: %s landing and staging rows dropped", sync_run_id, f"{deleted:,}")
