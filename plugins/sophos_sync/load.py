@@ -132,7 +132,7 @@ def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date) -
             f"duplicates {lines['collapsed_duplicates']:,}). The month was not committed; re-run it, and if the "
             f"difference stays, compare sophos.landing_records with the report in Sophos Central."
         )
-    if not _same_amounts(loaded_amounts, raw_amounts):
+    if loaded_amounts != raw_amounts:
         raise ReconciliationError(
             f"billing month {month} (sync run {sync_run_id}): amounts differ between PostgreSQL "
             f"{_fmt_amounts(loaded_amounts)} and the raw API records {_fmt_amounts(raw_amounts)}. The month was not "
@@ -154,28 +154,26 @@ def _raw_amounts(conn: psycopg.Connection, params: dict) -> dict[str | None, Dec
     from sophos_sync.validate import line_key
 
     rejected = {key for (key,) in conn.execute(db.sql("load/rejected_line_keys"), params)}
-    # Numbers become Decimal as they are parsed: money never passes through float.
-    decoder = msgspec.json.Decoder(float_hook=Decimal)
+    decode = msgspec.json.Decoder().decode   # as validate decodes, so line_key gives the same keys
     seen: set[str] = set()
     totals: dict[str | None, Decimal] = defaultdict(Decimal)
     with conn.cursor(name="reconcile_raw_lines") as cur:
         cur.itersize = 20_000
         cur.execute(db.sql("load/landing_billing_lines"), params)
         for (text,) in cur:
-            item = decoder.decode(text)
+            item = decode(text)
+            if not isinstance(item, dict):   # rejected by validation as not a JSON object
+                continue
             key = line_key(item)
             if key in rejected or key in seen:
                 continue
             seen.add(key)
             currency = item.get("netPriceCurrency") or item.get("unitPriceCurrency")
             price, quantity = item.get("netPrice"), item.get("billableQuantity")
+            # Prices are decimal strings (validate rejects anything else); str() so Decimal never sees a float.
             # A line without price or quantity has no amount, as line_amount is NULL in PostgreSQL.
-            totals[currency] += Decimal(price) * quantity if price is not None and quantity is not None else 0
+            totals[currency] += Decimal(str(price)) * quantity if price is not None and quantity is not None else 0
     return dict(totals)
-
-
-def _same_amounts(left: dict, right: dict) -> bool:
-    return left.keys() == right.keys() and all(left[c] == right[c] for c in left)
 
 
 def _by_currency(item: tuple) -> str:

@@ -66,6 +66,7 @@ class Month:
     rejected_licences: list[dict] = field(default_factory=list)  # landed, failed validation
     rejected_lines: list[dict] = field(default_factory=list)
     duplicated_lines: list[dict] = field(default_factory=list)   # landed twice, identical
+    broken_lines: list = field(default_factory=list)             # landed, not a JSON object
     reported_extra: int = 0                                      # the API announced this many more lines
     stage_price_override: dict[int, str] = field(default_factory=dict)  # line index -> price staged instead
 
@@ -80,7 +81,7 @@ class Month:
         return run
 
     def _land(self, conn: psycopg.Connection, run: int) -> None:
-        landed_lines = self.lines + self.rejected_lines + self.duplicated_lines
+        landed_lines = self.lines + self.rejected_lines + self.duplicated_lines + self.broken_lines
         landed_licences = self.licences + self.rejected_licences
         with conn.cursor() as cur:
             cur.executemany(
@@ -138,7 +139,10 @@ class Month:
                  for lic in self.rejected_licences]
                 # a line failing two checks is one rejected line
                 + [(run, "billing_usage", line_key(item), check, "netPrice", "1,40", Jsonb(item))
-                   for item in self.rejected_lines for check in ("decimal_string", "price_non_negative")],
+                   for item in self.rejected_lines for check in ("decimal_string", "price_non_negative")]
+                # validate gives a record that is no JSON object no key
+                + [(run, "billing_usage", None, "invalid_json", None, "expected a JSON object", Jsonb(item))
+                   for item in self.broken_lines],
             )
             decisions = [(run, c, PARTNER, "mapped", org) for c, org in self.mapped.items()]
             decisions += [(run, c, PARTNER, "auto_matched", org) for c, org in self.auto_matched.items()]
@@ -438,9 +442,10 @@ def test_two_loads_of_the_same_month_serialize(pg_dsn):
 
 
 def test_reconciliation_counts_rejected_and_collapsed_lines(db_conn):
-    month = october(rejected_lines=[line(8, ACME, price="1,40")], duplicated_lines=[line(1, ACME)])
+    month = october(rejected_lines=[line(8, ACME, price="1,40")], duplicated_lines=[line(1, ACME)],
+                    broken_lines=["not a line", "not a line"])
     counts = load.load_month(db_conn, month.seed(db_conn), OCTOBER)
-    assert counts["reconciliation"]["lines"] == {"loaded": 6, "rejected": 1, "collapsed_duplicates": 1, "reported": 8}
+    assert counts["reconciliation"]["lines"] == {"loaded": 6, "rejected": 3, "collapsed_duplicates": 1, "reported": 10}
     assert counts["reconciliation"]["amounts"] == {"EUR": "48.8500", "USD": "14.0000"}
 
 

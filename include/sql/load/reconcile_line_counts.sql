@@ -3,7 +3,8 @@
 SELECT
     (SELECT count(*) FROM sophos.invoice_lines
      WHERE billing_month = %(billing_month)s AND sync_run_id = %(sync_run_id)s) AS loaded,
-    (SELECT count(DISTINCT coalesce(source_key, raw::text)) FROM sophos.rejected_records
+    -- a line failing several checks is one line; one without a key (not a JSON object) is one line each
+    (SELECT count(DISTINCT source_key) + count(*) FILTER (WHERE source_key IS NULL) FROM sophos.rejected_records
      WHERE sync_run_id = %(sync_run_id)s AND entity = 'billing_usage') AS rejected,
     (SELECT coalesce((counts->'validate'->'billing_usage'->>'collapsed_duplicates')::bigint, 0)
      FROM sophos.sync_runs WHERE sync_run_id = %(sync_run_id)s) AS collapsed_duplicates,
