@@ -11,7 +11,9 @@ take a fast path when a whole column is clean, so a clean column costs a few vec
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 
 import numpy as np
@@ -62,29 +64,59 @@ _INFERRED = {"string": "string", "integer": "integer", "boolean": "boolean"}
 
 def json_kind_mask(series: pd.Series, kind: str) -> np.ndarray | None:
     """Which values are of JSON `kind` (None: every non-null value is). Nulls count as not of the kind."""
-    inferred = pd.api.types.infer_dtype(series, skipna=True)
-    if inferred == "empty":
-        return None
-    if inferred == _INFERRED.get(kind):
-        if kind != "integer":
-            return None
-        present = series.to_numpy(dtype=object)[series.notna().to_numpy()]
-        if -BIGINT_MAX - 1 <= min(present) and max(present) <= BIGINT_MAX:
-            return None
-    values = series.to_numpy(dtype=object)
-    return np.fromiter((_is_json(kind, v) for v in values), dtype=bool, count=len(values))
+    return _facts(series, kind)[0]
 
 
 def _values_of(series: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray | None]:
     """The values of JSON `kind` in a column, and their row positions (None: every row, in order)."""
-    mask = json_kind_mask(series, kind)
+    return _facts(series, kind)[1:]
+
+
+# Within `column_memo()`, the checks of one column share one look at its values: each look at a million
+# scattered Python objects costs a cache miss per value, and a text column has three checks.
+_MEMO: ContextVar[dict | None] = ContextVar("column_memo", default=None)
+
+
+@contextmanager
+def column_memo() -> Iterator[None]:
+    """Remember what the checks learn about each column while one frame is validated."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _facts(series: pd.Series, kind: str) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     values = series.to_numpy(dtype=object)
-    if mask is None:
-        present = series.notna().to_numpy()
-        if present.all():
-            return values, None
-        mask = present
-    return values[mask], np.flatnonzero(mask)
+    memo = _MEMO.get()
+    # The frame is alive while the memo is, so the array owning a column's values identifies the column.
+    key = (id(values.base if values.base is not None else values), len(values), kind)
+    if memo is not None and key in memo:
+        return memo[key]
+    facts = _look(values, kind)
+    if memo is not None:
+        memo[key] = facts
+    return facts
+
+
+def _look(values: np.ndarray, kind: str) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """(kind mask or None, the values of the kind, their positions or None for all rows)."""
+    expected = _INFERRED.get(kind)
+    if expected and pd.api.types.infer_dtype(values, skipna=False) == expected and _in_range(values, kind):
+        return None, values, None  # the usual case, decided in one pass: every row holds a value of the kind
+    inferred = pd.api.types.infer_dtype(values, skipna=True)
+    present = ~pd.isna(values)
+    if inferred == "empty" or (inferred == expected and _in_range(values[present], kind)):
+        mask = None
+    else:
+        mask = np.fromiter((_is_json(kind, v) for v in values), dtype=bool, count=len(values))
+    picked = present if mask is None else mask
+    return mask, values[picked], np.flatnonzero(picked)
+
+
+def _in_range(values: np.ndarray, kind: str) -> bool:
+    return kind != "integer" or len(values) == 0 or (-BIGINT_MAX - 1 <= min(values) and max(values) <= BIGINT_MAX)
 
 
 def _scatter(series: pd.Series, ok: np.ndarray, where: np.ndarray | None) -> bool | pd.Series:
