@@ -1,0 +1,135 @@
+"""The roles of migration 0003, exercised by switching to them (SET ROLE) on the real PostgreSQL."""
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from sophos_sync import db, settings
+
+ACME = "00000000-0000-4000-8000-000000000001"
+PARTNER = "7b1e2a34-0000-4000-8000-000000000001"
+
+
+@pytest.fixture
+def as_role(pg_dsn):
+    """An autocommit session per role, so a refused statement leaves no aborted transaction behind."""
+    with psycopg.connect(pg_dsn, autocommit=True) as admin:
+        admin.execute("INSERT INTO platform.sellers VALUES ('seller-north', 'North IT', %s)", (PARTNER,))
+        admin.execute("INSERT INTO platform.customer_organizations VALUES ('org-acme', 'seller-north', 'ACME GmbH')")
+        admin.execute(
+            "INSERT INTO sophos.customers (sophos_customer_id, name, partner_id, first_seen_at, last_seen_at) "
+            "VALUES (%s, 'Acme GmbH', %s, now(), now())",
+            (ACME, PARTNER),
+        )
+        admin.execute(
+            "INSERT INTO review.unmapped_customers (sophos_customer_id, customer_name, partner_id, seller_id, "
+            "reason, first_seen_at, last_seen_at) VALUES (%s, 'Acme GmbH', %s, 'seller-north', 'no_match', "
+            "now(), now())",
+            (ACME, PARTNER),
+        )
+        admin.execute(
+            "INSERT INTO sophos.invoice_lines (billing_month, line_key, account, sync_run_id) "
+            "VALUES ('2026-10-01', 'k1', 'sophos_default', 1)"
+        )
+    sessions = []
+
+    def connect(role: str) -> psycopg.Connection:
+        conn = psycopg.connect(pg_dsn, autocommit=True)
+        conn.execute(f"SET ROLE {role}")  # role names are code constants of this test
+        sessions.append(conn)
+        return conn
+
+    yield connect
+    for conn in sessions:
+        conn.close()
+
+
+def refused(conn: psycopg.Connection, statement: str) -> bool:
+    try:
+        conn.execute(statement)
+    # the finance views join tables, so a write on them is refused as not updatable, whoever tries
+    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectNotInPrerequisiteState):
+        return True
+    return False
+
+
+READER_WRITES = [
+    "INSERT INTO sophos.invoice_lines (billing_month, line_key, account, sync_run_id) VALUES ('2026-11-01', 'x', 'a', 1)",
+    "UPDATE sophos.customers SET name = 'x'",
+    "DELETE FROM sophos.subscriptions",
+    "DELETE FROM finance.invoice_lines",
+    "UPDATE finance.monthly_totals SET line_count = 0",
+    "INSERT INTO platform.sellers VALUES ('s', 'n', NULL)",
+    "UPDATE review.unmapped_customers SET status = 'resolved'",
+    "CREATE TABLE finance.scratch (x int)",
+    "CREATE TABLE public.scratch (x int)",
+    "CREATE VIEW finance.scratch AS SELECT 1",
+    f"SELECT review.resolve_customer('{ACME}', 'org-acme', 'mallory')",
+]
+
+
+def test_finance_reader_reads_the_finance_views(as_role):
+    reader = as_role("finance_reader")
+    assert reader.execute("SELECT line_key FROM finance.invoice_lines").fetchall() == [("k1",)]
+    assert reader.execute("SELECT line_count FROM finance.monthly_totals").fetchall() == [(1,)]
+
+
+@pytest.mark.parametrize("table", ["review.unmapped_customers", "review.mapping_changes", "sophos.invoice_lines",
+                                   "sophos.customers", "sophos.sync_runs", "platform.customer_organizations"])
+def test_finance_reader_cannot_read_outside_finance(as_role, table):
+    assert refused(as_role("finance_reader"), f"SELECT * FROM {table}")
+
+
+def test_finance_reader_cannot_write_anything(as_role):
+    reader = as_role("finance_reader")
+    assert [s for s in READER_WRITES if not refused(reader, s)] == []
+
+
+def test_support_agent_reads_and_updates_review_rows_and_resolves(as_role, pg_dsn):
+    agent = as_role("support_agent")
+    assert agent.execute("SELECT customer_name FROM review.unmapped_customers").fetchall() == [("Acme GmbH",)]
+    agent.execute("UPDATE review.unmapped_customers SET candidates = '[]' WHERE sophos_customer_id = %s", (ACME,))
+
+    agent.execute("SELECT review.resolve_customer(%s, 'org-acme', 'jane.doe')", (ACME,))
+
+    with psycopg.connect(pg_dsn) as admin:
+        assert admin.execute(
+            "SELECT platform_org_id, method, mapped_by FROM sophos.customer_mappings WHERE sophos_customer_id = %s",
+            (ACME,),
+        ).fetchone() == ("org-acme", "manual", "jane.doe")
+
+
+def test_support_agent_cannot_touch_invoice_lines_or_anything_outside_review(as_role):
+    agent = as_role("support_agent")
+    statements = [
+        "SELECT * FROM sophos.invoice_lines",
+        "UPDATE sophos.invoice_lines SET net_price = 0",
+        "DELETE FROM sophos.invoice_lines",
+        "INSERT INTO sophos.invoice_lines (billing_month, line_key, account, sync_run_id) VALUES ('2026-11-01', 'x', 'a', 1)",
+        "SELECT * FROM finance.invoice_lines",
+        "SELECT * FROM finance.monthly_totals",
+        "INSERT INTO sophos.customer_mappings VALUES ('00000000-0000-4000-8000-000000000009', 'o', 'manual', now(), 'x')",
+        "DELETE FROM review.unmapped_customers",
+        "INSERT INTO review.unmapped_customers (sophos_customer_id, reason, first_seen_at, last_seen_at) "
+        "VALUES ('00000000-0000-4000-8000-000000000009', 'no_match', now(), now())",
+        "CREATE TABLE review.scratch (x int)",
+    ]
+    assert [s for s in statements if not refused(agent, s)] == []
+
+
+def test_roles_migration_runs_again_when_roles_exist(db_conn):
+    text = (settings.SQL_DIR / "migrations" / "0003_finance_and_roles.sql").read_text()
+    db_conn.execute(text)
+    db_conn.execute(text)
+    db_conn.commit()
+
+
+def test_roles_migration_works_without_the_resolve_function(empty_pg_dsn):
+    with psycopg.connect(empty_pg_dsn) as conn:
+        for version, text in db.migration_files():
+            if version.startswith(("0001", "0003")):
+                conn.execute(text)
+        assert conn.execute("SELECT to_regprocedure('review.resolve_customer(uuid, text, text, boolean)')").fetchone() == (
+            None,
+        )
+        assert conn.execute("SELECT has_schema_privilege('support_agent', 'review', 'USAGE')").fetchone() == (True,)
