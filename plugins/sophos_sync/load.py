@@ -51,6 +51,7 @@ def load_month(conn: psycopg.Connection, sync_run_id: int, billing_month: date) 
     params = {"sync_run_id": sync_run_id, "billing_month": billing_month, "reference_date": month_end(billing_month)}
     with conn.transaction():
         conn.execute(db.sql("load/lock_loads"))
+        conn.execute(db.sql("load/analyze_stage"))
         row = conn.execute(db.sql("load/mirror_as_of")).fetchone()
         as_of = row[0] if row else None
         mirror = as_of is None or billing_month >= as_of

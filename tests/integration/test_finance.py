@@ -42,7 +42,8 @@ def test_invoice_lines_view_names_customer_seller_and_organization(db_conn):
             "organization_name, line_amount FROM finance.invoice_lines"
         )
     }
-    assert rows[(OCTOBER, "a1")] == ["Acme GmbH", "seller-north", "North IT", "org-acme", "ACME GmbH", Decimal("14.0000")]
+    assert rows[(OCTOBER, "a1")] == [
+        "Acme GmbH", "seller-north", "North IT", "org-acme", "ACME GmbH", Decimal("14.0000")]
     # unmapped: seller known from the partner, no organization yet
     assert rows[(OCTOBER, "h1")] == ["Hooli", "seller-north", "North IT", None, None, Decimal("0.7000")]
     # a line of a partner no seller claims and with no tenant still shows, with its amount

@@ -7,6 +7,7 @@ import pytest
 from sophos_sync import db, settings
 
 ACME = "00000000-0000-4000-8000-000000000001"
+OTHER = "00000000-0000-4000-8000-000000000009"
 PARTNER = "7b1e2a34-0000-4000-8000-000000000001"
 
 
@@ -15,7 +16,8 @@ def as_role(pg_dsn):
     """An autocommit session per role, so a refused statement leaves no aborted transaction behind."""
     with psycopg.connect(pg_dsn, autocommit=True) as admin:
         admin.execute("INSERT INTO platform.sellers VALUES ('seller-north', 'North IT', %s)", (PARTNER,))
-        admin.execute("INSERT INTO platform.customer_organizations VALUES ('org-acme', 'seller-north', 'ACME GmbH')")
+        admin.execute(
+            "INSERT INTO platform.customer_organizations VALUES ('org-acme', 'seller-north', 'ACME GmbH')")
         admin.execute(
             "INSERT INTO sophos.customers (sophos_customer_id, name, partner_id, first_seen_at, last_seen_at) "
             "VALUES (%s, 'Acme GmbH', %s, now(), now())",
@@ -53,8 +55,12 @@ def refused(conn: psycopg.Connection, statement: str) -> bool:
     return False
 
 
+NEW_LINE = (
+    "INSERT INTO sophos.invoice_lines (billing_month, line_key, account, sync_run_id) "
+    "VALUES ('2026-11-01', 'x', 'a', 1)"
+)
 READER_WRITES = [
-    "INSERT INTO sophos.invoice_lines (billing_month, line_key, account, sync_run_id) VALUES ('2026-11-01', 'x', 'a', 1)",
+    NEW_LINE,
     "UPDATE sophos.customers SET name = 'x'",
     "DELETE FROM sophos.subscriptions",
     "DELETE FROM finance.invoice_lines",
@@ -105,13 +111,13 @@ def test_support_agent_cannot_touch_invoice_lines_or_anything_outside_review(as_
         "SELECT * FROM sophos.invoice_lines",
         "UPDATE sophos.invoice_lines SET net_price = 0",
         "DELETE FROM sophos.invoice_lines",
-        "INSERT INTO sophos.invoice_lines (billing_month, line_key, account, sync_run_id) VALUES ('2026-11-01', 'x', 'a', 1)",
+        NEW_LINE,
         "SELECT * FROM finance.invoice_lines",
         "SELECT * FROM finance.monthly_totals",
-        "INSERT INTO sophos.customer_mappings VALUES ('00000000-0000-4000-8000-000000000009', 'o', 'manual', now(), 'x')",
+        f"INSERT INTO sophos.customer_mappings VALUES ('{OTHER}', 'o', 'manual', now(), 'x')",
         "DELETE FROM review.unmapped_customers",
         "INSERT INTO review.unmapped_customers (sophos_customer_id, reason, first_seen_at, last_seen_at) "
-        "VALUES ('00000000-0000-4000-8000-000000000009', 'no_match', now(), now())",
+        f"VALUES ('{OTHER}', 'no_match', now(), now())",
         "CREATE TABLE review.scratch (x int)",
     ]
     assert [s for s in statements if not refused(agent, s)] == []
@@ -129,7 +135,6 @@ def test_roles_migration_works_without_the_resolve_function(empty_pg_dsn):
         for version, text in db.migration_files():
             if version.startswith(("0001", "0003")):
                 conn.execute(text)
-        assert conn.execute("SELECT to_regprocedure('review.resolve_customer(uuid, text, text, boolean)')").fetchone() == (
-            None,
-        )
+        resolve = conn.execute("SELECT to_regprocedure('review.resolve_customer(uuid, text, text, boolean)')")
+        assert resolve.fetchone() == (None,)
         assert conn.execute("SELECT has_schema_privilege('support_agent', 'review', 'USAGE')").fetchone() == (True,)
