@@ -47,6 +47,8 @@ def load_month(conn: psycopg.Connection, sync_run_id: int, billing_month: date) 
     first to commit and then runs against the new state. A ReconciliationError rolls everything back,
     so the month keeps its previous data.
     """
+    from sophos_sync import review   # pandas-heavy: imported when a load runs, not when the DAG is parsed
+
     started = time.monotonic()
     params = {"sync_run_id": sync_run_id, "billing_month": billing_month, "reference_date": month_end(billing_month)}
     with conn.transaction():
@@ -70,14 +72,25 @@ def load_month(conn: psycopg.Connection, sync_run_id: int, billing_month: date) 
             )
         counts["mirror"] = "applied" if mirror else "skipped (backfill)"
         counts["invoice_lines"] = replace_invoice_lines(conn, sync_run_id, billing_month)
-        counts["review_closed"] = _close_resolved(conn, sync_run_id)
+        counts["review_closed"] = review.close_resolved(conn, sync_run_id)
         counts["reconciliation"] = reconcile(conn, sync_run_id, billing_month)
-    log.info(
-        "loaded %s (sync run %d): invoice lines %s, customers %s, subscriptions %s in %.1f s",
-        f"{billing_month:%Y-%m}", sync_run_id, counts["invoice_lines"],
-        counts.get("customers", "unchanged"), counts.get("subscriptions", "unchanged"), time.monotonic() - started,
-    )
+    log.info("loaded %s (sync run %d): %s in %.1f s", f"{billing_month:%Y-%m}", sync_run_id, _summary(counts),
+             time.monotonic() - started)
     return counts
+
+
+def _summary(counts: dict) -> str:
+    lines = counts["invoice_lines"]
+    parts = [f"invoice lines {lines['inserted']:,} (replacing {lines['deleted']:,})"]
+    if "customers" in counts:
+        c, s, h = counts["customers"], counts["subscriptions"], counts["status_history"]
+        parts += [
+            f"customers +{c['inserted']:,} ~{c['updated']:,} removed {c['removed']:,}",
+            f"subscriptions +{s['inserted']:,} ~{s['updated']:,} cancelled as vanished {s['cancelled_vanished']:,}",
+            f"status changes {h['closed']:,}",
+        ]
+    parts.append(f"auto mappings {counts['customer_mappings']['auto_inserted']:,}")
+    return ", ".join(parts)
 
 
 def _load_mirror(conn: psycopg.Connection, params: dict) -> dict:
@@ -98,12 +111,6 @@ def replace_invoice_lines(conn: psycopg.Connection, sync_run_id: int, billing_mo
     params = {"sync_run_id": sync_run_id, "billing_month": billing_month}
     deleted = _run(conn, "delete_invoice_month", params)
     return {"deleted": deleted, "inserted": _run(conn, "insert_invoice_month", params)}
-
-
-def _close_resolved(conn: psycopg.Connection, sync_run_id: int) -> int:
-    from sophos_sync import review
-
-    return review.close_resolved(conn, sync_run_id)
 
 
 def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date) -> dict:
