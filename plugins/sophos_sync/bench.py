@@ -1,0 +1,736 @@
+"""The production-scale benchmark: one whole month through the same stage functions the DAG's tasks call,
+measured per stage (wall time, rows/s, peak RSS), against three baselines on the same rows in the same run.
+
+    python -m sophos_sync bench [--scale small|medium|large] [--latency-ms 20] [--seed N] [--out bench/results.json]
+
+It starts the simulator at the scale (simulator.testing.run_simulator) and a throwaway PostgreSQL server
+(scripts/pg.sh start bench, stopped at the end unless it was already running), creates a database of its
+own there, seeds the Platform's reference data, and gives the stages their Airflow connections as
+AIRFLOW_CONN_* environment variables of this process, as a worker would have them. The stages run one
+after another in this process (the DAG may run the extract tasks of several accounts side by side, so
+the whole-month time here is an upper bound for one worker slot).
+
+Baselines, after the month is loaded:
+  raw COPY      psql \\copy of the month's invoice lines (exported with COPY TO) into an empty clone of
+                sophos.invoice_lines: the physical limit of getting those rows into that table here;
+  to_sql        pandas.DataFrame.to_sql(method="multi", chunksize=1000) through SQLAlchemy on a subset
+                of the same lines: what a typical hand-written Airflow ETL does;
+  sequential    the licences of a subset of the tenants fetched with concurrency 1, same client.
+The pieces other benchmark scripts share (throwaway database, psql COPY timing, licence fetching, RSS)
+live here too, so bench/*.py stay thin.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import psutil
+import psycopg
+
+from sophos_sync import settings
+
+ROOT = settings.PROJECT_ROOT
+PG_SCRIPT = ROOT / "scripts" / "pg.sh"
+PG_INSTANCE = "bench"
+RESULTS_PATH = ROOT / "bench" / "results.json"
+README_PATH = ROOT / "bench" / "README.md"
+README_MARKER = "<!-- results below are written by `python -m sophos_sync bench`; edits below this line are lost -->"
+MB = 1024 * 1024
+# The rows/s a hand-written ETL gets depends on the batch: 1,000 rows per INSERT is the usual choice and
+# keeps the bind parameters (rows x 30 columns) under PostgreSQL's limit of 65,535.
+TO_SQL_CHUNKSIZE = 1000
+BENCH_SCHEMA = "bench"
+TARGET_SCALE = "large"
+TARGETS = {
+    "total_seconds": 600.0,
+    "peak_rss_mb": 2048.0,
+    "load_vs_raw_copy": 0.5,
+    "load_vs_to_sql": 20.0,
+    "licenses_vs_sequential": 10.0,
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    scale: str = "large"
+    latency_ms: int = 20
+    seed: int = 1
+    to_sql_rows: int = 100_000
+    sequential_tenants: int = 2_000
+    # A PostgreSQL server to create the bench database on instead of starting scripts/pg.sh's 'bench'.
+    server_dsn: str | None = None
+    # The stages' own log lines (one per stage and account); without it only their warnings show.
+    verbose: bool = False
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float
+    rows: int
+    peak_rss_mb: float
+    rss_at_start_mb: float
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "rows_per_s": round(self.rows_per_s, 1)}
+
+
+# --- measuring ------------------------------------------------------------------------------------------------
+
+class RssSampler:
+    """Samples a process's resident set in a background thread; `window()` gives the peak within a block.
+
+    Sampling misses spikes shorter than the interval; the start and end of each window are read directly.
+    """
+
+    def __init__(self, pid: int | None = None, interval: float = 0.02) -> None:
+        self._process = psutil.Process(pid)
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="rss-sampler", daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def rss(self) -> int:
+        rss = self._process.memory_info().rss
+        with self._lock:
+            self._peak = max(self._peak, rss)
+        return rss
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.rss()
+
+    @contextmanager
+    def window(self) -> Iterator[dict]:
+        """Yields a dict that holds 'start_mb' at once and 'peak_mb' when the block ends."""
+        figures = {}
+        with self._lock:
+            self._peak = 0
+        figures["start_mb"] = self.rss() / MB
+        try:
+            yield figures
+        finally:
+            self.rss()
+            with self._lock:
+                figures["peak_mb"] = self._peak / MB
+
+
+def proc_status_mb(pid: int, field_name: str) -> float:
+    """A memory figure of /proc/PID/status in MB, e.g. VmHWM (the peak resident set) or VmRSS."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field_name} is not in /proc/{pid}/status")
+
+
+@contextmanager
+def timed_calls(owner: object, name: str) -> Iterator[dict]:
+    """Within the block, times every call of owner.<name> (the real function, called as usual).
+
+    Lets a stage report how long one step of it took without changing the stage's code.
+    """
+    original = getattr(owner, name)
+    spent = {"calls": 0, "seconds": 0.0}
+
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent["calls"] += 1
+            spent["seconds"] += time.perf_counter() - started
+
+    setattr(owner, name, timed)
+    try:
+        yield spent
+    finally:
+        setattr(owner, name, original)
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------------------------
+
+def with_dbname(dsn: str, name: str) -> str:
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    params["dbname"] = name
+    return psycopg.conninfo.make_conninfo(**params)
+
+
+def _pg(command: str) -> str:
+    done = subprocess.run([str(PG_SCRIPT), command, PG_INSTANCE], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"scripts/pg.sh {command} {PG_INSTANCE} failed: {done.stderr.strip()[-2000:]}")
+    return done.stdout.strip()
+
+
+def _answers(dsn: str) -> bool:
+    try:
+        with psycopg.connect(dsn, connect_timeout=2):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@contextmanager
+def throwaway_database(server_dsn: str | None = None, prefix: str = "bench") -> Iterator[str]:
+    """DSN of a new, empty database, dropped when the block ends, failure or not.
+
+    Without `server_dsn` it lives on scripts/pg.sh's 'bench' server, which is started for the block and
+    stopped after it, unless it was already running (someone else's bench may be using it).
+    """
+    started_here = False
+    if server_dsn is None:
+        try:
+            was_running = _answers(_pg("dsn"))
+        except RuntimeError:  # never started on this machine
+            was_running = False
+        server_dsn = _pg("start")
+        started_here = not was_running
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(server_dsn, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield with_dbname(server_dsn, name)
+        finally:
+            with psycopg.connect(server_dsn, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        if started_here:
+            _pg("stop")
+
+
+def psql(dsn: str, command: str) -> None:
+    done = subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-c", command], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"psql failed ({command[:120]}...): {done.stderr.strip()[-2000:]}")
+
+
+def insertable_columns(conn: psycopg.Connection, table: str) -> list[str]:
+    """The columns of schema.table a COPY or INSERT may write (generated columns left out), in order."""
+    rows = conn.execute(
+        """SELECT attname FROM pg_attribute
+           WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
+           ORDER BY attnum""",
+        (table,),
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def clone_table(conn: psycopg.Connection, source: str, target: str) -> None:
+    """An empty table of the same shape: columns, generated columns, keys, indexes, defaults."""
+    schema = target.split(".")[0]
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    conn.execute(f"DROP TABLE IF EXISTS {target}")
+    conn.execute(f"CREATE TABLE {target} (LIKE {source} INCLUDING ALL)")
+
+
+def export_csv(dsn: str, query: str, path: Path) -> None:
+    psql(dsn, f"\\copy ({query}) TO '{path}' WITH (FORMAT csv)")
+
+
+def timed_copy(dsn: str, table: str, columns: Sequence[str], csv_path: Path) -> float:
+    """Seconds psql takes to \\copy the CSV file into table (emptied first, not timed)."""
+    psql(dsn, f"TRUNCATE {table}")
+    started = time.perf_counter()
+    psql(dsn, f"\\copy {table} ({', '.join(columns)}) FROM '{csv_path}' WITH (FORMAT csv)")
+    return time.perf_counter() - started
+
+
+# --- licences -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LicenceFetch:
+    tenants: int
+    licenses: int
+    skipped: int
+    seconds: float
+
+    @property
+    def tenants_per_s(self) -> float:
+        return self.tenants / self.seconds if self.seconds > 0 else 0.0
+
+
+def fetch_licences(
+    make_client: Callable[[object, int], object],
+    tenants_by_account: Mapping[object, Sequence[tuple[str, str | None]]],
+    concurrency: int,
+) -> LicenceFetch:
+    """Fetch the licences of each account's tenants with `make_client(account, concurrency)`, timed."""
+    started = time.perf_counter()
+    tenants = licences = skipped = 0
+    for account, listed in tenants_by_account.items():
+        with make_client(account, concurrency) as client:
+            for result in client.licenses(listed):
+                tenants += 1
+                if result.licenses is None:
+                    skipped += 1
+                else:
+                    licences += len(result.licenses)
+    return LicenceFetch(tenants, licences, skipped, time.perf_counter() - started)
+
+
+# --- the run --------------------------------------------------------------------------------------------------
+
+@contextmanager
+def _log_level(names: Sequence[str], level: int) -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(level)
+    try:
+        yield
+    finally:
+        for logger, previous in zip(loggers, saved):
+            logger.setLevel(previous)
+
+
+@contextmanager
+def _environment(values: Mapping[str, str], remove: Sequence[str] = ()) -> Iterator[None]:
+    """Set (and remove) environment variables of this process for the block, then put back what was there."""
+    keys = [*values, *remove]
+    saved = {key: os.environ.get(key) for key in keys}
+    for key in remove:
+        os.environ.pop(key, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _prepare_database(dsn: str, scale: str, seed: int) -> tuple[list[tuple[str, str]], dict]:
+    """Migrate, seed the Platform data the simulator's customers match; the credentials of its partners.
+
+    The generated world is dropped on return, so its memory is not counted in the stages' RSS.
+    """
+    from simulator import generator
+    from simulator.platform_seed import load_platform_seed
+    from sophos_sync import db
+
+    world = generator.build_world(scale, seed)
+    with db.connect(dsn) as conn:
+        db.migrate(conn)
+        seeded = load_platform_seed(conn, {"platform": world.platform})
+    return [(p.client_id, p.client_secret) for p in world.partners], seeded
+
+
+def _connections(dsn: str, simulator_url: str, accounts: Sequence[str],
+                 credentials: Sequence[tuple[str, str]]) -> dict[str, str]:
+    from sophos_sync import localstack
+
+    env = {
+        "SOPHOS_SYNC_CONN_IDS": ",".join(accounts),
+        f"AIRFLOW_CONN_{settings.DB_CONN_ID.upper()}": json.dumps(localstack.postgres_connection(dsn)),
+    }
+    for account, (client_id, client_secret) in zip(accounts, credentials):
+        env[f"AIRFLOW_CONN_{account.upper()}"] = json.dumps(
+            localstack.sophos_connection(simulator_url, client_id, client_secret)
+        )
+    return env
+
+
+class _Recorder:
+    def __init__(self, sampler: RssSampler) -> None:
+        self.sampler = sampler
+        self.stages: list[Stage] = []
+
+    def stage(self, name: str, action: Callable[[], object], rows: Callable[[object], int],
+              detail: Callable[[object], dict] | None = None):
+        with self.sampler.window() as rss:
+            started = time.perf_counter()
+            result = action()
+            seconds = time.perf_counter() - started
+        stage = Stage(name, seconds, rows(result), rss["peak_mb"], rss["start_mb"], detail(result) if detail else {})
+        self.stages.append(stage)
+        print(
+            f"  {name:<24} {stage.seconds:8.1f} s  {stage.rows:>10,} rows  {stage.rows_per_s:>10,.0f} rows/s  "
+            f"peak RSS {stage.peak_rss_mb:,.0f} MB",
+            flush=True,
+        )
+        return result
+
+
+def _sum(results: Sequence[dict], key: str) -> int:
+    return sum(int(r.get(key) or 0) for r in results)
+
+
+def _run_month(recorder: _Recorder, accounts: Sequence[str], billing_month: date, dag_run_id: str,
+               sample_tenants: int) -> tuple[int, dict[str, list[tuple[str, str | None]]]]:
+    """The DAG's stages, in its order; returns the run id and the tenants kept for the sequential baseline."""
+    from sophos_sync import db, load, pipeline, report
+
+    run_id = recorder.stage("start_run", lambda: pipeline.start_run(dag_run_id, billing_month), lambda _: 1)
+
+    def extract(entity: str) -> Callable[[], list[dict]]:
+        return lambda: [pipeline.extract_entity(entity, a, run_id, billing_month) for a in accounts]
+
+    recorder.stage("extract_tenants", extract("tenant"), lambda r: _sum(r, "tenants"))
+    # Between stages, untimed: the tenants the sequential baseline will fetch again (landing rows go at cleanup).
+    with db.connect() as conn:
+        subset: dict[str, list[tuple[str, str | None]]] = {}
+        for account, tenant_id, host in conn.execute(
+            """SELECT account, raw->>'id', raw->>'apiHost' FROM sophos.landing_records
+               WHERE sync_run_id = %s AND entity = 'tenant' AND raw->>'id' IS NOT NULL
+               ORDER BY account, seq LIMIT %s""",
+            (run_id, sample_tenants),
+        ):
+            subset.setdefault(account, []).append((tenant_id, host))
+    recorder.stage(
+        "extract_licenses", extract("license"), lambda r: _sum(r, "licenses"),
+        lambda r: {"tenants_skipped": _sum(r, "tenants_skipped")},
+    )
+    recorder.stage("extract_billing_usage", extract("billing_usage"), lambda r: _sum(r, "billing_lines"))
+    recorder.stage(
+        "validate", lambda: pipeline.validate_run(run_id),
+        lambda r: sum(v["received"] for v in r.values()),
+        lambda r: {entity: {k: v[k] for k in ("received", "valid", "rejected")} for entity, v in r.items()},
+    )
+    mapping = recorder.stage(
+        "map_customers", lambda: pipeline.map_customers(run_id),
+        lambda r: r.get("mapped", 0) + r.get("auto_matched", 0) + r.get("unmapped", 0), dict,
+    )
+    if mapping.get("unmapped", 0):  # the DAG's branch: only when there are some
+        recorder.stage(
+            "record_unmapped", lambda: pipeline.record_unmapped(run_id, billing_month),
+            lambda r: r["inserted"] + r["updated"], dict,
+        )
+    with timed_calls(load, "replace_invoice_lines") as invoice_lines:
+        recorder.stage(
+            "load_mirror", lambda: pipeline.load_mirror(run_id, billing_month),
+            lambda r: r["invoice_lines"]["inserted"],
+            lambda r: {
+                "invoice_lines": r["invoice_lines"], "customers": r.get("customers"),
+                "subscriptions": r.get("subscriptions"), "status_history": r.get("status_history"),
+            },
+        )
+    recorder.stages[-1].detail["invoice_lines_seconds"] = round(invoice_lines["seconds"], 3)
+
+    def reconciled(_) -> int:
+        with db.connect() as conn:
+            (lines,) = conn.execute(
+                "SELECT (counts->'reconcile'->'lines'->>'loaded')::bigint FROM sophos.sync_runs WHERE sync_run_id = %s",
+                (run_id,),
+            ).fetchone()
+        return int(lines or 0)
+
+    recorder.stage(
+        "reconcile_and_report", lambda: report.reconcile_and_report(run_id, billing_month), reconciled,
+        lambda r: {"status": r["status"]},
+    )
+    return run_id, subset
+
+
+def _raw_copy_baseline(dsn: str, billing_month: date, workdir: Path) -> dict:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        columns = insertable_columns(conn, "sophos.invoice_lines")
+        clone_table(conn, "sophos.invoice_lines", f"{BENCH_SCHEMA}.invoice_lines_copy")
+    csv_path = workdir / "invoice_lines.csv"
+    export_csv(
+        dsn,
+        f"SELECT {', '.join(columns)} FROM sophos.invoice_lines WHERE billing_month = '{billing_month.isoformat()}'",
+        csv_path,
+    )
+    seconds = timed_copy(dsn, f"{BENCH_SCHEMA}.invoice_lines_copy", columns, csv_path)
+    with psycopg.connect(dsn) as conn:
+        (rows,) = conn.execute(f"SELECT count(*) FROM {BENCH_SCHEMA}.invoice_lines_copy").fetchone()
+    size_mb = csv_path.stat().st_size / MB
+    csv_path.unlink()
+    return {"rows": rows, "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds, 1), "csv_mb": round(size_mb, 1)}
+
+
+def _to_sql_baseline(dsn: str, billing_month: date, rows_wanted: int) -> dict:
+    import pandas as pd
+    import sqlalchemy
+
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    url = sqlalchemy.engine.URL.create(
+        "postgresql+psycopg", username=params.get("user"), password=params.get("password") or None,
+        host=params.get("host"), port=int(params["port"]) if params.get("port") else None,
+        database=params.get("dbname"),
+    )
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            columns = insertable_columns(conn, "sophos.invoice_lines")
+            clone_table(conn, "sophos.invoice_lines", f"{BENCH_SCHEMA}.invoice_lines_to_sql")
+        # The target's own column types: pandas would otherwise send the UUIDs as VARCHAR, which PostgreSQL
+        # refuses for a uuid column; this is what a hand-written ETL ends up passing.
+        target = sqlalchemy.Table("invoice_lines_to_sql", sqlalchemy.MetaData(), schema=BENCH_SCHEMA,
+                                  autoload_with=engine)
+        frame = pd.read_sql_query(
+            sqlalchemy.text(
+                f"SELECT {', '.join(columns)} FROM sophos.invoice_lines WHERE billing_month = :month LIMIT :n"
+            ),
+            engine,
+            params={"month": billing_month, "n": rows_wanted},
+        )
+        started = time.perf_counter()
+        frame.to_sql(
+            "invoice_lines_to_sql", engine, schema=BENCH_SCHEMA, if_exists="append", index=False,
+            method="multi", chunksize=TO_SQL_CHUNKSIZE, dtype={c.name: c.type for c in target.columns if c.name in frame.columns},
+        )
+        seconds = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    rows = len(frame)
+    return {"rows": rows, "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds, 1),
+            "chunksize": TO_SQL_CHUNKSIZE}
+
+
+def _sequential_baseline(subset: Mapping[str, Sequence[tuple[str, str | None]]]) -> dict:
+    from sophos_sync.hook import SophosHook
+
+    fetched = fetch_licences(lambda account, c: SophosHook(account, concurrency=c).get_client(), subset, 1)
+    return {"tenants": fetched.tenants, "licenses": fetched.licenses, "seconds": round(fetched.seconds, 3),
+            "tenants_per_s": round(fetched.tenants_per_s, 1)}
+
+
+def _verdict(met: bool, scale: str) -> bool | None:
+    """Whether a target is met; None below the scale the targets are set for."""
+    return met if scale == TARGET_SCALE else None
+
+
+def _machine(dsn: str) -> dict:
+    with psycopg.connect(dsn) as conn:
+        (pg_version,) = conn.execute("SHOW server_version").fetchone()
+    cpu_model = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor() or "unknown",
+    )
+    return {
+        "cores": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "memory_gb": round(psutil.virtual_memory().total / 1024**3, 1),
+        "python": platform.python_version(),
+        "postgresql": pg_version,
+        "os": platform.platform(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def run(options: Options) -> dict:
+    """Run the benchmark; the results as one JSON-ready dict (see write_results)."""
+    from simulator import generator
+    from simulator.testing import run_simulator
+    from sophos_sync import db, localstack, pipeline
+
+    if options.scale not in generator.SCALES:
+        raise ValueError(f"unknown scale {options.scale!r}: choose one of {', '.join(generator.SCALES)}")
+    today = date.today()
+    billing_month = pipeline.parse_month(generator.latest_report_month(today))
+    print(f"benchmark: scale {options.scale} (seed {options.seed}), billing month {billing_month:%Y-%m}, "
+          f"API latency {options.latency_ms} ms", flush=True)
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sophos-bench-")))
+        dsn = stack.enter_context(throwaway_database(options.server_dsn))
+        sim = stack.enter_context(
+            run_simulator(scale=options.scale, seed=options.seed, today=today, latency_ms=options.latency_ms,
+                          startup_timeout=180)
+        )
+        credentials, seeded = _prepare_database(dsn, options.scale, options.seed)
+        accounts = localstack.account_ids(len(credentials))
+        print(f"  simulator {sim.base_url} ({len(accounts)} accounts), platform data: "
+              f"{seeded['sellers']} sellers, {seeded['customer_organizations']:,} organizations", flush=True)
+        stack.enter_context(
+            _environment(_connections(dsn, sim.base_url, accounts, credentials), remove=["SOPHOS_SYNC_DB_DSN"])
+        )
+        # A worker has Airflow imported and its connections within reach before a task starts; do not time that.
+        db.resolve_dsn()
+        if not options.verbose:
+            stack.enter_context(_log_level(["sophos_sync", "simulator"], logging.WARNING))
+        recorder = _Recorder(stack.enter_context(RssSampler()))
+        dag_run_id = f"bench__{options.scale}__{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+        with recorder.sampler.window() as month_rss:
+            started = time.perf_counter()
+            _, subset = _run_month(recorder, accounts, billing_month, dag_run_id, options.sequential_tenants)
+            total_seconds = time.perf_counter() - started
+        simulator_peak = proc_status_mb(sim.process.pid, "VmHWM")
+
+        print("baselines:", flush=True)
+        raw_copy = _raw_copy_baseline(dsn, billing_month, workdir)
+        print(f"  raw psql \\copy            {raw_copy['rows']:>10,} rows  {raw_copy['rows_per_s']:>10,.0f} rows/s",
+              flush=True)
+        to_sql = _to_sql_baseline(dsn, billing_month, options.to_sql_rows)
+        print(f"  to_sql(method='multi')    {to_sql['rows']:>10,} rows  {to_sql['rows_per_s']:>10,.0f} rows/s",
+              flush=True)
+        sequential = _sequential_baseline(subset)
+        print(f"  sequential licences       {sequential['tenants']:>10,} tenants {sequential['tenants_per_s']:>8,.1f} "
+              f"tenants/s", flush=True)
+        machine = _machine(dsn)
+
+    stages = {s.name: s for s in recorder.stages}
+    load_stage = stages["load_mirror"]
+    load_rate = load_stage.rows_per_s
+    lines_seconds = load_stage.detail["invoice_lines_seconds"]
+    lines_rate = load_stage.rows / lines_seconds if lines_seconds else 0.0
+    tenants = stages["extract_tenants"].rows
+    licence_rate = tenants / stages["extract_licenses"].seconds
+    extracted = sum(stages[name].rows for name in ("extract_tenants", "extract_licenses", "extract_billing_usage"))
+    peak = month_rss["peak_mb"]
+
+    def ratio(name: str, value: float, compares: str, target: str | None = None) -> dict:
+        goal = TARGETS[target or name]
+        return {"value": round(value, 2), "target": goal, "met": _verdict(value >= goal, options.scale),
+                "compares": compares}
+
+    return {
+        "scale": options.scale,
+        "seed": options.seed,
+        "latency_ms": options.latency_ms,
+        "billing_month": f"{billing_month:%Y-%m}",
+        "accounts": len(accounts),
+        "stages": [s.as_dict() for s in recorder.stages],
+        "total": {
+            "seconds": round(total_seconds, 1),
+            "rows": extracted,
+            "rows_per_s": round(extracted / total_seconds, 1),
+            "peak_rss_mb": round(peak, 1),
+        },
+        "simulator_peak_rss_mb": round(simulator_peak, 1),
+        "baselines": {
+            "raw_copy": raw_copy,
+            "to_sql_multi": to_sql,
+            "sequential_licenses": sequential,
+        },
+        "rates": {
+            "load_invoice_lines_per_s": round(load_rate, 1),
+            "load_invoice_line_statement_per_s": round(lines_rate, 1),
+            "licenses_tenants_per_s": round(licence_rate, 1),
+        },
+        "ratios": {
+            "load_vs_raw_copy": ratio(
+                "load_vs_raw_copy", load_rate / raw_copy["rows_per_s"],
+                "invoice lines per second of the whole load stage (mirror, lines, reconciliation, commit) / raw COPY",
+            ),
+            "load_statement_vs_raw_copy": ratio(
+                "load_statement_vs_raw_copy", lines_rate / raw_copy["rows_per_s"],
+                "the load's invoice-line statements alone (replace_invoice_lines) / raw COPY", "load_vs_raw_copy",
+            ),
+            "load_vs_to_sql": ratio(
+                "load_vs_to_sql", load_rate / to_sql["rows_per_s"],
+                "invoice lines per second of the whole load stage / to_sql(method='multi')",
+            ),
+            "licenses_vs_sequential": ratio(
+                "licenses_vs_sequential", licence_rate / sequential["tenants_per_s"],
+                "tenants per second of the licence stage / sequential fetching (concurrency 1)",
+            ),
+        },
+        "targets": {
+            "apply_at_scale": TARGET_SCALE,
+            "total_seconds": {"value": round(total_seconds, 1), "target": TARGETS["total_seconds"],
+                              "met": _verdict(total_seconds < TARGETS["total_seconds"], options.scale)},
+            "peak_rss_mb": {"value": round(peak, 1), "target": TARGETS["peak_rss_mb"],
+                            "met": _verdict(peak < TARGETS["peak_rss_mb"], options.scale)},
+        },
+        "machine": machine,
+    }
+
+
+# --- output ---------------------------------------------------------------------------------------------------
+
+def _n(value: float, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def markdown(results: dict) -> str:
+    """The results as Markdown tables: stages with the whole month, then the baselines and their ratios."""
+    machine = results["machine"]
+    lines = [
+        f"Scale **{results['scale']}** (seed {results['seed']}), billing month {results['billing_month']}, "
+        f"{results['accounts']} Sophos accounts, API latency {results['latency_ms']} ms; "
+        f"{machine['cores']} cores ({machine['cpu_model']}), {machine['memory_gb']} GB, Python {machine['python']}, "
+        f"PostgreSQL {machine['postgresql']}; {machine['date']}.",
+        "",
+        "| stage | seconds | rows | rows/s | peak RSS MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for stage in results["stages"]:
+        lines.append(
+            f"| {stage['name']} | {_n(stage['seconds'], 1)} | {_n(stage['rows'])} | {_n(stage['rows_per_s'])} "
+            f"| {_n(stage['peak_rss_mb'])} |"
+        )
+    total = results["total"]
+    lines.append(
+        f"| **whole month** | **{_n(total['seconds'], 1)}** | {_n(total['rows'])} extracted | "
+        f"{_n(total['rows_per_s'])} | **{_n(total['peak_rss_mb'])}** |"
+    )
+    baselines, rates, ratios = results["baselines"], results["rates"], results["ratios"]
+    copy, to_sql, seq = baselines["raw_copy"], baselines["to_sql_multi"], baselines["sequential_licenses"]
+    lines += [
+        "",
+        "| baseline (same run, same rows) | rows | seconds | rate | ours | ratio | target |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| raw `psql \\copy` of the invoice lines | {_n(copy['rows'])} | {_n(copy['seconds'], 1)} "
+        f"| {_n(copy['rows_per_s'])} rows/s | load stage {_n(rates['load_invoice_lines_per_s'])} rows/s "
+        f"| {_fmt_ratio(ratios['load_vs_raw_copy'])} | >= {ratios['load_vs_raw_copy']['target']}x |",
+        f"| (same, the load's invoice-line statements alone) | | | | {_n(rates['load_invoice_line_statement_per_s'])} "
+        f"rows/s | {_fmt_ratio(ratios['load_statement_vs_raw_copy'])} | |",
+        f"| `to_sql(method=\"multi\", chunksize={to_sql['chunksize']})` | {_n(to_sql['rows'])} "
+        f"| {_n(to_sql['seconds'], 1)} | {_n(to_sql['rows_per_s'])} rows/s "
+        f"| load stage {_n(rates['load_invoice_lines_per_s'])} rows/s | {_fmt_ratio(ratios['load_vs_to_sql'])} "
+        f"| >= {ratios['load_vs_to_sql']['target']:g}x |",
+        f"| sequential licences (concurrency 1) | {_n(seq['tenants'])} tenants | {_n(seq['seconds'], 1)} "
+        f"| {_n(seq['tenants_per_s'], 1)} tenants/s | licence stage {_n(rates['licenses_tenants_per_s'], 1)} "
+        f"tenants/s | {_fmt_ratio(ratios['licenses_vs_sequential'])} "
+        f"| >= {ratios['licenses_vs_sequential']['target']:g}x |",
+        "",
+        f"Whole month {_n(total['seconds'], 1)} s (target < {_n(results['targets']['total_seconds']['target'])} s), "
+        f"peak RSS {_n(total['peak_rss_mb'])} MB (target < {_n(results['targets']['peak_rss_mb']['target'])} MB; "
+        f"the simulator, a separate process, peaked at {_n(results['simulator_peak_rss_mb'])} MB). "
+        f"Targets apply at scale {results['targets']['apply_at_scale']}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt_ratio(ratio: dict) -> str:
+    return f"{ratio['value']:.2f}x" + (" (missed)" if ratio["met"] is False else "")
+
+
+DEFAULT_INTRO = """# Benchmarks
+
+`make bench` (or `python -m sophos_sync bench --scale large`) regenerates the results below.
+"""
+
+
+def write_results(results: dict, out: Path, readme: Path | None) -> None:
+    """results.json, and the Markdown tables under README_MARKER in readme (the text above it is kept)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if readme is None:
+        return
+    intro = readme.read_text(encoding="utf-8").split(README_MARKER)[0] if readme.exists() else DEFAULT_INTRO
+    readme.parent.mkdir(parents=True, exist_ok=True)
+    readme.write_text(f"{intro.rstrip()}\n\n{README_MARKER}\n\n{markdown(results)}", encoding="utf-8")
