@@ -159,8 +159,9 @@ class Month:
             )
             cur.execute(
                 "UPDATE sophos.sync_runs SET counts = jsonb_build_object('validate', jsonb_build_object("
-                "'billing_usage', jsonb_build_object('collapsed_duplicates', %s::int))) WHERE sync_run_id = %s",
-                (len(self.duplicated_lines), run),
+                "'billing_usage', jsonb_build_object('collapsed_duplicates', %s::int, 'rejected', %s::int)))"
+                " WHERE sync_run_id = %s",
+                (len(self.duplicated_lines), len(self.rejected_lines) + len(self.broken_lines), run),
             )
 
 
@@ -442,10 +443,11 @@ def test_two_loads_of_the_same_month_serialize(pg_dsn):
 
 
 def test_reconciliation_counts_rejected_and_collapsed_lines(db_conn):
-    month = october(rejected_lines=[line(8, ACME, price="1,40")], duplicated_lines=[line(1, ACME)],
+    conflicting = [line(9, ACME, price="1.40"), line(9, ACME, price="1.50")]  # same key, both rejected
+    month = october(rejected_lines=[line(8, ACME, price="1,40"), *conflicting], duplicated_lines=[line(1, ACME)],
                     broken_lines=["not a line", "not a line"])
     counts = load.load_month(db_conn, month.seed(db_conn), OCTOBER)
-    assert counts["reconciliation"]["lines"] == {"loaded": 6, "rejected": 3, "collapsed_duplicates": 1, "reported": 10}
+    assert counts["reconciliation"]["lines"] == {"loaded": 6, "rejected": 5, "collapsed_duplicates": 1, "reported": 12}
     assert counts["reconciliation"]["amounts"] == {"EUR": "48.8500", "USD": "14.0000"}
 
 
@@ -485,7 +487,7 @@ def test_finish_and_cleanup_keep_the_report_and_drop_the_run_data(db_conn):
         "SELECT status, finished_at IS NOT NULL, counts FROM sophos.sync_runs WHERE sync_run_id = %s", (run,)
     ).fetchone()
     assert (status, finished) == ("succeeded", True)
-    assert counts["reconcile"] == figures and counts["validate"]["billing_usage"] == {"collapsed_duplicates": 0}
+    assert counts["reconcile"] == figures and counts["validate"]["billing_usage"] == {"collapsed_duplicates": 0, "rejected": 1}
     for table in ("landing_records", "landing_batches", "stage_tenants", "stage_licenses", "stage_billing_lines",
                   "stage_customer_decisions"):
         assert db_conn.execute(f"SELECT count(*) FROM sophos.{table} WHERE sync_run_id = %s", (run,)).fetchone() == (0,)
