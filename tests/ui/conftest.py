@@ -1,0 +1,109 @@
+"""The local Airflow stack the UI tests drive: a PostgreSQL instance of its own (`scripts/pg.sh start ui`:
+warehouse + Airflow metadata databases), the Sophos simulator, and api-server, scheduler, dag-processor and
+triggerer on free ports with an AIRFLOW_HOME of their own; all torn down at the end, failed test or not.
+
+These tests run only when selected with `-m ui` (`make test-ui`): `make test` leaves them out.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from simulator.testing import SimulatorHandle, run_simulator
+from sophos_sync import demo, localstack
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_INSTANCE = "ui"
+SEED = 42
+# Short waits so a run that waits for its report, or retries, still finishes in seconds.
+FAST = {
+    "SOPHOS_SYNC_REPORT_POKE_SECONDS": "3",
+    "SOPHOS_SYNC_TASK_RETRY_DELAY_SECONDS": "2",
+    "SOPHOS_SYNC_TASK_MAX_RETRY_DELAY_SECONDS": "10",
+}
+
+
+def _ui_selected(config) -> bool:
+    return bool(re.search(r"(?<!not )\bui\b", config.getoption("markexpr") or ""))
+
+
+def pytest_report_header(config):
+    if not _ui_selected(config):
+        return "tests marked ui (the local Airflow stack and a browser) run only with -m ui: make test-ui"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    if _ui_selected(config):
+        return
+    skipped = [item for item in items if item.get_closest_marker("ui")]
+    if skipped:
+        items[:] = [item for item in items if not item.get_closest_marker("ui")]
+        config.hook.pytest_deselected(items=skipped)
+
+
+@dataclass
+class UiStack:
+    api: localstack.AirflowApi
+    env: dict[str, str]
+    warehouse_dsn: str
+    simulator: SimulatorHandle
+    home: Path
+    demo_month: str
+    demo_run_id: str
+
+    def airflow(self, *args: str) -> subprocess.CompletedProcess:
+        return localstack.airflow(list(args), self.env, capture_output=True, text=True, timeout=300)
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with psycopg.connect(self.warehouse_dsn) as conn:
+            return conn.execute(sql, params).fetchall()
+
+
+def _fresh_database(server_dsn: str, name: str) -> str:
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return demo.database_dsn(server_dsn, name)
+
+
+@pytest.fixture(scope="session")
+def ui_stack(tmp_path_factory) -> UiStack:
+    pg = str(ROOT / "scripts" / "pg.sh")
+    server_dsn = subprocess.run([pg, "start", PG_INSTANCE], check=True, capture_output=True, text=True).stdout.strip()
+    home = tmp_path_factory.mktemp("airflow-home")
+    run_dir = home / "run"
+    try:
+        warehouse = _fresh_database(server_dsn, "sophos")
+        metadata = _fresh_database(server_dsn, "airflow")
+        demo.prepare(warehouse, "small", SEED)
+        with run_simulator(scale="small", seed=SEED) as simulator:
+            env = localstack.stack_env(
+                airflow_home=home,
+                dsn=warehouse,
+                metadata_dsn=metadata,
+                simulator_url=simulator.base_url,
+                credentials=[(cid, secret) for cid, secret, _ in simulator.credentials],
+                api_port=localstack.free_port(),
+                extra_env=FAST,
+            )
+            try:
+                started = time.monotonic()
+                api = localstack.start_stack(env, run_dir, home / "component-logs")
+                api.unpause(localstack.DAG_ID)
+                month, run_id = localstack.demo_run(api)
+                run = api.wait_for_run(localstack.DAG_ID, run_id, timeout=240)
+                assert run["state"] == "success", f"the demo run failed; logs under {home / 'logs'}"
+                print(f"\nAirflow stack up and demo run {run_id} done in {time.monotonic() - started:.0f} s")
+                yield UiStack(api, env, warehouse, simulator, home, month, run_id)
+                api.close()
+            finally:
+                localstack.stop_components(run_dir)
+    finally:
+        subprocess.run([pg, "stop", PG_INSTANCE], check=False)
