@@ -4,13 +4,15 @@ SHELL := /bin/bash
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell (cat requirements.txt; python3 --version) | sha1sum | cut -c1-12)
 
-.PHONY: help venv test demo stop bench migrate
+.PHONY: help venv test test-ui demo airflow stop bench migrate
 
 help:
 	@echo "make demo   run one monthly sync against the Sophos simulator and a local PostgreSQL"
 	@echo "make test   run the whole test suite (what CI runs)"
+	@echo "make airflow  a local Airflow 3 UI (http://127.0.0.1:8080, admin/admin) running the DAG on the demo data"
+	@echo "make test-ui  the Airflow stack and browser tests (installs Debian's chromium if missing)"
 	@echo "make bench  benchmark a large month (SCALE=medium|large)"
-	@echo "make stop   stop the demo's PostgreSQL and simulator"
+	@echo "make stop   stop what make demo and make airflow left running"
 
 $(STAMP): requirements.txt
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -28,6 +30,14 @@ test: venv
 
 demo: venv
 	@scripts/demo.sh
+
+airflow: venv
+	@scripts/airflow.sh
+
+test-ui: venv
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@AIRFLOW__CORE__LOAD_EXAMPLES=False $(VENV)/bin/python -m pytest -m ui tests/ui
 
 stop:
 	@scripts/stop.sh
