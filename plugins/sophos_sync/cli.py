@@ -47,6 +47,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     review_resolve.set_defaults(handler=_cmd_review_resolve)
 
+    sellers_parser = commands.add_parser("sellers", help="link Platform sellers to their Sophos Partner Tenant IDs")
+    sellers_commands = sellers_parser.add_subparsers(dest="sellers_command", required=True, metavar="ACTION")
+    sellers_link = sellers_commands.add_parser(
+        "link", help="validate a Partner Tenant ID through the Sophos API and store it as the seller's External ID"
+    )
+    sellers_link.add_argument("seller_id", metavar="SELLER_ID")
+    sellers_link.add_argument("partner_id", metavar="PARTNER_TENANT_ID")
+    sellers_link.add_argument(
+        "--conn", action="append", metavar="CONN_ID",
+        help="Sophos connection(s) to check with (default: all of SOPHOS_SYNC_CONN_IDS)",
+    )
+    sellers_link.add_argument("--force", action="store_true", help="replace the seller's existing link")
+    sellers_link.set_defaults(handler=_cmd_sellers_link)
+    sellers_list = sellers_commands.add_parser("list", help="sellers, their partner ids and when they last synced")
+    sellers_list.set_defaults(handler=_cmd_sellers_list)
+
+    subs_parser = commands.add_parser("subscriptions", help="Platform-side visibility of Sophos subscriptions")
+    subs_commands = subs_parser.add_subparsers(dest="subscriptions_command", required=True, metavar="ACTION")
+    subs_hide = subs_commands.add_parser(
+        "hide", help="hide a subscription on the seller's page (Distributor Admin; cancel it in Sophos too)"
+    )
+    subs_hide.add_argument("subscription_id", metavar="SUBSCRIPTION_ID")
+    subs_hide.add_argument("--by", required=True, metavar="NAME", help="the Distributor Admin (recorded)")
+    subs_hide.add_argument("--reason", required=True, metavar="TEXT")
+    subs_hide.set_defaults(handler=_cmd_subscriptions_hide)
+    subs_unhide = subs_commands.add_parser("unhide", help="show a hidden subscription again")
+    subs_unhide.add_argument("subscription_id", metavar="SUBSCRIPTION_ID")
+    subs_unhide.add_argument("--by", required=True, metavar="NAME")
+    subs_unhide.set_defaults(handler=_cmd_subscriptions_unhide)
+
     bench = commands.add_parser(
         "bench", help="benchmark a whole month against the simulator and a throwaway PostgreSQL (bench/README.md)"
     )
@@ -127,6 +157,55 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     print()
     print(bench.markdown(results))
     print(f"written: {out}, {readme}")
+    return 0
+
+
+def _cmd_sellers_link(args: argparse.Namespace) -> int:
+    from sophos_sync import sellers, settings
+
+    conn_ids = args.conn or settings.SOPHOS_CONN_IDS
+    with db.connect(args.dsn) as conn:
+        via = sellers.link(conn, args.seller_id, args.partner_id, conn_ids, force=args.force)
+    print(f"linked: seller {args.seller_id} -> Sophos Partner Tenant ID {args.partner_id.strip().lower()} ({via})")
+    return 0
+
+
+def _cmd_sellers_list(args: argparse.Namespace) -> int:
+    from sophos_sync import sellers
+
+    with db.connect(args.dsn) as conn:
+        rows = sellers.list_sellers(conn)
+    if not rows:
+        print("No sellers in platform.sellers.")
+        return 0
+    print(f"{'SELLER':<20} {'PARTNER TENANT ID':<36} {'CUSTOMERS':>9}  {'LAST SYNCED':<20} NAME")
+    for row in rows:
+        synced = row["last_synced_at"].strftime("%Y-%m-%d %H:%M UTC") if row["last_synced_at"] else "never"
+        print(
+            f"{row['seller_id']:<20} {row['sophos_partner_id'] or '(not linked)':<36} {row['customers']:>9}  "
+            f"{synced:<20} {row['name']}"
+        )
+    return 0
+
+
+def _cmd_subscriptions_hide(args: argparse.Namespace) -> int:
+    from sophos_sync import visibility
+
+    with db.connect(args.dsn) as conn:
+        visibility.set_hidden(conn, args.subscription_id, True, args.by, args.reason)
+    print(
+        f"hidden: subscription {args.subscription_id} no longer shows on the seller's page (by {args.by}). "
+        "Cancel it in Sophos Central too: the Platform does not change Sophos."
+    )
+    return 0
+
+
+def _cmd_subscriptions_unhide(args: argparse.Namespace) -> int:
+    from sophos_sync import visibility
+
+    with db.connect(args.dsn) as conn:
+        visibility.set_hidden(conn, args.subscription_id, False, args.by)
+    print(f"visible again: subscription {args.subscription_id} (by {args.by})")
     return 0
 
 

@@ -64,16 +64,18 @@ def _record_batch(
     record_count: int,
     reported_count: int | None,
     skipped: list[dict] | None = None,
+    contract_currency: str | None = None,
 ) -> None:
     conn.execute(
         """INSERT INTO sophos.landing_batches
-               (sync_run_id, account, entity, partner_id, record_count, reported_count, skipped)
-           VALUES (%s, %s, %s, %s, %s, %s, %s)
+               (sync_run_id, account, entity, partner_id, record_count, reported_count, skipped, contract_currency)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (sync_run_id, account, entity) DO UPDATE SET
                partner_id = EXCLUDED.partner_id, record_count = EXCLUDED.record_count,
                reported_count = EXCLUDED.reported_count, skipped = EXCLUDED.skipped,
-               extracted_at = now()""",
-        (sync_run_id, account, entity, partner_id, record_count, reported_count, Jsonb(skipped or [])),
+               contract_currency = EXCLUDED.contract_currency, extracted_at = now()""",
+        (sync_run_id, account, entity, partner_id, record_count, reported_count, Jsonb(skipped or []),
+         contract_currency),
     )
 
 
@@ -127,7 +129,12 @@ def extract_licenses(conn: psycopg.Connection, client: SophosClient, sync_run_id
 
 
 def extract_billing_usage(
-    conn: psycopg.Connection, client: SophosClient, sync_run_id: int, account: str, billing_month: date
+    conn: psycopg.Connection,
+    client: SophosClient,
+    sync_run_id: int,
+    account: str,
+    billing_month: date,
+    contract_currency: str | None = None,
 ) -> dict:
     """The month's invoice report; raises ReportNotAvailable (404) before anything is written."""
     started = time.monotonic()
@@ -135,7 +142,10 @@ def extract_billing_usage(
     usage = client.billing_usage(billing_month.year, billing_month.month)
     with conn.transaction():
         count = _replace_slice(conn, sync_run_id, account, "billing_usage", ((None, item) for item in usage))
-        _record_batch(conn, sync_run_id, account, "billing_usage", partner_id, count, usage.reported_count)
+        _record_batch(
+            conn, sync_run_id, account, "billing_usage", partner_id, count, usage.reported_count,
+            contract_currency=contract_currency,
+        )
     if usage.reported_count is not None and usage.reported_count != count:
         log.warning(
             "billing report of %s for %s: the API announced %s lines but sent %s",

@@ -60,10 +60,14 @@ def start_run(dag_run_id: str, billing_month: date, dsn: str | None = None) -> i
     return sync_run_id
 
 
-def _client(account: str):
+def _hook(account: str):
     from sophos_sync.hook import SophosHook
 
-    return SophosHook(account).get_client()
+    return SophosHook(account)
+
+
+def _client(account: str):
+    return _hook(account).get_client()
 
 
 def report_available(billing_month: date, accounts: list[str]) -> bool:
@@ -81,13 +85,16 @@ def report_available(billing_month: date, accounts: list[str]) -> bool:
 
 
 def extract_entity(entity: str, account: str, sync_run_id: int, billing_month: date, dsn: str | None = None) -> dict:
-    with _client(account) as client, db.connect(dsn) as conn:
+    hook = _hook(account)
+    with hook.get_client() as client, db.connect(dsn) as conn:
         if entity == "tenant":
             return extract.extract_tenants(conn, client, sync_run_id, account)
         if entity == "license":
             return extract.extract_licenses(conn, client, sync_run_id, account)
         if entity == "billing_usage":
-            return extract.extract_billing_usage(conn, client, sync_run_id, account, billing_month)
+            return extract.extract_billing_usage(
+                conn, client, sync_run_id, account, billing_month, contract_currency=hook.contract_currency
+            )
     raise ValueError(f"unknown entity {entity!r}")
 
 
@@ -197,6 +204,16 @@ def record_unmapped(sync_run_id: int, billing_month: date, dsn: str | None = Non
     return counts
 
 
+def currency_mismatches(conn: psycopg.Connection, billing_month: date) -> dict:
+    """Per Sophos connection: the month's lines billed in another currency than its contract's."""
+    found: dict[str, dict] = {}
+    for account, contract, currency, lines in conn.execute(db.sql("report/currency_mismatches"), (billing_month,)):
+        entry = found.setdefault(account, {"contract_currency": contract, "lines": 0, "by_currency": {}})
+        entry["lines"] += lines
+        entry["by_currency"][currency or "none"] = lines
+    return found
+
+
 def load_mirror(sync_run_id: int, billing_month: date, dsn: str | None = None) -> dict:
     from sophos_sync import load
 
@@ -205,5 +222,14 @@ def load_mirror(sync_run_id: int, billing_month: date, dsn: str | None = None) -
         counts = load.load_month(conn, sync_run_id, billing_month)
         with conn.transaction():
             record_counts(conn, sync_run_id, "load", counts)
+            mismatches = currency_mismatches(conn, billing_month)
+            record_counts(conn, sync_run_id, "currency_mismatch", mismatches)
+    for account, found in mismatches.items():
+        log.warning(
+            "%s: %s billing lines are not in the contract currency %s (%s); loaded as billed and flagged in "
+            "finance.invoice_lines.currency_mismatch",
+            account, f"{found['lines']:,}", found["contract_currency"],
+            ", ".join(f"{cur} {n:,}" for cur, n in found["by_currency"].items()),
+        )
     log.info("loaded billing month %s in %.1f s", billing_month.strftime("%Y-%m"), time.monotonic() - started)
     return counts

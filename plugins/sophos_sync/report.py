@@ -82,6 +82,12 @@ def format_summary(summary: dict) -> str:
     reconcile = counts.get("reconcile", {})
     if reconcile:
         lines.append("  reconciled  " + _flatten(reconcile))
+    for account, found in counts.get("currency_mismatch", {}).items():
+        lines.append(
+            f"  currency    {account}: {_fmt(found['lines'])} lines not in the contract currency "
+            f"{found['contract_currency']} (" + ", ".join(f"{c} {_fmt(n)}" for c, n in found["by_currency"].items())
+            + "), flagged in finance.invoice_lines"
+        )
     drift = counts.get("schema_drift", {})
     if drift:
         lines.append("  drift       " + "; ".join(f"{e}: new fields {', '.join(f)}" for e, f in drift.items()))
