@@ -12,7 +12,7 @@ from simulator.faults import FaultConfig, parse_rate
 from simulator.sources import accounts_from_dataset, accounts_from_scale, load_dataset_file
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m simulator", description="Sophos Partner API simulator")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -43,11 +43,24 @@ def main(argv: list[str] | None = None) -> int:
                                "whose report is out, by the clock and report day 26)")
     generate.add_argument("--out", required=True, help="file to write ('-' for stdout)")
 
-    args = parser.parse_args(argv)
+    seed_platform = commands.add_parser(
+        "seed-platform", help="load the Platform sellers and organizations matching the data into PostgreSQL")
+    seed_source = seed_platform.add_mutually_exclusive_group(required=True)
+    seed_source.add_argument("--dataset", help="JSON dataset file whose 'platform' section to load")
+    seed_source.add_argument("--scale", choices=sorted(generator.SCALES))
+    seed_platform.add_argument("--seed", type=int, default=1)
+    seed_platform.add_argument("--dsn", required=True, help="PostgreSQL DSN of the migrated sophos-sync database")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "seed-platform":
+            return _seed_platform(args)
         return _generate(args)
     except (ValueError, OSError) as exc:
         print(f"simulator: {exc}", file=sys.stderr)
@@ -88,6 +101,21 @@ def _generate(args: argparse.Namespace) -> int:
         args.scale, args.seed, counts["partners"], f"{counts['tenants']:,}", f"{counts['licenses']:,}",
         f"{counts['billing_lines']:,}", ",".join(months), time.monotonic() - started, args.out,
     )
+    return 0
+
+
+def _seed_platform(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from simulator.platform_seed import load_platform_seed
+
+    if args.dataset:
+        dataset = load_dataset_file(args.dataset)
+    else:
+        dataset = {"platform": generator.build_world(args.scale, args.seed).platform}
+    with psycopg.connect(args.dsn) as conn:
+        counts = load_platform_seed(conn, dataset)
+    print(f"seeded platform: {counts['sellers']} sellers, {counts['customer_organizations']} customer organizations")
     return 0
 
 

@@ -1,0 +1,73 @@
+"""docker-compose.yml cannot run here (no Docker engine), so its coherence is checked by parsing it."""
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import yaml
+
+from simulator import generator
+from simulator.__main__ import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_airflow_3_services_with_local_executor_and_both_databases():
+    services = compose()["services"]
+    for name in (*AIRFLOW_SERVICES, "airflow-init", "airflow-db", "warehouse", "simulator"):
+        assert name in services, name
+    commands = {services[name]["command"] for name in AIRFLOW_SERVICES}
+    assert commands == {"api-server", "scheduler", "dag-processor", "triggerer"}
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        assert "@airflow-db:" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        assert services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+
+
+def test_project_folders_are_mounted_where_the_package_looks_for_them():
+    services = compose()["services"]
+    for name in (*AIRFLOW_SERVICES, "airflow-init"):
+        volumes = dict(v.split(":", 1) for v in services[name]["volumes"])
+        assert volumes["./dags"] == "/opt/airflow/dags"
+        assert volumes["./plugins"] == "/opt/airflow/plugins"
+        assert volumes["./include"] == services[name]["environment"]["SOPHOS_SYNC_INCLUDE_DIR"]
+        assert "/opt/airflow/plugins" in services[name]["environment"]["PYTHONPATH"]
+        for host_path in volumes:
+            assert (ROOT / host_path).is_dir(), host_path
+
+
+def test_connections_point_at_services_of_the_file_with_the_simulators_credentials():
+    services = compose()["services"]
+    env = services["airflow-scheduler"]["environment"]
+    assert "@warehouse:5432/" in env["AIRFLOW_CONN_SOPHOS_DB"]
+    serve = services["simulator"]["command"]
+    seed = int(serve[serve.index("--seed") + 1])
+    scale = serve[serve.index("--scale") + 1]
+    port = serve[serve.index("--port") + 1]
+    world = generator.build_world(scale, seed)
+    conn_ids = env["SOPHOS_SYNC_CONN_IDS"].split(",")
+    assert len(conn_ids) == len(world.partners)
+    for conn_id, partner in zip(conn_ids, world.partners):
+        conn = json.loads(env[f"AIRFLOW_CONN_{conn_id.upper()}"])
+        assert conn["conn_type"] == "http"
+        assert conn["host"] == f"http://simulator:{port}" == conn["extra"]["api_host_override"]
+        assert conn["extra"]["token_url"] == f"http://simulator:{port}/api/v2/oauth2/token"
+        assert (conn["login"], conn["password"]) == (partner.client_id, partner.client_secret)
+
+
+def test_service_commands_are_ones_our_programs_accept():
+    services = compose()["services"]
+    serve = services["simulator"]["command"]
+    assert serve[:3] == ["python", "-m", "simulator"]
+    init = " ".join(services["airflow-init"]["command"][2:])
+    seed_platform = shlex.split(init.split("&&")[-1])
+    assert seed_platform[:3] == ["python", "-m", "simulator"]
+    for argv in (serve[3:], seed_platform[3:]):
+        build_parser().parse_args(argv)  # exits (fails the test) on any option the program does not accept
