@@ -1,0 +1,83 @@
+"""Reliability fixtures: the simulator of the suite's month, extra databases, and undisturbed baselines."""
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from simulator.testing import run_simulator
+# Airflow configures logging when first imported: done here, before any test, so that caplog's handler
+# (installed per test) is not swept away by it in the middle of the first test.
+from sophos_sync import hook  # noqa: F401
+
+from harness import SEED, TODAY, Sync, checksums, seed_platform
+
+# tests/dags/dagrun.py drives `airflow dags test`; the secrets test reuses it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dags"))
+
+
+def with_dbname(dsn: str, name: str) -> str:
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    params["dbname"] = name
+    return psycopg.conninfo.make_conninfo(**params)
+
+
+class Databases:
+    """Fresh migrated databases on the test server, dropped at the end."""
+
+    def __init__(self, server_dsn: str, template: str):
+        self.server_dsn, self.template, self.names = server_dsn, template, []
+
+    def new(self) -> str:
+        name = f"r_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.server_dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        self.names.append(name)
+        return with_dbname(self.server_dsn, name)
+
+    def drop_all(self) -> None:
+        with psycopg.connect(self.server_dsn, autocommit=True) as conn:
+            for name in self.names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def databases(pg_server_dsn, pg_template):
+    dbs = Databases(pg_server_dsn, pg_template)
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture
+def simulator():
+    with run_simulator(scale="small", seed=SEED, today=TODAY) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def baseline(databases):
+    """checksums(months) -> the fingerprint of an undisturbed sync of those months, in that order."""
+    cache: dict[tuple[str, ...], dict] = {}
+
+    def fingerprint(*months: str) -> dict:
+        if months not in cache:
+            dsn = databases.new()
+            with run_simulator(scale="small", seed=SEED, today=TODAY) as sim, pytest.MonkeyPatch.context() as mp:
+                seed_platform(dsn, sim.dataset(months=[]))
+                sync = Sync(mp, dsn, sim)
+                for month in months:
+                    sync.run_month(month)
+            cache[months] = checksums(dsn)
+        return cache[months]
+
+    return fingerprint
+
+
+@pytest.fixture
+def sync(monkeypatch, pg_dsn, simulator) -> Sync:
+    """A sync of the suite's simulator into this test's fresh database, the Platform seeded."""
+    seed_platform(pg_dsn, simulator.dataset(months=[]))
+    return Sync(monkeypatch, pg_dsn, simulator)
