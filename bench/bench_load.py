@@ -7,7 +7,9 @@ Seeds one run's stage tables with generated lines (in SQL, seeded by the row num
           LIKE sophos.invoice_lines INCLUDING ALL (same columns, generated amount, keys, indexes): the
           physical limit of getting these rows into that table on this machine.
 Prints both rates and load/copy (target >= 0.5). Uses a database of its own on $SOPHOS_BENCH_PG_DSN's
-server, else on the project's throwaway 'bench' server (scripts/pg.sh start bench), and drops it after.
+server, else on the project's throwaway 'bench' server (scripts/pg.sh start bench, stopped after unless
+it was running), and drops it after. `python -m sophos_sync bench` measures the same ratio inside a
+whole month; this script isolates the invoice-line statements and repeats them.
 
     .venv/bin/python bench/bench_load.py [--lines 1000000] [--tenants 20000] [--rounds 3]
 """
@@ -15,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -28,19 +28,11 @@ sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
 import psycopg  # noqa: E402
 
-from sophos_sync import db, load  # noqa: E402
+from sophos_sync import bench, db, load  # noqa: E402
 
 MONTH = date(2026, 10, 1)
 PARTNER = "7b1e2a34-0000-4000-8000-000000000001"
 COPY_TABLE = "bench.invoice_lines_copy"
-# Every column the load writes (line_amount is generated in both tables).
-COLUMNS = (
-    "billing_month, line_key, sophos_customer_id, platform_org_id, partner_id, account, partner_account_id, "
-    "partner_account_name, order_number, order_line_item_number, account_number_or_serial_number, sku, "
-    "product_code, product_description, product_group, billable_quantity, actual_quantity, ordered_quantity, "
-    "unit_price, net_price, unit_msrp, price_with_taxes, additional_discount_percentage, currency, "
-    "account_status, external_id, distributor_account_name, billing_start_date, billing_end_date, sync_run_id"
-)
 
 SEED = [
     """INSERT INTO sophos.landing_batches (sync_run_id, account, entity, partner_id, record_count, reported_count)
@@ -76,36 +68,11 @@ SEED = [
 ]
 
 
-def server_dsn() -> str:
-    if os.environ.get("SOPHOS_BENCH_PG_DSN"):
-        return os.environ["SOPHOS_BENCH_PG_DSN"]
-    started = subprocess.run([str(ROOT / "scripts" / "pg.sh"), "start", "bench"], check=True, capture_output=True,
-                             text=True)
-    return started.stdout.strip()
-
-
-def with_dbname(dsn: str, name: str) -> str:
-    params = psycopg.conninfo.conninfo_to_dict(dsn)
-    params["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**params)
-
-
-def psql(dsn: str, command: str) -> None:
-    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-c", command], check=True)
-
-
 def timed_load(conn: psycopg.Connection, run: int) -> tuple[float, dict]:
     started = time.perf_counter()
     with conn.transaction():
         counts = load.replace_invoice_lines(conn, run, MONTH)
     return time.perf_counter() - started, counts
-
-
-def timed_copy(dsn: str, csv_path: str) -> float:
-    psql(dsn, f"TRUNCATE {COPY_TABLE}")
-    started = time.perf_counter()
-    psql(dsn, f"\\copy {COPY_TABLE} ({COLUMNS}) FROM '{csv_path}' WITH (FORMAT csv)")
-    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -115,59 +82,52 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    server = server_dsn()
-    name = f"bench_load_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = with_dbname(server, name)
-    try:
-        with psycopg.connect(dsn) as conn, tempfile.TemporaryDirectory() as tmp:
-            db.migrate(conn)
-            run = conn.execute(
-                "INSERT INTO sophos.sync_runs (dag_run_id, billing_month) VALUES ('bench', %s) RETURNING sync_run_id",
-                (MONTH,),
-            ).fetchone()[0]
-            started = time.perf_counter()
-            params = {"run": run, "partner": PARTNER, "lines": args.lines, "tenants": args.tenants}
-            for statement in SEED:
-                conn.execute(statement, params)
-            conn.execute(f"CREATE SCHEMA bench; CREATE TABLE {COPY_TABLE} (LIKE sophos.invoice_lines INCLUDING ALL)")
-            conn.commit()
-            print(f"seeded {args.lines:,} stage billing lines of {args.tenants:,} tenants in "
-                  f"{time.perf_counter() - started:.1f} s")
-            started = time.perf_counter()
-            conn.execute(db.sql("load/analyze_stage"))
-            conn.commit()
-            print(f"load_month's ANALYZE of the stage tables (not timed below): {time.perf_counter() - started:.2f} s")
+    with bench.throwaway_database(os.environ.get("SOPHOS_BENCH_PG_DSN"), prefix="bench_load") as dsn, \
+            psycopg.connect(dsn) as conn, tempfile.TemporaryDirectory() as tmp:
+        db.migrate(conn)
+        run = conn.execute(
+            "INSERT INTO sophos.sync_runs (dag_run_id, billing_month) VALUES ('bench', %s) RETURNING sync_run_id",
+            (MONTH,),
+        ).fetchone()[0]
+        started = time.perf_counter()
+        params = {"run": run, "partner": PARTNER, "lines": args.lines, "tenants": args.tenants}
+        for statement in SEED:
+            conn.execute(statement, params)
+        bench.clone_table(conn, "sophos.invoice_lines", COPY_TABLE)
+        columns = bench.insertable_columns(conn, "sophos.invoice_lines")
+        conn.commit()
+        print(f"seeded {args.lines:,} stage billing lines of {args.tenants:,} tenants in "
+              f"{time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        conn.execute(db.sql("load/analyze_stage"))
+        conn.commit()
+        print(f"load_month's ANALYZE of the stage tables (not timed below): {time.perf_counter() - started:.2f} s")
 
-            # The first load produces the rows the COPY side reads back.
-            first, counts = timed_load(conn, run)
-            csv_path = str(Path(tmp) / "invoice_lines.csv")
-            psql(dsn, f"\\copy (SELECT {COLUMNS} FROM sophos.invoice_lines) TO '{csv_path}' WITH (FORMAT csv)")
-            size_mb = Path(csv_path).stat().st_size / 1e6
-            print(f"rows per round: {counts['inserted']:,} ({size_mb:,.0f} MB as CSV)")
+        # The first load produces the rows the COPY side reads back.
+        first, counts = timed_load(conn, run)
+        csv_path = Path(tmp) / "invoice_lines.csv"
+        bench.export_csv(dsn, f"SELECT {', '.join(columns)} FROM sophos.invoice_lines", csv_path)
+        size_mb = csv_path.stat().st_size / 1e6
+        print(f"rows per round: {counts['inserted']:,} ({size_mb:,.0f} MB as CSV)")
 
-            loads, replaces, copies = [], [], []
-            for _ in range(args.rounds):
-                conn.execute("TRUNCATE sophos.invoice_lines")
-                conn.commit()
-                seconds, _ = timed_load(conn, run)      # a month loaded for the first time
-                loads.append(seconds)
-                seconds, _ = timed_load(conn, run)      # the same month again: DELETE + INSERT
-                replaces.append(seconds)
-                copies.append(timed_copy(dsn, csv_path))
-            rows = counts["inserted"]
-            best_load, best_replace, best_copy = min(loads), min(replaces), min(copies)
-            print(f"load (new month)      {rows / best_load:>12,.0f} rows/s  best of {args.rounds}: {best_load:.2f} s "
-                  f"(first, cold: {first:.2f} s)")
-            print(f"load (replace month)  {rows / best_replace:>12,.0f} rows/s  best of {args.rounds}: "
-                  f"{best_replace:.2f} s")
-            print(f"raw psql \\copy        {rows / best_copy:>12,.0f} rows/s  best of {args.rounds}: {best_copy:.2f} s")
-            print(f"load / copy: {best_copy / best_load:.2f}x (new month), {best_copy / best_replace:.2f}x (replace)"
-                  f"  — target >= 0.5x")
-    finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        loads, replaces, copies = [], [], []
+        for _ in range(args.rounds):
+            conn.execute("TRUNCATE sophos.invoice_lines")
+            conn.commit()
+            seconds, _ = timed_load(conn, run)      # a month loaded for the first time
+            loads.append(seconds)
+            seconds, _ = timed_load(conn, run)      # the same month again: DELETE + INSERT
+            replaces.append(seconds)
+            copies.append(bench.timed_copy(dsn, COPY_TABLE, columns, csv_path))
+        rows = counts["inserted"]
+        best_load, best_replace, best_copy = min(loads), min(replaces), min(copies)
+        print(f"load (new month)      {rows / best_load:>12,.0f} rows/s  best of {args.rounds}: {best_load:.2f} s "
+              f"(first, cold: {first:.2f} s)")
+        print(f"load (replace month)  {rows / best_replace:>12,.0f} rows/s  best of {args.rounds}: "
+              f"{best_replace:.2f} s")
+        print(f"raw psql \\copy        {rows / best_copy:>12,.0f} rows/s  best of {args.rounds}: {best_copy:.2f} s")
+        print(f"load / copy: {best_copy / best_load:.2f}x (new month), {best_copy / best_replace:.2f}x (replace)"
+              f"  — target >= 0.5x")
 
 
 if __name__ == "__main__":

@@ -14,16 +14,11 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
 from simulator.testing import run_simulator  # noqa: E402
-
-
-def _rss_mb(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{field} not in /proc/{pid}/status")
+from sophos_sync.bench import proc_status_mb  # noqa: E402
 
 
 def main() -> int:
@@ -39,7 +34,7 @@ def main() -> int:
             httpx.Client(base_url=sim.base_url, timeout=60) as http:
         pid = sim.process.pid
         ready = time.monotonic() - started
-        idle = _rss_mb(pid, "VmRSS")
+        idle = proc_status_mb(pid, "VmRSS")
         lines = pages = 0
         paging_started = time.monotonic()
         for client_id, secret, partner_id in sim.credentials:
@@ -59,7 +54,7 @@ def main() -> int:
                     break
                 params = {"pageSize": args.page_size, "pageFromKey": next_key}
         seconds = time.monotonic() - paging_started
-        peak = _rss_mb(pid, "VmHWM")
+        peak = proc_status_mb(pid, "VmHWM")
     print(f"simulator {args.scale} seed {args.seed}, {args.month}: ready in {ready:.1f} s, RSS idle {idle:.0f} MB; "
           f"served {lines:,} billing lines in {pages:,} pages of {args.page_size} in {seconds:.1f} s "
           f"({lines / seconds:,.0f} lines/s); peak RSS {peak:.0f} MB")
