@@ -1,0 +1,33 @@
+"""Pure helpers of the local Airflow stack (fast; they run in `make test`)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from sophos_sync import localstack
+
+
+@pytest.mark.parametrize(
+    ("now", "month"),
+    [
+        (datetime(2026, 11, 25, 23, 0, tzinfo=timezone.utc), "2026-10"),
+        (datetime(2026, 11, 26, 5, 59, tzinfo=timezone.utc), "2026-10"),
+        (datetime(2026, 11, 26, 6, 0, tzinfo=timezone.utc), "2026-11"),
+        (datetime(2027, 1, 3, 12, 0, tzinfo=timezone.utc), "2026-12"),
+    ],
+)
+def test_demo_month_is_that_of_the_newest_scheduled_point_not_in_the_future(now, month):
+    assert localstack.latest_schedule_month(now) == month
+
+
+def test_preferred_port_is_used_when_free_and_another_one_when_taken():
+    import socket
+
+    free = localstack.free_port()
+    assert localstack.free_port(free) == free
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        assert localstack.free_port(taken) != taken
