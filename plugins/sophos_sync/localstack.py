@@ -438,7 +438,11 @@ def up(
         print(f"starting Airflow ({', '.join(COMPONENTS)}; logs: {log_dir}) - about a minute")
         run_dir.mkdir(parents=True, exist_ok=True)
         portfile.write_text(str(api_port))
-        api = start_stack(env, run_dir, log_dir)
+        try:
+            api = start_stack(env, run_dir, log_dir)
+        except RuntimeError:
+            stop_components(run_dir)  # half a stack helps nobody; its logs stay in log_dir
+            raise
     api.unpause(DAG_ID)
     month, run_id = demo_run(api)
     user, password = LOGIN
@@ -448,7 +452,7 @@ def up(
     try:
         run = api.wait_for_run(DAG_ID, run_id, wait_seconds)
         print(f"              {run['state']}" + (f" - note: {run['note']}" if run.get("note") else ""))
-        print(f"run summary:  the log of the task 'Reconcile and report' in the UI")
+        print("run summary:  the log of the task 'Reconcile and report' in the UI")
         status = 0 if run["state"] == "success" else 1
     except TimeoutError as exc:
         print(f"              {exc}; follow it in the UI")
