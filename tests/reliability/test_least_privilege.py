@@ -1,4 +1,7 @@
-"""The roles of migration 0003, exercised by switching to them (SET ROLE) on the real PostgreSQL."""
+"""Least privilege: each role of migrations 0003 and 0004 is switched to (SET ROLE) on the real PostgreSQL
+and tries what it must not do. finance_reader reads the finance views only; support_agent works the review
+list and resolves through review.resolve_customer; distributor_admin hides subscriptions through
+platform.set_subscription_hidden. Nothing else, and no writes but through those doors."""
 from __future__ import annotations
 
 import psycopg
@@ -9,6 +12,7 @@ from sophos_sync import db
 ACME = "00000000-0000-4000-8000-000000000001"
 OTHER = "00000000-0000-4000-8000-000000000009"
 PARTNER = "7b1e2a34-0000-4000-8000-000000000001"
+SUBSCRIPTION = "5b0c7e9a-1d2f-4e3a-9b8c-7d6e5f4a3b2c"
 
 
 @pytest.fixture
@@ -33,6 +37,11 @@ def as_role(pg_dsn):
             "INSERT INTO sophos.invoice_lines (billing_month, line_key, account, sync_run_id) "
             "VALUES ('2026-10-01', 'k1', 'sophos_default', 1)"
         )
+        admin.execute(
+            "INSERT INTO sophos.subscriptions (subscription_id, sophos_customer_id, platform_org_id, status, "
+            "first_seen_at, last_seen_at) VALUES (%s, %s, 'org-acme', 'active', now(), now())",
+            (SUBSCRIPTION, ACME),
+        )
     sessions = []
 
     def connect(role: str) -> psycopg.Connection:
@@ -55,6 +64,13 @@ def refused(conn: psycopg.Connection, statement: str) -> bool:
     return False
 
 
+# Support's history of mapping decisions is written by review.resolve_customer and the sync only.
+FORGED_HISTORY = [
+    "INSERT INTO review.mapping_changes (sophos_customer_id, event, changed_by) "
+    f"VALUES ('{OTHER}', 'resolved', 'mallory')",
+    "UPDATE review.mapping_changes SET changed_by = 'mallory'",
+    "DELETE FROM review.mapping_changes",
+]
 NEW_LINE = (
     "INSERT INTO sophos.invoice_lines (billing_month, line_key, account, sync_run_id) "
     "VALUES ('2026-11-01', 'x', 'a', 1)"
@@ -70,7 +86,12 @@ READER_WRITES = [
     "CREATE TABLE finance.scratch (x int)",
     "CREATE TABLE public.scratch (x int)",
     "CREATE VIEW finance.scratch AS SELECT 1",
+    "CREATE FUNCTION finance.scratch() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+    "CREATE SCHEMA scratch",
+    "TRUNCATE sophos.invoice_lines",
+    *FORGED_HISTORY,
     f"SELECT review.resolve_customer('{ACME}', 'org-acme', 'mallory')",
+    f"SELECT platform.set_subscription_hidden('{SUBSCRIPTION}', true, 'mallory', 'why not')",
 ]
 
 
@@ -81,7 +102,9 @@ def test_finance_reader_reads_the_finance_views(as_role):
 
 
 @pytest.mark.parametrize("table", ["review.unmapped_customers", "review.mapping_changes", "sophos.invoice_lines",
-                                   "sophos.customers", "sophos.sync_runs", "platform.customer_organizations"])
+                                   "sophos.customers", "sophos.subscriptions", "sophos.sync_runs",
+                                   "sophos.rejected_records", "platform.customer_organizations",
+                                   "platform.seller_subscriptions", "platform.subscription_visibility_changes"])
 def test_finance_reader_cannot_read_outside_finance(as_role, table):
     assert refused(as_role("finance_reader"), f"SELECT * FROM {table}")
 
@@ -119,8 +142,50 @@ def test_support_agent_cannot_touch_invoice_lines_or_anything_outside_review(as_
         "INSERT INTO review.unmapped_customers (sophos_customer_id, reason, first_seen_at, last_seen_at) "
         f"VALUES ('{OTHER}', 'no_match', now(), now())",
         "CREATE TABLE review.scratch (x int)",
+        "ALTER TABLE review.unmapped_customers ADD COLUMN scratch int",
+        "TRUNCATE sophos.invoice_lines",
+        "TRUNCATE review.unmapped_customers",
+        "UPDATE sophos.customer_mappings SET platform_org_id = 'org-acme'",
+        "UPDATE sophos.subscriptions SET status = 'cancelled'",
+        "SELECT * FROM platform.seller_subscriptions",
+        f"SELECT platform.set_subscription_hidden('{SUBSCRIPTION}', true, 'jane.doe', 'why not')",
+        *FORGED_HISTORY,
     ]
     assert [s for s in statements if not refused(agent, s)] == []
+
+
+def test_distributor_admin_hides_a_subscription_through_the_function(as_role, pg_dsn):
+    admin = as_role("distributor_admin")
+    admin.execute("SELECT platform.set_subscription_hidden(%s, true, 'ops@distributor.example', 'customer asked')",
+                  (SUBSCRIPTION,))
+    with psycopg.connect(pg_dsn) as owner:
+        assert owner.execute(
+            "SELECT hidden_by FROM sophos.subscriptions WHERE subscription_id = %s", (SUBSCRIPTION,)
+        ).fetchone() == ("ops@distributor.example",)
+
+
+def test_distributor_admin_cannot_touch_the_mirror_the_audit_trail_or_other_schemas(as_role):
+    admin = as_role("distributor_admin")
+    statements = [
+        # hiding without the function would leave no audit row and skip its checks
+        "UPDATE sophos.subscriptions SET hidden_at = now(), hidden_by = 'ops'",
+        "UPDATE sophos.subscriptions SET status = 'cancelled'",
+        "SELECT * FROM sophos.subscriptions",
+        "INSERT INTO platform.subscription_visibility_changes (subscription_id, action, changed_by) "
+        f"VALUES ('{SUBSCRIPTION}', 'unhidden', 'ops')",
+        "DELETE FROM platform.subscription_visibility_changes",
+        "UPDATE platform.customer_organizations SET seller_id = 'seller-north'",
+        "INSERT INTO platform.sellers VALUES ('s', 'n', NULL)",
+        "CREATE TABLE platform.scratch (x int)",
+        "SELECT * FROM platform.seller_subscriptions",
+        "SELECT * FROM sophos.invoice_lines",
+        "DELETE FROM sophos.invoice_lines",
+        "SELECT * FROM finance.invoice_lines",
+        "SELECT * FROM review.unmapped_customers",
+        f"SELECT review.resolve_customer('{ACME}', 'org-acme', 'ops')",
+        *FORGED_HISTORY,
+    ]
+    assert [s for s in statements if not refused(admin, s)] == []
 
 
 def test_roles_migration_runs_again_when_roles_exist(empty_pg_dsn):
