@@ -132,6 +132,17 @@ def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date) -
             f"billing month {month} (sync run {sync_run_id}): no billing report was extracted for this run, "
             f"so its {lines['loaded']:,} loaded lines cannot be checked; re-run the extract. Nothing was committed."
         )
+    if lines["loaded"] == 0:
+        # Two runs of one month (a manual run beside the scheduled one): their loads wait for each other,
+        # and the later one replaces the earlier one's lines, so the earlier one finds none of its own here.
+        holder = conn.execute(db.sql("load/month_loaded_by"), params).fetchone()
+        if holder and holder[0] != sync_run_id:
+            raise ReconciliationError(
+                f"billing month {month} (sync run {sync_run_id}): another run of the same month, sync run "
+                f"{holder[0]}, loaded it after this run did, so the month now holds that run's lines, which it "
+                f"reconciled itself. Nothing is lost and nothing needs re-running; sync run {holder[0]}'s "
+                f"report has the month's figures."
+            )
     accounted = lines["loaded"] + lines["rejected"] + lines["collapsed_duplicates"]
     if accounted != lines["reported"]:
         raise ReconciliationError(
