@@ -6,7 +6,9 @@ Objects are streamed from the API into COPY, never collected in memory first.
 """
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -19,6 +21,19 @@ from sophos_sync.client import SophosClient
 log = logging.getLogger(__name__)
 
 LANDING_COLUMNS = ("sync_run_id", "account", "entity", "seq", "tenant_id", "raw")
+# A \u0000 escape not itself escaped (preceded by an even number of backslashes) in JSON text.
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _landing_json(item: object) -> str:
+    """JSON text of an API object for landing_records.raw (jsonb).
+
+    jsonb cannot hold U+0000, so one NUL in one field of one object would fail the whole extract. It is
+    landed as U+001A (SUB, the substitute character) instead: still a control character, so validation
+    rejects that record, with its reason, and the rest of the month goes on.
+    """
+    text = json.dumps(item)
+    return _NUL_ESCAPE.sub(r"\1\\u001a", text) if "\\u0000" in text else text
 
 
 def open_sync_run(conn: psycopg.Connection, dag_run_id: str, billing_month: date) -> int:
@@ -51,7 +66,7 @@ def _replace_slice(
         "COPY sophos.landing_records (sync_run_id, account, entity, seq, tenant_id, raw) FROM STDIN"
     ) as copy:
         for count, (tenant_id, item) in enumerate(records, start=1):
-            copy.write_row((sync_run_id, account, entity, count, tenant_id, Jsonb(item)))
+            copy.write_row((sync_run_id, account, entity, count, tenant_id, Jsonb(item, _landing_json)))
     return count
 
 
