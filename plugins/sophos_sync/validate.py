@@ -21,13 +21,17 @@ import logging
 import re
 import sys
 import time
+import zlib
+from array import array
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cache
+from itertools import accumulate, islice
 from operator import attrgetter
 from types import ModuleType
 from typing import Any
@@ -150,6 +154,53 @@ def _natural_keys(columns: Mapping[str, np.ndarray], names: Iterable[str]) -> li
 
 # --- decoding ------------------------------------------------------------------------------------------------
 
+class _RawTexts:
+    """The batch's raw JSON texts, zlib-compressed chunk by chunk. They are read again only for the few
+    records that are rejected or duplicated, while as plain str a month of billing lines is about 1 GB:
+    more than everything else validation holds (compressed: about a tenth, for ~4 s of CPU a month)."""
+
+    def __init__(self) -> None:
+        self._chunks: list[tuple[bytes, array]] = []  # (compressed text, where each record's text ends)
+        self._starts: list[int] = []                  # position of each chunk's first record
+        self._count = 0
+
+    def add(self, texts: Sequence[str]) -> None:
+        # surrogatepass: whatever str came in comes back out, even a lone surrogate in broken input
+        self._chunks.append((zlib.compress("".join(texts).encode("utf-8", "surrogatepass"), 1),
+                             array("Q", accumulate(map(len, texts)))))
+        self._starts.append(self._count)
+        self._count += len(texts)
+
+    def get(self, positions: Iterable[int]) -> dict[int, str]:
+        """The texts at these positions; one chunk decompressed at a time."""
+        found: dict[int, str] = {}
+        wanted = sorted(set(positions))
+        i = 0
+        while i < len(wanted):
+            chunk = bisect_right(self._starts, wanted[i]) - 1
+            compressed, ends = self._chunks[chunk]
+            text = zlib.decompress(compressed).decode("utf-8", "surrogatepass")
+            first, after = self._starts[chunk], self._starts[chunk] + len(ends)
+            while i < len(wanted) and wanted[i] < after:
+                at = wanted[i] - first
+                found[wanted[i]] = text[ends[at - 1] if at else 0:ends[at]]
+                i += 1
+        return found
+
+
+@dataclass
+class _Decoded:
+    """A batch after decoding: per received record its account, tenant and raw text; per field the values
+    of the records that decoded (at `positions`); the rest in `broken` with the reason."""
+    received: int = 0
+    accounts: list[str] = field(default_factory=list)
+    tenant_ids: list[str | None] = field(default_factory=list)
+    raws: _RawTexts = field(default_factory=_RawTexts)
+    values: list[np.ndarray] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    broken: list[tuple[int, str]] = field(default_factory=list)
+
+
 class _RecordDecoder:
     """JSON text -> the contract's top-level fields; fields it was not told about are drift.
 
@@ -173,33 +224,40 @@ class _RecordDecoder:
         pick = attrgetter(*attrs[: len(self.fields)])
         self._pick = pick if len(self.fields) > 1 else lambda record: (pick(record),)
 
-    def columns(self, raws: list) -> tuple[list[np.ndarray], list[int], list[tuple[int, str]]]:
-        """Per field, its values; the positions of the decoded records; (position, error) of the rest.
+    def decode(self, rows: Iterable[tuple[str, str | None, str]]) -> _Decoded:
+        """The batch read once, as it streams in (a month is never held as a list of raw texts).
 
-        Chunk by chunk, while the chunk's objects are still in the CPU cache, each column is transposed
-        and its repeated strings are replaced by one shared object ("EUR", "2026-10-01", a product name):
-        a month then holds a few distinct objects per column instead of a million, which is what makes
-        allocating it and every later pass over it cheap.
+        Rows are read chunk by chunk, and while a chunk's objects are still in the CPU cache each column is
+        transposed and its repeated strings are replaced by one shared object ("EUR", "2026-10-01", a
+        product name): a month then holds a few distinct objects per column instead of a million, which is
+        what makes allocating it and every later pass over it cheap. The raw texts are kept compressed.
         """
-        columns = [np.empty(len(raws), dtype=object) for _ in self.fields]
+        parts: list[list[np.ndarray]] = [[] for _ in self.fields]
         shared: list[dict | None] = [{} for _ in self.fields]
-        positions: list[int] = []
-        broken: list[tuple[int, str]] = []
-        filled = 0
-        for start in range(0, len(raws), _DECODE_CHUNK):
-            part = raws[start:start + _DECODE_CHUNK]
+        decoded = _Decoded()
+        accounts: dict[str, str] = {}
+        rows = iter(rows)
+        while chunk := list(islice(rows, _DECODE_CHUNK)):
+            start = decoded.received
+            chunk_accounts, chunk_tenants, part = zip(*chunk)
+            decoded.accounts.extend(map(accounts.setdefault, chunk_accounts, chunk_accounts))
+            decoded.tenant_ids.extend(chunk_tenants)
+            decoded.raws.add(part)
+            decoded.received += len(part)
             try:
                 records = list(map(self._decode, part))
-                positions.extend(range(start, start + len(part)))
+                decoded.positions.extend(range(start, start + len(part)))
             except (msgspec.ValidationError, msgspec.DecodeError):
-                records = self._one_by_one(part, start, positions, broken)
+                records = self._one_by_one(part, start, decoded.positions, decoded.broken)
             for n, values in enumerate(zip(*map(self._pick, records))):
                 values = np.fromiter(values, dtype=object, count=len(values))
                 if shared[n] is not None:
                     values, shared[n] = _share_strings(values, shared[n])
-                columns[n][filled:filled + len(values)] = values
-            filled += len(records)
-        return [column[:filled] for column in columns], positions, broken
+                parts[n].append(values)
+        for chunks in parts:  # one column at a time, its chunks freed as it goes: no second copy of the batch
+            decoded.values.append(np.concatenate(chunks) if chunks else np.empty(0, dtype=object))
+            chunks.clear()
+        return decoded
 
     def _one_by_one(self, part: list, start: int, positions: list[int], broken: list) -> list:
         records = []
@@ -264,14 +322,6 @@ def _nested(columns: dict[str, np.ndarray], names: list[str]) -> list[str]:
     return sorted(unknown)
 
 
-def _as_rows(rows: Iterable[tuple[str, str | None, str]]) -> tuple[list, list, list]:
-    rows = rows if isinstance(rows, list) else list(rows)
-    if not rows:
-        return [], [], []
-    accounts, tenant_ids, raws = zip(*rows)
-    return list(accounts), list(tenant_ids), list(raws)
-
-
 # --- the steps of validate -----------------------------------------------------------------------------------
 
 def validate(entity: str, rows: Iterable[tuple[str, str | None, str]]) -> ValidationResult:
@@ -296,18 +346,16 @@ def _cyclic_gc_paused():
 def _validate(entity: str, rows: Iterable[tuple[str, str | None, str]]) -> ValidationResult:
     clock = _Clock()
     module, schema, kinds = contract(entity), _schema(entity), _kinds(entity)
-    accounts, tenant_ids, raws = _as_rows(rows)
-    received = len(raws)
-
     api_fields = [name for name in schema.columns if name not in _ADDED]
     decoder = _RecordDecoder(sorted({name.split(".")[0] for name in api_fields}))
-    values, kept, broken = decoder.columns(raws)
-    columns = dict(zip(decoder.fields, values))
+    batch = decoder.decode(rows)
+    received, broken, raws = batch.received, batch.broken, batch.raws
+    columns = dict(zip(decoder.fields, batch.values))
     unknown_fields = sorted(decoder.unknown) + _nested(columns, api_fields)
-    positions = np.asarray(kept, dtype=np.int64)
-    columns["account"] = np.asarray(accounts, dtype=object)[positions]
+    positions = np.asarray(batch.positions, dtype=np.int64)
+    columns["account"] = np.asarray(batch.accounts, dtype=object)[positions]
     if "tenantId" in schema.columns:
-        columns["tenantId"] = np.asarray(tenant_ids, dtype=object)[positions]
+        columns["tenantId"] = np.asarray(batch.tenant_ids, dtype=object)[positions]
     if "currency" in schema.columns:
         net, unit = columns["netPriceCurrency"], columns["unitPriceCurrency"]
         columns["currency"] = np.where(pd.isna(net), unit, net)
@@ -315,9 +363,10 @@ def _validate(entity: str, rows: Iterable[tuple[str, str | None, str]]) -> Valid
     if "lineKey" in schema.columns:
         columns["lineKey"] = np.asarray(keys, dtype=object)
     frame = pd.DataFrame({name: columns[name] for name in schema.columns}, dtype=object, copy=False)
+    del columns, batch.values  # the frame shares these arrays: once it is folded, they can go
     clock.lap("decode")
 
-    frame, positions, keys, collapsed, conflicting = _fold_duplicates(frame, positions, keys, raws, tenant_ids)
+    frame, positions, keys, collapsed, conflicting = _fold_duplicates(frame, positions, keys, raws, batch.tenant_ids)
     clock.lap("duplicates")
 
     failures = _run_contract(schema, frame, getattr(module, "CHECK_COLUMNS", {}))
@@ -335,19 +384,21 @@ def _validate(entity: str, rows: Iterable[tuple[str, str | None, str]]) -> Valid
     valid = _stage_rows(module.STAGE, kinds, frame[~rejected_row])
     clock.lap("stage")
 
+    rejected_raws = raws.get([int(positions[row]) for row in failures["row"]] + [p for p, _ in broken])
     rejected = pd.concat([
         pd.DataFrame({
             "source_key": [keys[row] for row in failures["row"]],
             "check_name": failures["check_name"].to_numpy(dtype=object),
             "column_name": failures["column_name"].to_numpy(dtype=object),
             "failure_case": [_failure_text(v) for v in failures["failure_case"]],
-            "raw": [raws[positions[row]] for row in failures["row"]],
+            "raw": [rejected_raws[positions[row]] for row in failures["row"]],
         }, dtype=object),
         pd.DataFrame({
             "source_key": [None] * len(broken), "check_name": ["invalid_json"] * len(broken),
             "column_name": [None] * len(broken), "failure_case": [_failure_text(e) for _, e in broken],
             # rejected_records.raw is jsonb: text that is not JSON is kept as a JSON string.
-            "raw": [msgspec.json.encode(raws[p]).decode() if "not valid JSON" in e else raws[p] for p, e in broken],
+            "raw": [msgspec.json.encode(rejected_raws[p]).decode() if "not valid JSON" in e else rejected_raws[p]
+                    for p, e in broken],
         }, dtype=object),
     ], ignore_index=True)
     by_check = Counter(failures.drop_duplicates(["row", "check_name"])["check_name"])
@@ -372,8 +423,9 @@ def _fold_duplicates(frame, positions, keys, raws, tenant_ids):
         groups.setdefault(keys[row], []).append(row)
     keep = np.ones(len(frame), dtype=bool)
     conflicting: list[int] = []
+    texts = raws.get(int(positions[row]) for row in repeated.tolist())
     for rows in groups.values():
-        contents = [(tenant_ids[positions[r]], msgspec.json.decode(raws[positions[r]])) for r in rows]
+        contents = [(tenant_ids[positions[r]], msgspec.json.decode(texts[positions[r]])) for r in rows]
         if all(content == contents[0] for content in contents[1:]):
             keep[rows[1:]] = False
         else:

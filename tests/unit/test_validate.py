@@ -149,3 +149,23 @@ def test_threshold_lets_a_month_at_the_limit_through():
 def test_unknown_entity_is_refused():
     with pytest.raises(ValueError, match="unknown entity 'invoice'"):
         validate("invoice", [])
+
+
+def test_rejected_and_duplicated_records_keep_their_exact_raw_text_across_chunks():
+    """Raw texts are kept compressed per decode chunk; records at chunk edges come back byte for byte."""
+    size = validation._DECODE_CHUNK
+    items = lines(2 * size + 10, partnerAccountName="Bäckerei Müller — Ñandú 株式会社")
+    bad_at = [0, size - 1, size, 2 * size + 9]
+    for n in bad_at:
+        items[n]["netPrice"] = "1,40"
+    batch = [("sophos_default", None, json.dumps(item, ensure_ascii=False)) for item in items]
+    batch.insert(size + 1, batch[size + 2])  # an identical copy of a neighbour, right after a chunk edge
+    batch.append(("sophos_default", None, '{"orderNumber": "broken'))
+    result = validate("billing_usage", batch)
+
+    assert result.collapsed_duplicates == 1
+    decimal = result.rejected[result.rejected["check_name"] == "decimal_string"]
+    expected = [batch[n if n <= size else n + 1][2] for n in bad_at]
+    assert list(decimal["raw"]) == expected
+    broken = result.rejected[result.rejected["check_name"] == "invalid_json"]
+    assert list(broken["raw"]) == [json.dumps('{"orderNumber": "broken')]
