@@ -30,6 +30,8 @@ def resolve_dsn(dsn: str | None = None, conn_id: str | None = None) -> str:
 def dsn_from_airflow_connection(conn_id: str) -> str:
     from airflow.sdk import BaseHook
 
+    from sophos_sync.hook import mask_password
+
     try:
         conn = BaseHook.get_connection(conn_id)
     except Exception as exc:  # Airflow raises its own not-found type, which differs by context
@@ -37,6 +39,7 @@ def dsn_from_airflow_connection(conn_id: str) -> str:
             f"database connection '{conn_id}' is not configured: set AIRFLOW_CONN_{conn_id.upper()} "
             f"(a postgresql:// URI) or add it in the Airflow UI, or set SOPHOS_SYNC_DB_DSN"
         ) from exc
+    mask_password(conn.password)
     return psycopg.conninfo.make_conninfo(
         host=conn.host or "localhost",
         port=str(conn.port or 5432),

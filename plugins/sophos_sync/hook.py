@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import quote, quote_plus
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -21,6 +22,14 @@ from sophos_sync.errors import ConfigurationError
 log = logging.getLogger(__name__)
 
 KNOWN_EXTRAS = frozenset({"token_url", "api_host_override", "currency"})
+
+
+def mask_password(password: str | None) -> None:
+    """Mask a connection's password in Airflow's logs as given and as URIs spell it: Airflow masks only the
+    first, so `postgresql://user:p%40ss@host/db` (AIRFLOW_CONN_* values, a quoted URL) would show it."""
+    if password:
+        for spelling in {password, quote(password, safe=""), quote_plus(password)}:
+            mask_secret(spelling)
 
 
 class SophosHook(BaseHook):
@@ -49,8 +58,7 @@ class SophosHook(BaseHook):
                     f"client secret, host = https://api.central.sophos.com; extra: token_url, "
                     f"api_host_override, currency)"
                 ) from None
-            if conn.password:
-                mask_secret(conn.password)
+            mask_password(conn.password)
             unknown = sorted(set(conn.extra_dejson) - KNOWN_EXTRAS)
             if unknown:
                 log.warning(
