@@ -29,9 +29,10 @@ from harness import OCTOBER, TODAY, Sync, run_status, seed_platform
 SECRETS = [f"sk-Zebra{n}Quokka+/=&%?-Fjord" for n in range(1, 4)]
 WRONG_SECRET = "sk-ZebraWrongQuokka+/=&%?-Fjord"
 DB_PASSWORD = "pg-Okapi-Narwhal-5150"
-# Airflow's in-process `dags test` supervisor logs every MaskSecret message, value included, at DEBUG
-# (airflow/sdk/execution_time/supervisor.py, InProcessSupervisorComms.send); a real worker's supervisor omits
-# it. So the DAG runs at INFO, as in production, and the DEBUG check is the in-process one below.
+# `airflow dags test` prints task logs unmasked, so its output shows exactly what the code writes. Its
+# in-process supervisor also logs every MaskSecret message, value included, at DEBUG
+# (airflow/sdk/execution_time/supervisor.py, InProcessSupervisorComms.send; a worker's supervisor omits the
+# value). So the DAG runs at INFO, as in production, and the DEBUG check is the in-process one below.
 DAG_LOG_LEVEL = "INFO"
 
 
