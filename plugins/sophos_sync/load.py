@@ -170,28 +170,29 @@ def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date) -
 
 
 def _raw_amounts(conn: psycopg.Connection, params: dict) -> dict[str | None, Decimal]:
-    from sophos_sync.validate import line_key
+    from sophos_sync.validate import contract, line_key_of
 
+    key_fields = contract("billing_usage").NATURAL_KEY
+    fields = [*key_fields, "netPrice", "billableQuantity", "netPriceCurrency", "unitPriceCurrency"]
     rejected = {key for (key,) in conn.execute(db.sql("load/rejected_line_keys"), params)}
-    decode = msgspec.json.Decoder().decode   # as validate decodes, so line_key gives the same keys
+    decode = msgspec.json.Decoder(list).decode   # as validate decodes, so line_key_of gives the same keys
     seen: set[str] = set()
     totals: dict[str | None, Decimal] = defaultdict(Decimal)
     with conn.cursor(name="reconcile_raw_lines") as cur:
         cur.itersize = 20_000
-        cur.execute(db.sql("load/landing_billing_lines"), params)
+        cur.execute(db.sql("load/landing_billing_lines"), {**params, "fields": fields})
         for (text,) in cur:
-            item = decode(text)
-            if not isinstance(item, dict):   # rejected by validation as not a JSON object
-                continue
-            key = line_key(item)
+            values = decode(text)
+            key = line_key_of(values[:len(key_fields)])
             if key in rejected or key in seen:
                 continue
             seen.add(key)
-            currency = item.get("netPriceCurrency") or item.get("unitPriceCurrency")
-            price, quantity = item.get("netPrice"), item.get("billableQuantity")
+            price, quantity, net_currency, unit_currency = values[len(key_fields):]
             # Prices are decimal strings (validate rejects anything else); str() so Decimal never sees a float.
             # A line without price or quantity has no amount, as line_amount is NULL in PostgreSQL.
-            totals[currency] += Decimal(str(price)) * quantity if price is not None and quantity is not None else 0
+            totals[net_currency or unit_currency] += (
+                Decimal(str(price)) * quantity if price is not None and quantity is not None else 0
+            )
     return dict(totals)
 
 

@@ -136,7 +136,12 @@ def _key_part(value: object) -> str:
 
 def line_key(item: Mapping) -> str:
     """The invoice-line key Finance sees: the natural key's fields joined by '|' (missing: empty)."""
-    return "|".join(_key_part(item.get(name)) for name in contract("billing_usage").NATURAL_KEY)
+    return line_key_of(item.get(name) for name in contract("billing_usage").NATURAL_KEY)
+
+
+def line_key_of(values: Iterable[object]) -> str:
+    """line_key from the natural key's values alone, in NATURAL_KEY order (None where missing)."""
+    return "|".join(map(_key_part, values))
 
 
 def _key_column(array: np.ndarray) -> list[str] | np.ndarray:
