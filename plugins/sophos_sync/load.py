@@ -12,6 +12,8 @@ import time
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
+from typing import Any
 
 import msgspec
 import psycopg
@@ -174,15 +176,21 @@ def _raw_amounts(conn: psycopg.Connection, params: dict) -> dict[str | None, Dec
 
     key_fields = contract("billing_usage").NATURAL_KEY
     fields = [*key_fields, "netPrice", "billableQuantity", "netPriceCurrency", "unitPriceCurrency"]
+    # Decoded as validate decodes (msgspec, so line_key_of gives the same keys), but only these fields.
+    attrs = [f"f{i}" for i in range(len(fields))]
+    line = msgspec.defstruct("Line", [(a, Any, None) for a in attrs], rename=dict(zip(attrs, fields)), gc=False)
+    decode, pick = msgspec.json.Decoder(line).decode, attrgetter(*attrs)
     rejected = {key for (key,) in conn.execute(db.sql("load/rejected_line_keys"), params)}
-    decode = msgspec.json.Decoder(list).decode   # as validate decodes, so line_key_of gives the same keys
     seen: set[str] = set()
     totals: dict[str | None, Decimal] = defaultdict(Decimal)
     with conn.cursor(name="reconcile_raw_lines") as cur:
         cur.itersize = 20_000
-        cur.execute(db.sql("load/landing_billing_lines"), {**params, "fields": fields})
+        cur.execute(db.sql("load/landing_billing_lines"), params)
         for (text,) in cur:
-            values = decode(text)
+            try:
+                values = pick(decode(text))
+            except msgspec.ValidationError:   # not a JSON object: rejected by validation
+                continue
             key = line_key_of(values[:len(key_fields)])
             if key in rejected or key in seen:
                 continue
