@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -67,6 +68,16 @@ def month_lines(dsn: str, month: str) -> tuple[int, set[int]]:
             (pipeline.parse_month(month),),
         ).fetchall()
     return sum(n for _, n in rows), {run for run, _ in rows}
+
+
+@contextmanager
+def invoice_lines_held(dsn: str) -> Iterator[None]:
+    """Holds sophos.invoice_lines: a load then stops inside its open transaction, holding the load lock,
+    after it merged customers and subscriptions and before it replaces the month's lines."""
+    with psycopg.connect(dsn) as blocker:
+        blocker.execute("LOCK TABLE sophos.invoice_lines IN ACCESS EXCLUSIVE MODE")
+        yield
+        blocker.rollback()
 
 
 def run_status(dsn: str, sync_run_id: int) -> str:

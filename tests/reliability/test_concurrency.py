@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from sophos_sync import pipeline
 from sophos_sync.errors import ReconciliationError
 
-from harness import OCTOBER, SEPTEMBER, Sync, checksums, month_lines, run_status
+from harness import OCTOBER, SEPTEMBER, Sync, checksums, invoice_lines_held, month_lines, run_status
 
 # Backends of sophos-sync on the load lock: granted to the load inside its transaction, or queued for it;
 # `blocked` says whether the backend also waits for sophos.invoice_lines (which the test holds).
@@ -28,16 +27,6 @@ LOAD_LOCK = """
     WHERE l.locktype = 'advisory' AND l.objid = hashtext('sophos_sync.load')::oid
       AND a.datname = current_database() AND a.application_name = 'sophos-sync'
 """
-
-
-@contextmanager
-def invoice_lines_held(dsn: str):
-    """Holds sophos.invoice_lines: a load then stops inside its open transaction, holding the load lock,
-    after it merged customers and subscriptions and before it replaces the month's lines."""
-    with psycopg.connect(dsn) as blocker:
-        blocker.execute("LOCK TABLE sophos.invoice_lines IN ACCESS EXCLUSIVE MODE")
-        yield
-        blocker.rollback()
 
 
 def wait_for_loads(dsn: str, waiting: int, timeout: float = 60) -> int:

@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -19,19 +18,9 @@ import pytest
 
 from sophos_sync import db
 
-from harness import OCTOBER, ROOT, SEPTEMBER, Sync, checksums, month_lines, run_status, seed_platform
-
-LOAD_LOCK = "SELECT pg_advisory_xact_lock(hashtext('sophos_sync.load'))"
-
-
-@contextmanager
-def load_held_mid_transaction(dsn: str):
-    """Holds sophos.invoice_lines, so a load blocks inside its open transaction right after it has merged
-    customers and subscriptions (uncommitted) and before it replaces the month's lines."""
-    with psycopg.connect(dsn) as blocker:
-        blocker.execute("LOCK TABLE sophos.invoice_lines IN ACCESS EXCLUSIVE MODE")
-        yield
-        blocker.rollback()
+from harness import (
+    OCTOBER, ROOT, SEPTEMBER, Sync, checksums, invoice_lines_held, month_lines, run_status, seed_platform,
+)
 
 
 def wait_for_blocked_load(dsn: str, timeout: float = 60) -> int:
@@ -90,7 +79,7 @@ def test_worker_killed_during_the_load_commits_nothing_and_the_rerun_completes(s
     }
 
     env = {**os.environ, **sync.env(), "PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT}"}
-    with load_held_mid_transaction(pg_dsn):
+    with invoice_lines_held(pg_dsn):
         worker = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("load_worker.py")), str(sync_run_id), OCTOBER],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -120,7 +109,7 @@ def test_connection_dropped_during_the_load_fails_it_and_the_rerun_completes(syn
         except BaseException as exc:  # handed to the test thread
             failure.append(exc)
 
-    with load_held_mid_transaction(pg_dsn):
+    with invoice_lines_held(pg_dsn):
         worker = threading.Thread(target=load)
         worker.start()
         backend = wait_for_blocked_load(pg_dsn)
