@@ -305,7 +305,9 @@ class SophosClient:
             while True:
                 for tenant_id, host in itertools.islice(source, 2 * self.concurrency - len(pending)):
                     target = self.api_host_override or host or fallback
-                    pending.add(pool.submit(self._tenant_licenses, tenant_id, target))
+                    trusted = self.api_host_override or not host or _is_sophos_api_host(host)
+                    fetch = self._tenant_licenses if trusted else self._foreign_host_skipped
+                    pending.add(pool.submit(fetch, tenant_id, target))
                 if not pending:
                     break
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -327,9 +329,18 @@ class SophosClient:
         if skipped:
             shown = ", ".join(skipped[:10]) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else "")
             log.warning(
-                "'%s' may not read the licences of %s tenants (403): %s. Grant the credential access to them "
-                "in Sophos, or ignore if they belong to another partner", self.name, len(skipped), shown,
+                "'%s' skipped the licences of %s tenants (403 forbidden, or an apiHost outside sophos.com; the "
+                "reason of each is in sophos.landing_batches.skipped): %s. Grant the credential access to them in "
+                "Sophos, or ignore if they belong to another partner", self.name, len(skipped), shown,
             )
+
+    @staticmethod
+    def _foreign_host_skipped(tenant_id: str, host: str) -> LicenseResult:
+        """A tenant's apiHost is data from the API: the bearer token goes only to Sophos's own hosts."""
+        return LicenseResult(
+            tenant_id, None, f"its apiHost {_safe_url(host)} is not a Sophos API host (https://*.sophos.com); "
+            "the token was not sent there",
+        )
 
     def _tenant_licenses(self, tenant_id: str, host: str) -> LicenseResult:
         url = f"{host.rstrip('/')}/licenses/v1/licenses"
@@ -574,6 +585,11 @@ def _sophos_message_of(response: httpx.Response) -> str:
 def _snippet(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS] + "..."
+
+
+def _is_sophos_api_host(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" and (parts.hostname or "").endswith(".sophos.com")
 
 
 def _safe_url(url: str | httpx.URL) -> str:

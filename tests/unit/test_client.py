@@ -79,7 +79,8 @@ def test_token_repr_does_not_show_its_value():
 class ScriptedSophos:
     """Answers like Sophos; `faults` maps a path to a list of responses served (in order) before the real one."""
 
-    def __init__(self, tenants=250, billing_lines=25, max_size=100, id_type="partner", api_host="https://eu.api"):
+    def __init__(self, tenants=250, billing_lines=25, max_size=100, id_type="partner",
+                 api_host="https://api-eu01.central.sophos.com"):
         self.tenants = [
             {"id": f"t-{i:04d}", "name": f"Tenant {i}", "apiHost": api_host if i % 2 else None}
             for i in range(tenants)
@@ -315,8 +316,22 @@ def test_calls_go_to_global_then_partner_host_then_each_tenants_host(make_client
     assert ("global.api", "/whoami/v1") in hosts
     assert ("partner.api", "/partner/v1/tenants") in hosts
     licence_hosts = [r.url.host for r in sophos.calls if r.url.path == "/licenses/v1/licenses"]
-    assert sorted(licence_hosts) == ["eu.api", "eu.api", "partner.api", "partner.api"]
+    assert sorted(licence_hosts) == ["api-eu01.central.sophos.com"] * 2 + ["partner.api"] * 2
     assert all(r.headers["X-Partner-ID"] == PARTNER for r in sophos.calls if r.url.path.startswith("/partner/"))
+
+
+@pytest.mark.parametrize("host", ["https://collector.example.net", "http://api-eu01.central.sophos.com",
+                                  "https://api.sophos.com.example.net"])
+def test_tenant_host_outside_sophos_gets_no_token_and_the_tenant_is_skipped(make_client, sophos, host):
+    client = make_client()
+    tenants = list(client.tenants())
+    results = list(client.licenses([(tenants[0]["id"], host), (tenants[1]["id"], None)]))
+    by_tenant = {r.tenant_id: r for r in results}
+    assert by_tenant[tenants[0]["id"]].licenses is None
+    assert "is not a Sophos API host" in by_tenant[tenants[0]["id"]].skipped_reason
+    assert by_tenant[tenants[1]["id"]].licenses is not None
+    licence_hosts = [r.url.host for r in sophos.calls if r.url.path == "/licenses/v1/licenses"]
+    assert licence_hosts == ["partner.api"]
 
 
 def test_host_override_receives_every_api_call(make_client, sophos):
