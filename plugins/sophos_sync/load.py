@@ -10,6 +10,7 @@ import calendar
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from operator import attrgetter
@@ -41,13 +42,15 @@ def month_end(billing_month: date) -> date:
     return billing_month.replace(day=calendar.monthrange(billing_month.year, billing_month.month)[1])
 
 
-def load_month(conn: psycopg.Connection, sync_run_id: int, billing_month: date) -> dict:
+def load_month(conn: psycopg.Connection, sync_run_id: int, billing_month: date,
+               raw_amounts: Callable[[], dict] | None = None) -> dict:
     """Load the run's staged month in ONE transaction and reconcile it before the commit.
 
     Commits when the connection has no transaction open (the normal case); inside a caller's transaction
     it works in a savepoint and the caller commits. Loads are serialized: a second one waits for the
     first to commit and then runs against the new state. A ReconciliationError rolls everything back,
-    so the month keeps its previous data.
+    so the month keeps its previous data. `raw_amounts` gives the raw side of the money check when the
+    caller computes it elsewhere (see reconcile).
     """
     from sophos_sync import review   # pandas-heavy: imported when a load runs, not when the DAG is parsed
 
@@ -75,7 +78,7 @@ def load_month(conn: psycopg.Connection, sync_run_id: int, billing_month: date) 
         counts["mirror"] = "applied" if mirror else "skipped (backfill)"
         counts["invoice_lines"] = replace_invoice_lines(conn, sync_run_id, billing_month)
         counts["review_closed"] = review.close_resolved(conn, sync_run_id)
-        counts["reconciliation"] = reconcile(conn, sync_run_id, billing_month)
+        counts["reconciliation"] = reconcile(conn, sync_run_id, billing_month, raw_amounts)
     log.info("loaded %s (sync run %d): %s in %.1f s", f"{billing_month:%Y-%m}", sync_run_id, _summary(counts),
              time.monotonic() - started)
     return counts
@@ -115,19 +118,22 @@ def replace_invoice_lines(conn: psycopg.Connection, sync_run_id: int, billing_mo
     return {"deleted": deleted, "inserted": _run(conn, "insert_invoice_month", params)}
 
 
-def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date) -> dict:
+def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date,
+              raw_amounts: Callable[[], dict] | None = None) -> dict:
     """Check the month's loaded lines against what Sophos reported; raise ReconciliationError if they differ.
 
     Counts: loaded + rejected + collapsed identical duplicates == the API's announced count.
     Money: per currency, sum(line_amount) in PostgreSQL == the Decimal sum over the raw landing JSON of
     the lines validation kept (identical duplicates once). Needs the run's landing rows (before cleanup_run).
+    The raw side is `raw_amounts()` when given (the same figures computed on another connection, e.g. while
+    the load ran), else it is computed here.
     """
     started = time.monotonic()
     params = {"sync_run_id": sync_run_id, "billing_month": billing_month}
     with conn.transaction():
         lines = _row(conn, "reconcile_line_counts", params)
         loaded_amounts = dict(conn.execute(db.sql("load/reconcile_loaded_amounts"), params).fetchall())
-        raw_amounts = _raw_amounts(conn, params)
+        raw = raw_amounts() if raw_amounts else raw_line_amounts(conn, sync_run_id)
     month = f"{billing_month:%Y-%m}"
     if lines["reported"] is None:
         raise ReconciliationError(
@@ -153,10 +159,10 @@ def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date) -
             f"duplicates {lines['collapsed_duplicates']:,}). The month was not committed; re-run it, and if the "
             f"difference stays, compare sophos.landing_records with the report in Sophos Central."
         )
-    if loaded_amounts != raw_amounts:
+    if loaded_amounts != raw:
         raise ReconciliationError(
             f"billing month {month} (sync run {sync_run_id}): amounts differ between PostgreSQL "
-            f"{_fmt_amounts(loaded_amounts)} and the raw API records {_fmt_amounts(raw_amounts)}. The month was not "
+            f"{_fmt_amounts(loaded_amounts)} and the raw API records {_fmt_amounts(raw)}. The month was not "
             f"committed; a difference means prices were altered between landing and load: report it as a bug."
         )
     figures = {
@@ -171,7 +177,9 @@ def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date) -
     return figures
 
 
-def _raw_amounts(conn: psycopg.Connection, params: dict) -> dict[str | None, Decimal]:
+def raw_line_amounts(conn: psycopg.Connection, sync_run_id: int) -> dict[str | None, Decimal]:
+    """Per currency, the Decimal sum of net price x billable quantity over the run's raw billing lines that
+    validation kept (identical duplicates once): the money check's side that never saw the stage tables."""
     from sophos_sync.validate import contract, line_key_of
 
     key_fields = contract("billing_usage").NATURAL_KEY
@@ -180,6 +188,7 @@ def _raw_amounts(conn: psycopg.Connection, params: dict) -> dict[str | None, Dec
     attrs = [f"f{i}" for i in range(len(fields))]
     line = msgspec.defstruct("Line", [(a, Any, None) for a in attrs], rename=dict(zip(attrs, fields)), gc=False)
     decode, pick = msgspec.json.Decoder(line).decode, attrgetter(*attrs)
+    params = {"sync_run_id": sync_run_id}
     rejected = {key for (key,) in conn.execute(db.sql("load/rejected_line_keys"), params)}
     seen: set[str] = set()
     totals: dict[str | None, Decimal] = defaultdict(Decimal)
