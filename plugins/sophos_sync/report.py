@@ -95,9 +95,8 @@ def format_summary(summary: dict) -> str:
         lines.append("  top unmapped customers by amount (python -m sophos_sync review list):")
         for row in summary["top_unmapped"]:
             amount = f"{row['month_amount']:,.2f} {row['currency'] or ''}".strip() if row["month_amount"] else "-"
-            lines.append(
-                f"    {amount:>16}  {row['customer_name']!s:40.40}  {row['reason']:<14} {row['sophos_customer_id']}"
-            )
+            name = str(row["customer_name"]).strip()  # stored as Sophos spells it, stray spaces too; aligned here
+            lines.append(f"    {amount:>16}  {name:40.40}  {row['reason']:<14} {row['sophos_customer_id']}")
     return "\n".join(lines)
 
 
