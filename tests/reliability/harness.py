@@ -132,9 +132,11 @@ class Sync:
             for entity in entities:
                 pipeline.extract_entity(entity, account, sync_run_id, billing_month)
 
-    def prepare(self, sync_run_id: int, month: str) -> None:
-        """validate, map and (when some are unmapped) record the unmapped: everything before the load."""
+    def prepare(self, sync_run_id: int, month: str, between_tasks=lambda: None) -> None:
+        """validate, map and (when some are unmapped) record the unmapped: everything before the load.
+        `between_tasks` runs after validate, where a fault between two tasks would strike."""
         pipeline.validate_run(sync_run_id)
+        between_tasks()
         if pipeline.map_customers(sync_run_id).get("unmapped", 0):
             pipeline.record_unmapped(sync_run_id, pipeline.parse_month(month))
 

@@ -189,7 +189,7 @@ def test_postgres_restarted_between_tasks_loses_nothing(own_server, monkeypatch,
     restart()
     sync.extract(sync_run_id, OCTOBER)
     restart()
-    pipeline_validate_and_map(sync, sync_run_id, restart)
+    sync.prepare(sync_run_id, OCTOBER, between_tasks=restart)
     sync.load(sync_run_id, OCTOBER)
     restart()
     sync.report(sync_run_id, OCTOBER)
@@ -198,11 +198,3 @@ def test_postgres_restarted_between_tasks_loses_nothing(own_server, monkeypatch,
     assert run_status(dsn, sync_run_id) == "succeeded"
     assert checksums(dsn) == baseline(SEPTEMBER, OCTOBER)
 
-
-def pipeline_validate_and_map(sync: Sync, sync_run_id: int, between) -> None:
-    from sophos_sync import pipeline
-
-    pipeline.validate_run(sync_run_id)
-    between()
-    if pipeline.map_customers(sync_run_id).get("unmapped", 0):
-        pipeline.record_unmapped(sync_run_id, pipeline.parse_month(OCTOBER))
