@@ -163,6 +163,12 @@ class SophosClient:
             raise ConfigurationError(
                 f"connection '{name}': concurrency, max_attempts, page sizes and max_pages must be at least 1"
             )
+        if api_host_override and urlsplit(api_host_override).username is not None:
+            raise ConfigurationError(
+                f"connection '{name}': api_host_override {_safe_url(api_host_override)} carries user:password, "
+                "which would replace the Sophos bearer token with Basic auth; give the proxy its credentials "
+                "another way and remove them from the URL"
+            )
         self.name = name
         self.token_url = token_url
         self.global_url = global_url.rstrip("/")

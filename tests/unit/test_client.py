@@ -334,6 +334,14 @@ def test_tenant_host_outside_sophos_gets_no_token_and_the_tenant_is_skipped(make
     assert licence_hosts == ["partner.api"]
 
 
+def test_host_override_with_user_and_password_is_refused_without_showing_them(make_client):
+    with pytest.raises(ConfigurationError) as caught:
+        make_client(api_host_override="https://proxy-user:proxy-pass@proxy.example.net:8443")
+    message = str(caught.value)
+    assert "carries user:password" in message and "https://proxy.example.net:8443" in message
+    assert "proxy-pass" not in message and "proxy-user" not in message
+
+
 def test_host_override_receives_every_api_call(make_client, sophos):
     client = make_client(api_host_override="http://127.0.0.1:9999/")
     list(client.licenses((t["id"], t["apiHost"]) for t in list(client.tenants())[:4]))
