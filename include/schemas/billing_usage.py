@@ -8,7 +8,7 @@ Natural key (NATURAL_KEY, joined into `lineKey`, the invoice-line key Finance se
 of a line are kept once; copies that differ are all rejected (`conflicting_duplicate`), because we
 cannot know which one Sophos meant and a wrong amount is worse than a missing one.
 
-Money: prices are decimal strings ("1.40"); they stay strings until decimal.Decimal, never float.
+Money: prices are decimal strings ("1.40"); they stay strings until PostgreSQL's numeric, never float.
 Quantities are JSON integers: "5" and 2.5 are refused, and so is 5.0, because a float where an integer
 belongs means the producer changed, and we would rather say so than guess.
 Currency: one per line. `currency` is netPriceCurrency, else unitPriceCurrency; every currency the
@@ -16,12 +16,13 @@ line names must agree (the stage table keeps one for all its amounts).
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from .checks import CODE_CHARS, CURRENCIES, Currency, Derived, IsoDate, Money, OneOf, Quantity, Text, Uuid, is_iso_date
+from .checks import (
+    CODE_CHARS, CURRENCIES, Currency, Derived, Integer, IsoDate, Money, OneOf, Quantity, String, Text, Uuid, is_iso_date,
+)
 
 ACCOUNT_STATUSES = ("active", "suspended", "canceled")
 
@@ -38,42 +39,42 @@ CHECK_COLUMNS = {"currency_mismatch": "netPriceCurrency", "billing_period_order"
 class BillingUsageLine(pa.DataFrameModel):
     """One invoice line of one partner account for one billing period."""
 
-    account: Series[object] = Derived()
+    account: Series[String] = Derived()
     """The Airflow connection the record came through (added by validate)."""
-    lineKey: Series[object] = Derived()
+    lineKey: Series[String] = Derived()
     """NATURAL_KEY joined by '|' (added by validate; `sophos_sync.validate.line_key`)."""
-    currency: Series[object] = Derived()
+    currency: Series[String] = Derived()
     """netPriceCurrency, else unitPriceCurrency (added by validate): a priced line needs a currency."""
 
-    partnerAccountId: Series[object] = Text(CODE_CHARS)
-    partnerAccountName: Series[object] = Text()
-    distributorAccountName: Series[object] = Text()
-    billingStartDate: Series[object] = IsoDate(required=True)
-    billingEndDate: Series[object] = IsoDate(required=True)
-    orderNumber: Series[object] = Text(CODE_CHARS)
-    orderLineItemNumber: Series[object] = Text(CODE_CHARS)
-    accountNumberOrSerialNumber: Series[object] = Text(CODE_CHARS)
-    accountId: Series[object] = Uuid()
+    partnerAccountId: Series[String] = Text(CODE_CHARS)
+    partnerAccountName: Series[String] = Text()
+    distributorAccountName: Series[String] = Text()
+    billingStartDate: Series[String] = IsoDate(required=True)
+    billingEndDate: Series[String] = IsoDate(required=True)
+    orderNumber: Series[String] = Text(CODE_CHARS)
+    orderLineItemNumber: Series[String] = Text(CODE_CHARS)
+    accountNumberOrSerialNumber: Series[String] = Text(CODE_CHARS)
+    accountId: Series[String] = Uuid()
     """The tenant; missing on standalone device lines."""
-    accountStatus: Series[object] = OneOf(ACCOUNT_STATUSES)
-    externalId: Series[object] = Text(CODE_CHARS)
-    sku: Series[object] = Text(CODE_CHARS, required=True)
-    productCode: Series[object] = Text(CODE_CHARS)
-    productDescription: Series[object] = Text()
-    productGroup: Series[object] = Text(CODE_CHARS)
-    billableQuantity: Series[object] = Quantity(required=True)
-    actualQuantity: Series[object] = Quantity()
-    orderedQuantity: Series[object] = Quantity()
-    unitPrice: Series[object] = Money()
-    unitPriceCurrency: Series[object] = Currency()
-    netPrice: Series[object] = Money(required=True)
+    accountStatus: Series[String] = OneOf(ACCOUNT_STATUSES)
+    externalId: Series[String] = Text(CODE_CHARS)
+    sku: Series[String] = Text(CODE_CHARS, required=True)
+    productCode: Series[String] = Text(CODE_CHARS)
+    productDescription: Series[String] = Text()
+    productGroup: Series[String] = Text(CODE_CHARS)
+    billableQuantity: Series[Integer] = Quantity(required=True)
+    actualQuantity: Series[Integer] = Quantity()
+    orderedQuantity: Series[Integer] = Quantity()
+    unitPrice: Series[String] = Money()
+    unitPriceCurrency: Series[String] = Currency()
+    netPrice: Series[String] = Money(required=True)
     """Price of the line; amount = netPrice x billableQuantity."""
-    netPriceCurrency: Series[object] = Currency()
-    unitMsrp: Series[object] = Money()
-    unitMsrpCurrency: Series[object] = Currency()
-    priceWithTaxes: Series[object] = Money()
-    priceWithTaxesCurrency: Series[object] = Currency()
-    additionalDiscountPercentage: Series[object] = Money(integer_digits=5)
+    netPriceCurrency: Series[String] = Currency()
+    unitMsrp: Series[String] = Money()
+    unitMsrpCurrency: Series[String] = Currency()
+    priceWithTaxes: Series[String] = Money()
+    priceWithTaxesCurrency: Series[String] = Currency()
+    additionalDiscountPercentage: Series[String] = Money(integer_digits=5)
     """A decimal string like "12.50" (percent), kept in numeric(9, 4)."""
 
     @pa.dataframe_check(name="currency_mismatch", ignore_na=False)
@@ -84,7 +85,8 @@ class BillingUsageLine(pa.DataFrameModel):
         ok = pd.Series(True, index=lines.index)
         for field in CURRENCY_FIELDS:
             named = lines[field]
-            ok &= ~(named.isin(CURRENCIES) & currency.isin(CURRENCIES)) | (named == currency)
+            judged = named.isin(CURRENCIES) & currency.isin(CURRENCIES)
+            ok &= (~judged | (named == currency)).fillna(True).astype(bool)
         return ok
 
     @pa.dataframe_check(name="billing_period_order", ignore_na=False)
@@ -92,10 +94,8 @@ class BillingUsageLine(pa.DataFrameModel):
         """billingStartDate <= billingEndDate (ISO dates compare as strings; malformed ones are judged
         by iso_date, not here)."""
         start, end = lines["billingStartDate"], lines["billingEndDate"]
-        both = is_iso_date(start) & is_iso_date(end)
-        ok = np.ones(len(lines), dtype=bool)
-        ok[both] = start.to_numpy(dtype=object)[both] <= end.to_numpy(dtype=object)[both]
-        return pd.Series(ok, index=lines.index)
+        both = pd.Series(is_iso_date(start) & is_iso_date(end), index=lines.index)
+        return (~both | (start <= end)).fillna(True).astype(bool)
 
     class Config:
         name = "billing_usage"

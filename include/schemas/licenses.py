@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from .checks import CODE_CHARS, Derived, Flag, IsoDate, NestedObject, OneOf, Quantity, Text, Uuid
+from .checks import CODE_CHARS, Boolean, Derived, Flag, Integer, IsoDate, OneOf, Quantity, String, Text, Uuid
 
 LICENSE_TYPES = ("trial", "term", "usage", "ordered", "enterprise", "perpetual")
 
@@ -20,30 +20,27 @@ NATURAL_KEY = ("id",)
 class License(pa.DataFrameModel):
     """One licence. Required: id, the tenant it was listed for, product.code and type."""
 
-    account: Series[object] = Derived()
+    account: Series[String] = Derived()
     """The Airflow connection the record came through (added by validate)."""
-    tenantId: Series[object] = Uuid(required=True)
+    tenantId: Series[String] = Uuid(required=True)
     """The tenant whose licences were asked for (X-Tenant-ID of the call; added by validate)."""
 
-    id: Series[object] = Uuid(required=True)
-    licenseIdentifier: Series[object] = Text(CODE_CHARS)
-    product: Series[object] = NestedObject()
-    product_code: Series[object] = Text(CODE_CHARS, required=True, alias="product.code")
-    product_name: Series[object] = Text(alias="product.name")
-    product_genericCode: Series[object] = Text(CODE_CHARS, alias="product.genericCode")
-    startDate: Series[object] = IsoDate()
-    endDate: Series[object] = IsoDate()
+    id: Series[String] = Uuid(required=True)
+    licenseIdentifier: Series[String] = Text(CODE_CHARS)
+    product_code: Series[String] = Text(CODE_CHARS, required=True, alias="product.code")
+    product_name: Series[String] = Text(alias="product.name")
+    product_genericCode: Series[String] = Text(CODE_CHARS, alias="product.genericCode")
+    startDate: Series[String] = IsoDate()
+    endDate: Series[String] = IsoDate()
     """Missing for perpetual licences."""
-    perpetual: Series[object] = Flag()
-    type: Series[object] = OneOf(LICENSE_TYPES, required=True)
-    quantity: Series[object] = Quantity()
+    perpetual: Series[Boolean] = Flag()
+    type: Series[String] = OneOf(LICENSE_TYPES, required=True)
+    quantity: Series[Integer] = Quantity()
     """Missing when the licence is unlimited."""
-    unlimited: Series[object] = Flag()
-    usage: Series[object] = NestedObject()
-    usage_current: Series[object] = NestedObject(alias="usage.current")
-    usage_current_count: Series[object] = Quantity(alias="usage.current.count")
-    usage_current_date: Series[object] = IsoDate(alias="usage.current.date")
-    usage_current_collectedAt: Series[object] = Text(CODE_CHARS, alias="usage.current.collectedAt")
+    unlimited: Series[Boolean] = Flag()
+    usage_current_count: Series[Integer] = Quantity(alias="usage.current.count")
+    usage_current_date: Series[String] = IsoDate(alias="usage.current.date")
+    usage_current_collectedAt: Series[String] = Text(CODE_CHARS, alias="usage.current.collectedAt")
 
     class Config:
         name = "license"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from .checks import CODE_CHARS, Derived, NestedObject, OneOf, Text, Uuid
+from .checks import CODE_CHARS, Derived, OneOf, String, Text, Uuid
 
 BILLING_TYPES = ("term", "trial", "usage")
 
@@ -19,20 +19,18 @@ NATURAL_KEY = ("id",)
 class Tenant(pa.DataFrameModel):
     """One Sophos tenant. Required: id and name; everything else may be missing or null."""
 
-    account: Series[object] = Derived()
+    account: Series[String] = Derived()
     """The Airflow connection the record came through (added by validate)."""
 
-    id: Series[object] = Uuid(required=True)
-    name: Series[object] = Text(required=True)
-    showAs: Series[object] = Text()
-    dataGeography: Series[object] = Text(CODE_CHARS)
-    dataRegion: Series[object] = Text(CODE_CHARS)
-    billingType: Series[object] = OneOf(BILLING_TYPES)
-    partner: Series[object] = NestedObject()
-    partner_id: Series[object] = Uuid(alias="partner.id")
-    organization: Series[object] = NestedObject()
-    organization_id: Series[object] = Uuid(alias="organization.id")
-    apiHost: Series[object] = Text(CODE_CHARS)
+    id: Series[String] = Uuid(required=True)
+    name: Series[String] = Text(required=True)
+    showAs: Series[String] = Text()
+    dataGeography: Series[String] = Text(CODE_CHARS)
+    dataRegion: Series[String] = Text(CODE_CHARS)
+    billingType: Series[String] = OneOf(BILLING_TYPES)
+    partner_id: Series[String] = Uuid(alias="partner.id")
+    organization_id: Series[String] = Uuid(alias="organization.id")
+    apiHost: Series[String] = Text(CODE_CHARS)
 
     class Config:
         name = "tenant"

@@ -110,19 +110,19 @@ def _landing_rows(conn: psycopg.Connection, sync_run_id: int, entity: str):
         yield from cur
 
 
-def _write_stage(conn: psycopg.Connection, sync_run_id: int, result) -> None:
+def write_stage(conn: psycopg.Connection, sync_run_id: int, result) -> None:
+    """A ValidationResult into its stage table (replacing the run's rows there) and sophos.rejected_records."""
+    import numpy as np
+    import pyarrow
+
     from sophos_sync.validate import STAGE_COLUMNS
 
     table = STAGE_TABLES[result.entity]
     columns = STAGE_COLUMNS[result.entity]
     conn.execute(f"DELETE FROM {table} WHERE sync_run_id = %s", (sync_run_id,))
-    frame = result.valid
-    db.copy_rows(
-        conn,
-        table,
-        ["sync_run_id", *columns],
-        ((sync_run_id, *row) for row in zip(*(frame[c] for c in columns))) if len(frame) else (),
-    )
+    staged = pyarrow.Table.from_pandas(result.valid[columns], preserve_index=False)
+    run = pyarrow.array(np.full(staged.num_rows, sync_run_id, dtype=np.int64))
+    db.copy_table(conn, table, ["sync_run_id", *columns], staged.add_column(0, "sync_run_id", run))
     rejected = result.rejected
     db.copy_rows(
         conn,
@@ -169,7 +169,7 @@ def validate_run(sync_run_id: int, threshold: float = settings.REJECT_THRESHOLD,
         with conn.transaction():
             conn.execute("DELETE FROM sophos.rejected_records WHERE sync_run_id = %s", (sync_run_id,))
             for result in results:
-                _write_stage(conn, sync_run_id, result)
+                write_stage(conn, sync_run_id, result)
             record_counts(conn, sync_run_id, "validate", summary)
             record_counts(
                 conn, sync_run_id, "schema_drift",

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from simulator import generator
-from sophos_sync import db
-from sophos_sync.validate import ENTITIES, REJECTED_COLUMNS, STAGE_COLUMNS, line_key, validate
+from sophos_sync import pipeline
+from sophos_sync.validate import ENTITIES, STAGE_COLUMNS, line_key, validate
 from tests.unit.test_contracts import billing_line, rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,12 +33,7 @@ def new_run(conn: psycopg.Connection) -> int:
 
 
 def stage(conn: psycopg.Connection, run: int, result) -> None:
-    frame = result.valid
-    columns = STAGE_COLUMNS[result.entity]
-    db.copy_rows(conn, STAGE_TABLES[result.entity], ["sync_run_id", *columns],
-                 ((run, *row) for row in zip(*(frame[c] for c in columns))))
-    db.copy_rows(conn, "sophos.rejected_records", ["sync_run_id", "entity", *REJECTED_COLUMNS],
-                 ((run, result.entity, *row) for row in zip(*(result.rejected[c] for c in REJECTED_COLUMNS))))
+    pipeline.write_stage(conn, run, result)
 
 
 def test_stage_columns_are_the_stage_tables_columns_in_order(db_conn):

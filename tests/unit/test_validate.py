@@ -66,7 +66,7 @@ def test_unknown_fields_are_drift_not_rejections():
 
 
 def test_drift_is_found_wherever_it_first_appears(monkeypatch):
-    monkeypatch.setattr(validation, "_DECODE_CHUNK", 3)
+    monkeypatch.setattr(validation, "_CHUNK", 3)
     items = lines(10)
     items[4]["newA"] = 1
     items[9]["newB"] = {"x": 1}
@@ -151,9 +151,12 @@ def test_unknown_entity_is_refused():
         validate("invoice", [])
 
 
-def test_rejected_and_duplicated_records_keep_their_exact_raw_text_across_chunks():
-    """Raw texts are kept compressed per decode chunk; records at chunk edges come back byte for byte."""
-    size = validation._DECODE_CHUNK
+def test_rejected_and_duplicated_records_keep_their_exact_raw_text_across_chunks(monkeypatch):
+    """Raw texts are kept compressed per decode chunk; records at chunk edges come back byte for byte,
+    also from a chunk Arrow refused (the broken record) and read again in pieces."""
+    size = 1_000
+    monkeypatch.setattr(validation, "_CHUNK", size)
+    monkeypatch.setattr(validation, "_PIECE", 100)
     items = lines(2 * size + 10, partnerAccountName="Bäckerei Müller — Ñandú 株式会社")
     bad_at = [0, size - 1, size, 2 * size + 9]
     for n in bad_at:
@@ -169,3 +172,32 @@ def test_rejected_and_duplicated_records_keep_their_exact_raw_text_across_chunks
     assert list(decimal["raw"]) == expected
     broken = result.rejected[result.rejected["check_name"] == "invalid_json"]
     assert list(broken["raw"]) == [json.dumps('{"orderNumber": "broken')]
+
+
+def test_value_of_another_type_deep_in_a_chunk_is_named_and_its_neighbours_go_on(monkeypatch):
+    """Arrow refuses a whole chunk for one value of the wrong JSON type; the chunk is read again in pieces
+    and only the pieces holding such a value record by record: each defect keeps its own key and raw text."""
+    monkeypatch.setattr(validation, "_CHUNK", 1_000)
+    monkeypatch.setattr(validation, "_PIECE", 100)
+    items = lines(2_500)
+    items[1_234]["billableQuantity"] = "5"
+    items[2_401]["sku"] = 42
+    batch = rows(*items)
+    result = validate("billing_usage", batch)
+
+    assert len(result.valid) == 2_498 and result.rejected_rows == 2
+    assert result.rejected[["check_name", "column_name", "failure_case"]].values.tolist() == [
+        ["json_integer", "billableQuantity", "5"], ["json_string", "sku", "42"]]
+    assert result.rejected["raw"].tolist() == [batch[1_234][2], batch[2_401][2]]
+    assert result.rejected["source_key"].tolist() == [line_key(items[1_234]), line_key(items[2_401])]
+
+
+@pytest.mark.parametrize("control", ["\x7f", "\x85"])
+def test_raw_control_character_is_found_in_a_chunk_of_clean_ones(monkeypatch, control):
+    """JSON may carry DEL and C1 controls unescaped; the byte scan that spares clean chunks sees them."""
+    monkeypatch.setattr(validation, "_CHUNK", 10)
+    items = lines(30)
+    items[25]["partnerAccountName"] = f"Reseller{control}Ltd"
+    result = validate("billing_usage", [("a", None, json.dumps(item, ensure_ascii=False)) for item in items])
+    assert result.rejected_by_check == {"no_control_characters": 1}
+    assert result.rejected["source_key"].tolist() == [line_key(items[25])]
