@@ -349,7 +349,6 @@ class _ColumnarDecoder:
         table = self._read_lines(lines, texts)
         if table is not None:
             self.raws.add_lines(self._received + start, lines, texts)
-            self._count_objects(table)
             self._add(self._flatten(table), start + np.arange(len(texts)),
                       may_hold_controls=any(sign in lines for sign in _CONTROL_BYTES))
         elif len(texts) > _PIECE:
@@ -384,25 +383,16 @@ class _ColumnarDecoder:
             return None
         return table if table.num_rows == len(texts) else None
 
-    def _count_objects(self, table: pyarrow.Table) -> None:
-        def visit(path: str, values: pyarrow.ChunkedArray, node: dict) -> None:
-            self.objects[path] += len(values) - values.null_count
-            for child, child_values in zip(values.type, values.flatten()):
-                if isinstance(node.get(child.name), dict):
-                    visit(f"{path}.{child.name}", child_values, node[child.name])
-
-        for name, node in self.tree.items():
-            if isinstance(node, dict):
-                visit(name, table.column(name), node)
-
     def _flatten(self, table: pyarrow.Table) -> pyarrow.Table:
-        """Struct columns -> one column per known field path; unknown fields noted as drift."""
+        """Struct columns -> one column per known field path; containers' objects counted, unknown fields
+        noted as drift."""
         columns: dict[str, pyarrow.ChunkedArray] = {}
 
         def visit(path: str, values: pyarrow.ChunkedArray, node) -> None:
             if not isinstance(node, dict):
                 columns[path] = values
                 return
+            self.objects[path] += len(values) - values.null_count
             for child, child_values in zip(values.type, values.flatten()):
                 if child.name in node:
                     visit(f"{path}.{child.name}", child_values, node[child.name])

@@ -32,10 +32,6 @@ def new_run(conn: psycopg.Connection) -> int:
                         "RETURNING sync_run_id").fetchone()[0]
 
 
-def stage(conn: psycopg.Connection, run: int, result) -> None:
-    pipeline.write_stage(conn, run, result)
-
-
 def test_stage_columns_are_the_stage_tables_columns_in_order(db_conn):
     for entity in ENTITIES:
         schema, table = STAGE_TABLES[entity].split(".")
@@ -50,7 +46,7 @@ def test_ten_thousand_lines_of_ten_cents_sum_to_exactly_one_thousand(db_conn):
     result = validate("billing_usage", rows(*items))
     assert len(result.valid) == 10_000
     run = new_run(db_conn)
-    stage(db_conn, run, result)
+    pipeline.write_stage(db_conn, run, result)
     total, = db_conn.execute("SELECT sum(net_price) FROM sophos.stage_billing_lines WHERE sync_run_id = %s",
                              (run,)).fetchone()
     assert total == Decimal("1000.00") and str(total) == "1000.0000"
@@ -60,7 +56,7 @@ def test_rejected_rows_are_stored_with_their_raw_record(db_conn):
     bad = billing_line(orderNumber="X", partnerAccountName="N\x01" * 6_000, netPrice="1,40")
     result = validate("billing_usage", rows(billing_line(), bad, ("sophos_default", None, "{oops")))
     run = new_run(db_conn)
-    stage(db_conn, run, result)
+    pipeline.write_stage(db_conn, run, result)
     stored = db_conn.execute(
         "SELECT check_name, column_name, failure_case, raw->>'netPrice', source_key FROM sophos.rejected_records "
         "WHERE sync_run_id = %s ORDER BY check_name", (run,)).fetchall()
@@ -100,7 +96,7 @@ def test_generated_tenants_and_licences_are_all_valid(generated, db_conn):
         result = validate(entity, landing(generated, entity))
         assert result.received > 0 and result.rejected.empty and result.unknown_fields == []
         assert len(result.valid) == result.received
-        stage(db_conn, run, result)
+        pipeline.write_stage(db_conn, run, result)
     assert db_conn.execute("SELECT count(*) FROM sophos.stage_licenses l JOIN sophos.stage_tenants t "
                            "USING (sync_run_id, sophos_customer_id)").fetchone()[0] == \
         sum(len(items) for p in generated["partners"] for items in p["licenses"].values())
@@ -123,7 +119,7 @@ def test_generated_billing_defects_land_as_rejected_rows(generated, db_conn, mon
     assert result.valid["sophos_customer_id"].isna().any(), "device lines without accountId stay valid"
 
     run = new_run(db_conn)
-    stage(db_conn, run, result)
+    pipeline.write_stage(db_conn, run, result)
     loaded, amount = db_conn.execute(
         "SELECT count(*), sum(net_price * billable_quantity) FROM sophos.stage_billing_lines WHERE sync_run_id = %s",
         (run,)).fetchone()
