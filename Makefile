@@ -43,4 +43,4 @@ stop:
 	@scripts/stop.sh
 
 bench: venv
-	@$(VENV)/bin/python -m sophos_sync bench --scale $(or $(SCALE),large)
+	@$(VENV)/bin/python -m devtools.bench --scale $(or $(SCALE),large)

@@ -8,7 +8,7 @@ Seeds one run's stage tables with generated lines (in SQL, seeded by the row num
           physical limit of getting these rows into that table on this machine.
 Prints both rates and load/copy (target >= 0.5). Uses a database of its own on $SOPHOS_BENCH_PG_DSN's
 server, else on the project's throwaway 'bench' server (scripts/pg.sh start bench, stopped after unless
-it was running), and drops it after. `python -m sophos_sync bench` measures the same ratio inside a
+it was running), and drops it after. `python -m devtools.bench` measures the same ratio inside a
 whole month; this script isolates the invoice-line statements and repeats them.
 
     .venv/bin/python bench/bench_load.py [--lines 1000000] [--tenants 20000] [--rounds 3]

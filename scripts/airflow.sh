@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
-exec .venv/bin/python -m sophos_sync.localstack up --server-dsn "$server_dsn" --simulator-url "$simulator_url" \
+exec .venv/bin/python -m devtools.localstack up --server-dsn "$server_dsn" --simulator-url "$simulator_url" \
   --port "${AIRFLOW_PORT:-8080}"

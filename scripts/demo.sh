@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
-exec .venv/bin/python -m sophos_sync.demo --server-dsn "$server_dsn" --simulator-url "$simulator_url"
+exec .venv/bin/python -m devtools.demo --server-dsn "$server_dsn" --simulator-url "$simulator_url"

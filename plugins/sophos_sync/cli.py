@@ -77,23 +77,6 @@ def build_parser() -> argparse.ArgumentParser:
     subs_unhide.add_argument("--by", required=True, metavar="NAME")
     subs_unhide.set_defaults(handler=_cmd_subscriptions_unhide)
 
-    bench = commands.add_parser(
-        "bench", help="benchmark a whole month against the simulator and a throwaway PostgreSQL (bench/README.md)"
-    )
-    bench.add_argument("--scale", choices=("small", "medium", "large"), default="large")
-    bench.add_argument("--latency-ms", type=int, default=20, help="API latency the simulator adds to every call")
-    bench.add_argument("--seed", type=int, default=1, help="the simulator's data seed")
-    bench.add_argument("--to-sql-rows", type=int, default=100_000, help="invoice lines in the to_sql baseline")
-    bench.add_argument(
-        "--sequential-tenants", type=int, default=2_000, help="tenants in the sequential licence baseline"
-    )
-    bench.add_argument("--out", help="where the results JSON goes (default: bench/results.json)")
-    bench.add_argument("--readme", help="Markdown file whose results section is rewritten (default: bench/README.md)")
-    bench.add_argument(
-        "--pg-server", metavar="DSN",
-        help="PostgreSQL server to create the bench database on (default: start scripts/pg.sh's 'bench' server)",
-    )
-    bench.set_defaults(handler=_cmd_bench)
     return parser
 
 
@@ -138,25 +121,6 @@ def _cmd_review_resolve(args: argparse.Namespace) -> int:
         f"resolved: Sophos customer {args.sophos_customer_id} -> organization {org['org_id']} ({org['name']}, "
         f"seller {org['seller_id']}), by {args.by}. The next sync imports its subscriptions."
     )
-    return 0
-
-
-def _cmd_bench(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from sophos_sync import bench
-
-    options = bench.Options(
-        scale=args.scale, latency_ms=args.latency_ms, seed=args.seed, to_sql_rows=args.to_sql_rows,
-        sequential_tenants=args.sequential_tenants, server_dsn=args.pg_server, verbose=args.verbose,
-    )
-    out = Path(args.out) if args.out else bench.RESULTS_PATH
-    readme = Path(args.readme) if args.readme else bench.README_PATH
-    results = bench.run(options)
-    bench.write_results(results, out, readme)
-    print()
-    print(bench.markdown(results))
-    print(f"written: {out}, {readme}")
     return 0
 
 
@@ -216,7 +180,7 @@ def format_open_rows(rows: list[dict]) -> str:
     header = ("AMOUNT", "CUR", "SUBS", "REASON", "SELLER", "SOPHOS CUSTOMER ID", "NAME")
     lines = [
         (
-            "" if row["month_amount"] is None else f"{row['month_amount']:,.2f}",
+            "" if row["billed_amount"] is None else f"{row['billed_amount']:,.2f}",
             row["currency"] or "",
             str(row["subscription_count"]),
             row["reason"],

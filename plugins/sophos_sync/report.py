@@ -19,12 +19,12 @@ def _fmt(n) -> str:
 
 def top_unmapped(conn: psycopg.Connection, limit: int = TOP_UNMAPPED) -> list[dict]:
     rows = conn.execute(
-        """SELECT sophos_customer_id::text, customer_name, reason, month_amount, currency, subscription_count
+        """SELECT sophos_customer_id::text, customer_name, reason, billed_amount, currency, subscription_count
            FROM review.unmapped_customers WHERE status = 'open'
-           ORDER BY month_amount DESC NULLS LAST, customer_name LIMIT %s""",
+           ORDER BY billed_amount DESC NULLS LAST, customer_name LIMIT %s""",
         (limit,),
     ).fetchall()
-    keys = ("sophos_customer_id", "customer_name", "reason", "month_amount", "currency", "subscription_count")
+    keys = ("sophos_customer_id", "customer_name", "reason", "billed_amount", "currency", "subscription_count")
     return [dict(zip(keys, row)) for row in rows]
 
 
@@ -94,7 +94,7 @@ def format_summary(summary: dict) -> str:
     if summary["top_unmapped"]:
         lines.append("  top unmapped customers by amount (python -m sophos_sync review list):")
         for row in summary["top_unmapped"]:
-            amount = f"{row['month_amount']:,.2f} {row['currency'] or ''}".strip() if row["month_amount"] else "-"
+            amount = f"{row['billed_amount']:,.2f} {row['currency'] or ''}".strip() if row["billed_amount"] else "-"
             name = str(row["customer_name"]).strip()  # stored as Sophos spells it, stray spaces too; aligned here
             lines.append(f"    {amount:>16}  {name:40.40}  {row['reason']:<14} {row['sophos_customer_id']}")
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 
-from sophos_sync import localstack
+from devtools import localstack
 
 # The sensor and retries on a test's clock, not production's (30 min pokes, 2 min retry delays).
 FAST = {

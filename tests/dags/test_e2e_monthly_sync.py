@@ -34,7 +34,7 @@ def mirror_checksums(dsn: str) -> dict[str, str]:
                                    order_number, sku, billable_quantity, unit_price, net_price, line_amount, currency,
                                    account_status, billing_start_date, billing_end_date FROM sophos.invoice_lines""",
         "unmapped_customers": """SELECT sophos_customer_id, customer_name, partner_id, seller_id, reason, candidates,
-                                        subscription_count, month_amount, currency, status, resolved_org_id
+                                        subscription_count, billed_amount, currency, status, resolved_org_id
                                  FROM review.unmapped_customers""",
     }
     with psycopg.connect(dsn) as conn:
@@ -145,7 +145,7 @@ def test_unmapped_customer_is_imported_after_resolve(runner, pg_dsn, simulator):
     with psycopg.connect(pg_dsn) as conn:
         customer_id, seller_id = conn.execute(
             """SELECT u.sophos_customer_id::text, u.seller_id FROM review.unmapped_customers u
-               WHERE u.reason = 'no_match' AND u.subscription_count > 0 ORDER BY u.month_amount DESC NULLS LAST
+               WHERE u.reason = 'no_match' AND u.subscription_count > 0 ORDER BY u.billed_amount DESC NULLS LAST
                LIMIT 1"""
         ).fetchone()
         org_id = conn.execute(

@@ -1,4 +1,4 @@
-"""`python -m sophos_sync bench` at small scale with tiny baselines: it keeps working end to end.
+"""`python -m devtools.bench` at small scale with tiny baselines: it keeps working end to end.
 
 Timings are not asserted (they depend on the machine); what is checked is that every stage of the month
 processed rows, each baseline measured the rows it was asked for, and the outputs have their shape.
@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sophos_sync import bench
+from devtools import bench
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_STAGES = [
@@ -23,7 +23,7 @@ def test_bench_at_small_scale_measures_every_stage_and_baseline(tmp_path, pg_ser
     out, readme = tmp_path / "results.json", tmp_path / "README.md"
     readme.write_text("# Benchmarks\n\nHand-written intro.\n\n" + bench.README_MARKER + "\n\nold table\n")
     done = subprocess.run(
-        [sys.executable, "-m", "sophos_sync", "bench", "--scale", "small", "--latency-ms", "0",
+        [sys.executable, "-m", "devtools.bench", "--scale", "small", "--latency-ms", "0",
          "--to-sql-rows", "200", "--sequential-tenants", "20", "--out", str(out), "--readme", str(readme),
          "--pg-server", pg_server_dsn],
         cwd=ROOT, capture_output=True, text=True, timeout=120,

@@ -11,7 +11,8 @@ import pytest
 
 from simulator.platform_seed import load_platform_seed
 from simulator.testing import run_simulator
-from sophos_sync import localstack, pipeline, report, sellers, visibility
+from devtools import localstack
+from sophos_sync import pipeline, report, sellers, visibility
 from sophos_sync.errors import SophosSyncError
 
 MONTH = "2026-10"

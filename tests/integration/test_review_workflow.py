@@ -95,12 +95,12 @@ def decisions(conn, run: int) -> dict[str, dict]:
 def review_row(conn, cid: str) -> dict | None:
     row = conn.execute(
         "SELECT customer_name, reason, status, resolved_org_id, resolved_by, resolved_at, subscription_count, "
-        "month_amount, currency, first_seen_at, last_seen_at, candidates, seller_id "
+        "billed_amount, currency, first_seen_at, last_seen_at, candidates, seller_id "
         "FROM review.unmapped_customers WHERE sophos_customer_id = %s",
         (cid,),
     ).fetchone()
     keys = ("name", "reason", "status", "resolved_org_id", "resolved_by", "resolved_at", "subscription_count",
-            "month_amount", "currency", "first_seen_at", "last_seen_at", "candidates", "seller_id")
+            "billed_amount", "currency", "first_seen_at", "last_seen_at", "candidates", "seller_id")
     return dict(zip(keys, row)) if row else None
 
 
@@ -225,7 +225,7 @@ def test_unmapped_customer_is_recorded_with_its_figures_in_its_main_currency(con
     assert (row["name"], row["reason"], row["status"], row["seller_id"]) == (
         "Alpine Skiing", "no_match", "open", "seller-a",
     )
-    assert (row["subscription_count"], row["month_amount"], row["currency"]) == (3, Decimal("22.2000"), "EUR")
+    assert (row["subscription_count"], row["billed_amount"], row["currency"]) == (3, Decimal("22.2000"), "EUR")
     assert row["candidates"][0]["org_id"] == "org-a-alpine"
     assert review_row(conn, other) is None
 
@@ -237,7 +237,7 @@ def test_unmapped_customer_without_lines_or_licences_has_zero_subscriptions_and_
     review.map_customers(conn, run)
     review.record_unmapped_customers(conn, run, OCTOBER)
     row = review_row(conn, cid)
-    assert (row["reason"], row["subscription_count"], row["month_amount"], row["currency"]) == (
+    assert (row["reason"], row["subscription_count"], row["billed_amount"], row["currency"]) == (
         "unknown_seller", 0, None, None,
     )
 
@@ -262,7 +262,7 @@ def test_next_run_updates_the_row_keeping_first_seen(conn):
     assert counts == {"inserted": 0, "updated": 1, "reopened": 0}
     assert after["first_seen_at"] == before["first_seen_at"]
     assert after["last_seen_at"] > before["last_seen_at"]
-    assert (after["reason"], after["month_amount"], after["seller_id"]) == ("no_match", Decimal("7.0000"), "seller-a")
+    assert (after["reason"], after["billed_amount"], after["seller_id"]) == ("no_match", Decimal("7.0000"), "seller-a")
     assert conn.execute("SELECT count(*) FROM review.unmapped_customers").fetchone()[0] == 1
 
 
@@ -281,7 +281,7 @@ def test_backfill_of_an_older_month_keeps_the_newer_months_figures(conn):
     review.record_unmapped_customers(conn, september, SEPTEMBER)
 
     row = review_row(conn, cid)
-    assert (row["month_amount"], row["currency"]) == (Decimal("30.0000"), "EUR")
+    assert (row["billed_amount"], row["currency"]) == (Decimal("30.0000"), "EUR")
 
 
 def test_name_containing_sql_is_stored_verbatim_and_nothing_is_executed(conn):
@@ -383,7 +383,7 @@ def test_open_rows_are_listed_biggest_amount_first_with_candidates(conn):
 
     assert [r["sophos_customer_id"] for r in rows] == [big, small, none]
     assert rows[0]["candidates"][0]["org_id"] == "org-a-harbour"
-    assert rows[0]["month_amount"] == Decimal("1000.0000")
+    assert rows[0]["billed_amount"] == Decimal("1000.0000")
     assert [r["sophos_customer_id"] for r in review.list_open(conn, limit=1)] == [big]
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import psycopg
 
-from sophos_sync import localstack, pipeline, report, settings
+from devtools import localstack
+from sophos_sync import pipeline, report, settings
 from sophos_sync.client import SophosClient
 
 TODAY = "2026-11-25"          # October's report is out, November's is not
@@ -44,7 +45,7 @@ CHECKSUM_QUERIES = {
                                line_amount, currency, account_status, external_id, distributor_account_name,
                                billing_start_date, billing_end_date FROM sophos.invoice_lines""",
     "unmapped_customers": """SELECT sophos_customer_id, customer_name, partner_id, seller_id, reason, candidates,
-                                    subscription_count, month_amount, currency, status, resolved_org_id
+                                    subscription_count, billed_amount, currency, status, resolved_org_id
                              FROM review.unmapped_customers""",
     "mirror_state": "SELECT as_of_month FROM sophos.mirror_state",
 }

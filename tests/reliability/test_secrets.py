@@ -19,7 +19,8 @@ import pytest
 from psycopg import sql
 
 from simulator.testing import run_simulator
-from sophos_sync import localstack, notify, pipeline, settings
+from devtools import localstack
+from sophos_sync import notify, pipeline, settings
 from sophos_sync.errors import SophosAuthError
 
 from dagrun import MonthRunner

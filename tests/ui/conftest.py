@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from simulator.testing import SimulatorHandle, run_simulator
-from sophos_sync import demo, localstack
+from devtools import demo, localstack
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_INSTANCE = "ui"

@@ -10,7 +10,7 @@ import pytest
 
 from sophos_sync import report, run_note
 from sophos_sync.db import connect
-from sophos_sync.localstack import API_CONN_ID, DAG_ID, LOGIN
+from devtools.localstack import API_CONN_ID, DAG_ID, LOGIN
 
 pytestmark = pytest.mark.ui
 

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from sophos_sync import localstack
+from devtools import localstack
 
 
 @pytest.mark.parametrize(

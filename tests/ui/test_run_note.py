@@ -6,7 +6,8 @@ import logging
 
 from airflow.sdk import BaseHook  # noqa: F401 - Airflow sets up its logging on import: before caplog, not during
 
-from sophos_sync import localstack, run_note
+from devtools import localstack
+from sophos_sync import run_note
 
 SUMMARY = {
     "dag_run_id": "manual__2026-10-26T06:00:00+00:00",

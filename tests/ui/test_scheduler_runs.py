@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sophos_sync.localstack import DAG_ID
+from devtools.localstack import DAG_ID
 
 pytestmark = pytest.mark.ui
 

@@ -7,7 +7,7 @@ from sophos_sync.report import format_summary
 
 
 def unmapped(name: str, amount: str, currency: str, reason: str, customer_id: str) -> dict:
-    return {"customer_name": name, "month_amount": Decimal(amount), "currency": currency, "reason": reason,
+    return {"customer_name": name, "billed_amount": Decimal(amount), "currency": currency, "reason": reason,
             "sophos_customer_id": customer_id, "subscription_count": 1}
 
 

@@ -37,7 +37,7 @@ previous AS (
 upserted AS (
     INSERT INTO review.unmapped_customers AS r
         (sophos_customer_id, customer_name, partner_id, seller_id, reason, candidates, subscription_count,
-         month_amount, currency, amount_month, first_seen_at, last_seen_at, status)
+         billed_amount, currency, billed_month, first_seen_at, last_seen_at, status)
     SELECT u.sophos_customer_id, u.name, u.partner_id, u.seller_id, u.reason, u.candidates,
            coalesce(s.subscription_count, 0), c.amount, c.currency, %(billing_month)s::date, now(), now(), 'open'
       FROM unmapped u
@@ -49,13 +49,13 @@ upserted AS (
         seller_id = EXCLUDED.seller_id,
         reason = EXCLUDED.reason,
         candidates = EXCLUDED.candidates,
-        subscription_count = CASE WHEN r.amount_month IS NULL OR EXCLUDED.amount_month >= r.amount_month
+        subscription_count = CASE WHEN r.billed_month IS NULL OR EXCLUDED.billed_month >= r.billed_month
                                   THEN EXCLUDED.subscription_count ELSE r.subscription_count END,
-        month_amount = CASE WHEN r.amount_month IS NULL OR EXCLUDED.amount_month >= r.amount_month
-                            THEN EXCLUDED.month_amount ELSE r.month_amount END,
-        currency = CASE WHEN r.amount_month IS NULL OR EXCLUDED.amount_month >= r.amount_month
+        billed_amount = CASE WHEN r.billed_month IS NULL OR EXCLUDED.billed_month >= r.billed_month
+                            THEN EXCLUDED.billed_amount ELSE r.billed_amount END,
+        currency = CASE WHEN r.billed_month IS NULL OR EXCLUDED.billed_month >= r.billed_month
                         THEN EXCLUDED.currency ELSE r.currency END,
-        amount_month = greatest(r.amount_month, EXCLUDED.amount_month),
+        billed_month = greatest(r.billed_month, EXCLUDED.billed_month),
         last_seen_at = EXCLUDED.last_seen_at,
         status = 'open',
         resolved_org_id = NULL,

@@ -411,7 +411,7 @@ def up(
     """`make airflow`: the warehouse DB prepared, the stack running (started unless it already is), the DAG
     unpaused, and a run of the demo month triggered and awaited."""
     from simulator import generator
-    from sophos_sync import demo
+    from devtools import demo
 
     dsn = demo.database_dsn(server_dsn)
     seeded = demo.prepare(dsn, scale, seed)
@@ -465,7 +465,7 @@ def up(
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m sophos_sync.localstack", description=up.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.localstack", description=up.__doc__)
     parser.add_argument("command", choices=["up"])
     parser.add_argument("--server-dsn", required=True, help="DSN of the demo PostgreSQL server")
     parser.add_argument("--simulator-url", required=True)

@@ -1,7 +1,7 @@
 """The production-scale benchmark: one whole month through the same stage functions the DAG's tasks call,
 measured per stage (wall time, rows/s, peak RSS), against three baselines on the same rows in the same run.
 
-    python -m sophos_sync bench [--scale small|medium|large] [--latency-ms 20] [--seed N] [--out bench/results.json]
+    python -m devtools.bench [--scale small|medium|large] [--latency-ms 20] [--seed N] [--out bench/results.json]
 
 It starts the simulator at the scale (simulator.testing.run_simulator) and a throwaway PostgreSQL server
 (scripts/pg.sh start bench, stopped at the end unless it was already running), creates a database of its
@@ -44,7 +44,7 @@ PG_SCRIPT = ROOT / "scripts" / "pg.sh"
 PG_INSTANCE = "bench"
 RESULTS_PATH = ROOT / "bench" / "results.json"
 README_PATH = ROOT / "bench" / "README.md"
-README_MARKER = "<!-- results below are written by `python -m sophos_sync bench`; edits below this line are lost -->"
+README_MARKER = "<!-- results below are written by `python -m devtools.bench`; edits below this line are lost -->"
 MB = 1024 * 1024
 # The rows/s a hand-written ETL gets depends on the batch: 1,000 rows per INSERT is the usual choice and
 # keeps the bind parameters (rows x 30 columns) under PostgreSQL's limit of 65,535.
@@ -331,7 +331,7 @@ def _prepare_database(dsn: str, scale: str, seed: int) -> tuple[list[tuple[str, 
 
 def _connections(dsn: str, simulator_url: str, accounts: Sequence[str],
                  credentials: Sequence[tuple[str, str]]) -> dict[str, str]:
-    from sophos_sync import localstack
+    from devtools import localstack
 
     env = {
         "SOPHOS_SYNC_CONN_IDS": ",".join(accounts),
@@ -528,7 +528,8 @@ def run(options: Options) -> dict:
     """Run the benchmark; the results as one JSON-ready dict (see write_results)."""
     from simulator import generator
     from simulator.testing import run_simulator
-    from sophos_sync import db, localstack, pipeline
+    from devtools import localstack
+    from sophos_sync import db, pipeline
 
     if options.scale not in generator.SCALES:
         raise ValueError(f"unknown scale {options.scale!r}: choose one of {', '.join(generator.SCALES)}")
@@ -704,7 +705,7 @@ def _fmt_ratio(ratio: dict) -> str:
 
 DEFAULT_INTRO = """# Benchmarks
 
-`make bench` (or `python -m sophos_sync bench --scale large`) regenerates the results below.
+`make bench` (or `python -m devtools.bench --scale large`) regenerates the results below.
 """
 
 
@@ -717,3 +718,45 @@ def write_results(results: dict, out: Path, readme: Path | None) -> None:
     intro = readme.read_text(encoding="utf-8").split(README_MARKER)[0] if readme.exists() else DEFAULT_INTRO
     readme.parent.mkdir(parents=True, exist_ok=True)
     readme.write_text(f"{intro.rstrip()}\n\n{README_MARKER}\n\n{markdown(results)}", encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.bench",
+        description="benchmark a whole month against the simulator and a throwaway PostgreSQL (bench/README.md)",
+    )
+    parser.add_argument("--scale", choices=("small", "medium", "large"), default="large")
+    parser.add_argument("--latency-ms", type=int, default=20, help="API latency the simulator adds to every call")
+    parser.add_argument("--seed", type=int, default=1, help="the simulator's data seed")
+    parser.add_argument("--to-sql-rows", type=int, default=100_000, help="invoice lines in the to_sql baseline")
+    parser.add_argument(
+        "--sequential-tenants", type=int, default=2_000, help="tenants in the sequential licence baseline"
+    )
+    parser.add_argument("--out", help="where the results JSON goes (default: bench/results.json)")
+    parser.add_argument("--readme", help="Markdown file whose results section is rewritten (default: bench/README.md)")
+    parser.add_argument(
+        "--pg-server", metavar="DSN",
+        help="PostgreSQL server to create the bench database on (default: start scripts/pg.sh's 'bench' server)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    args = parser.parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = Options(
+        scale=args.scale, latency_ms=args.latency_ms, seed=args.seed, to_sql_rows=args.to_sql_rows,
+        sequential_tenants=args.sequential_tenants, server_dsn=args.pg_server, verbose=args.verbose,
+    )
+    out = Path(args.out) if args.out else RESULTS_PATH
+    readme = Path(args.readme) if args.readme else README_PATH
+    results = run(options)
+    write_results(results, out, readme)
+    print()
+    print(markdown(results))
+    print(f"written: {out}, {readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

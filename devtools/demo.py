@@ -14,7 +14,8 @@ from pathlib import Path
 
 import psycopg
 
-from sophos_sync import db, localstack, pipeline, report, settings
+from devtools import localstack
+from sophos_sync import db, pipeline, report, settings
 
 DEMO_DB = "sophos"
 
@@ -47,7 +48,7 @@ def latest_run(dsn: str) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sophos_sync.demo")
+    parser = argparse.ArgumentParser(prog="python -m devtools.demo")
     parser.add_argument("--server-dsn", required=True, help="DSN of the demo PostgreSQL server")
     parser.add_argument("--simulator-url", required=True)
     parser.add_argument("--scale", default="small")
