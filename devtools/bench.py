@@ -369,69 +369,78 @@ def _sum(results: Sequence[dict], key: str) -> int:
     return sum(int(r.get(key) or 0) for r in results)
 
 
-def _run_month(recorder: _Recorder, accounts: Sequence[str], billing_month: date, dag_run_id: str,
-               sample_tenants: int) -> tuple[int, dict[str, list[tuple[str, str | None]]]]:
-    """The DAG's stages, in its order; returns the run id and the tenants kept for the sequential baseline."""
-    from sophos_sync import db, load, pipeline, report
+def _reconciled_lines(result: dict) -> int:
+    from sophos_sync import db
 
-    run_id = recorder.stage("start_run", lambda: pipeline.start_run(dag_run_id, billing_month), lambda _: 1)
-
-    def extract(entity: str) -> Callable[[], list[dict]]:
-        return lambda: [pipeline.extract_entity(entity, a, run_id, billing_month) for a in accounts]
-
-    recorder.stage("extract_tenants", extract("tenant"), lambda r: _sum(r, "tenants"))
-    # Between stages, untimed: the tenants the sequential baseline will fetch again (landing rows go at cleanup).
     with db.connect() as conn:
-        subset: dict[str, list[tuple[str, str | None]]] = {}
+        (lines,) = conn.execute(
+            "SELECT (counts->'reconcile'->'lines'->>'loaded')::bigint FROM sophos.sync_runs WHERE sync_run_id = %s",
+            (result["sync_run_id"],),
+        ).fetchone()
+    return int(lines or 0)
+
+
+# Per stage of pipeline.STAGES: its rows, and the detail kept in the results, read from what it returned.
+STAGE_MEASURES: dict[str, tuple[Callable[[object], int], Callable[[object], dict] | None]] = {
+    "start_sync_run": (lambda _: 1, None),
+    "extract_tenants": (lambda r: _sum(r, "tenants"), None),
+    "extract_licenses": (lambda r: _sum(r, "licenses"), lambda r: {"tenants_skipped": _sum(r, "tenants_skipped")}),
+    "extract_billing_usage": (lambda r: _sum(r, "billing_lines"), None),
+    "validate": (
+        lambda r: sum(v["received"] for v in r.values()),
+        lambda r: {entity: {k: v[k] for k in ("received", "valid", "rejected")} for entity, v in r.items()},
+    ),
+    "map_customers": (lambda r: r.get("mapped", 0) + r.get("auto_matched", 0) + r.get("unmapped", 0), dict),
+    "record_unmapped_customers": (lambda r: r["inserted"] + r["updated"], dict),
+    "load_mirror": (
+        lambda r: r["invoice_lines"]["inserted"],
+        lambda r: {
+            "invoice_lines": r["invoice_lines"], "customers": r.get("customers"),
+            "subscriptions": r.get("subscriptions"), "status_history": r.get("status_history"),
+        },
+    ),
+    "reconcile_and_report": (_reconciled_lines, lambda r: {"status": r["status"]}),
+}
+
+
+def _tenant_sample(sync_run_id: int, limit: int) -> dict[str, list[tuple[str, str | None]]]:
+    """The tenants the sequential baseline will fetch again, read while the run's landing rows exist."""
+    from sophos_sync import db
+
+    subset: dict[str, list[tuple[str, str | None]]] = {}
+    with db.connect() as conn:
         for account, tenant_id, host in conn.execute(
             """SELECT account, raw->>'id', raw->>'apiHost' FROM sophos.landing_records
                WHERE sync_run_id = %s AND entity = 'tenant' AND raw->>'id' IS NOT NULL
                ORDER BY account, seq LIMIT %s""",
-            (run_id, sample_tenants),
+            (sync_run_id, limit),
         ):
             subset.setdefault(account, []).append((tenant_id, host))
-    recorder.stage(
-        "extract_licenses", extract("license"), lambda r: _sum(r, "licenses"),
-        lambda r: {"tenants_skipped": _sum(r, "tenants_skipped")},
-    )
-    recorder.stage("extract_billing_usage", extract("billing_usage"), lambda r: _sum(r, "billing_lines"))
-    recorder.stage(
-        "validate", lambda: pipeline.validate_run(run_id),
-        lambda r: sum(v["received"] for v in r.values()),
-        lambda r: {entity: {k: v[k] for k in ("received", "valid", "rejected")} for entity, v in r.items()},
-    )
-    mapping = recorder.stage(
-        "map_customers", lambda: pipeline.map_customers(run_id),
-        lambda r: r.get("mapped", 0) + r.get("auto_matched", 0) + r.get("unmapped", 0), dict,
-    )
-    if mapping.get("unmapped", 0):  # the DAG's branch: only when there are some
-        recorder.stage(
-            "record_unmapped", lambda: pipeline.record_unmapped(run_id, billing_month),
-            lambda r: r["inserted"] + r["updated"], dict,
-        )
-    with timed_calls(load, "replace_invoice_lines") as invoice_lines:
-        recorder.stage(
-            "load_mirror", lambda: pipeline.load_mirror(run_id, billing_month),
-            lambda r: r["invoice_lines"]["inserted"],
-            lambda r: {
-                "invoice_lines": r["invoice_lines"], "customers": r.get("customers"),
-                "subscriptions": r.get("subscriptions"), "status_history": r.get("status_history"),
-            },
-        )
-    recorder.stages[-1].detail["invoice_lines_seconds"] = round(invoice_lines["seconds"], 3)
+    return subset
 
-    def reconciled(_) -> int:
-        with db.connect() as conn:
-            (lines,) = conn.execute(
-                "SELECT (counts->'reconcile'->'lines'->>'loaded')::bigint FROM sophos.sync_runs WHERE sync_run_id = %s",
-                (run_id,),
-            ).fetchone()
-        return int(lines or 0)
 
-    recorder.stage(
-        "reconcile_and_report", lambda: report.reconcile_and_report(run_id, billing_month), reconciled,
-        lambda r: {"status": r["status"]},
-    )
+def _run_month(recorder: _Recorder, accounts: Sequence[str], billing_month: date, dag_run_id: str,
+               sample_tenants: int) -> tuple[int, dict[str, list[tuple[str, str | None]]]]:
+    """The month through pipeline.run_month, every stage timed; the run id and the sequential baseline's tenants."""
+    from sophos_sync import load, pipeline
+
+    subset: dict[str, list[tuple[str, str | None]]] = {}
+    opened: list[int] = []
+
+    def around_stage(name: str, step: Callable[[], object]) -> object:
+        if name == "load_mirror":
+            with timed_calls(load, "replace_invoice_lines") as invoice_lines:
+                result = recorder.stage(name, step, *STAGE_MEASURES[name])
+            recorder.stages[-1].detail["invoice_lines_seconds"] = round(invoice_lines["seconds"], 3)
+            return result
+        result = recorder.stage(name, step, *STAGE_MEASURES[name])
+        if name == "start_sync_run":
+            opened.append(result)
+        elif name == "extract_tenants":  # untimed, between stages
+            subset.update(_tenant_sample(opened[0], sample_tenants))
+        return result
+
+    run_id = pipeline.run_month(billing_month, accounts, dag_run_id, around_stage=around_stage)
     return run_id, subset
 
 

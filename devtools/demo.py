@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 
 from devtools import localstack
-from sophos_sync import db, pipeline, report, settings
+from sophos_sync import db, pipeline, report, settings, sync_run
 
 DEMO_DB = "sophos"
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"the DAG run did not start a sync run (exit {done.returncode}); see {log_path}", file=sys.stderr)
         return 1
     with db.connect(dsn) as conn:
-        summary = report.run_summary(conn, run_id)
+        summary = sync_run.summary(conn, run_id)
     print()
     print(report.format_summary(summary))
     print()

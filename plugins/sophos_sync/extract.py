@@ -36,19 +36,6 @@ def _landing_json(item: object) -> str:
     return _NUL_ESCAPE.sub(r"\1\\u001a", text) if "\\u0000" in text else text
 
 
-def open_sync_run(conn: psycopg.Connection, dag_run_id: str, billing_month: date) -> int:
-    """The run's id; a cleared and re-run DAG run reuses its row (and starts over as 'running')."""
-    with conn.transaction():
-        row = conn.execute(
-            """INSERT INTO sophos.sync_runs (dag_run_id, billing_month) VALUES (%s, %s)
-               ON CONFLICT (dag_run_id, billing_month)
-               DO UPDATE SET status = 'running', started_at = now(), finished_at = NULL
-               RETURNING sync_run_id""",
-            (dag_run_id, billing_month),
-        ).fetchone()
-    return row[0]
-
-
 def _replace_slice(
     conn: psycopg.Connection,
     sync_run_id: int,

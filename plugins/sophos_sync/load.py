@@ -18,7 +18,6 @@ from typing import Any
 
 import msgspec
 import psycopg
-from psycopg.types.json import Jsonb
 
 from sophos_sync import db
 from sophos_sync.errors import ReconciliationError
@@ -124,7 +123,7 @@ def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date,
 
     Counts: loaded + rejected + collapsed identical duplicates == the API's announced count.
     Money: per currency, sum(line_amount) in PostgreSQL == the Decimal sum over the raw landing JSON of
-    the lines validation kept (identical duplicates once). Needs the run's landing rows (before cleanup_run).
+    the lines validation kept (identical duplicates once). Needs the run's landing rows (before sync_run.cleanup).
     The raw side is `raw_amounts()` when given (the same figures computed on another connection, e.g. while
     the load ran), else it is computed here.
     """
@@ -219,19 +218,3 @@ def _by_currency(item: tuple) -> str:
 
 def _fmt_amounts(amounts: dict) -> str:
     return "{" + ", ".join(f"{c or NO_CURRENCY}: {a}" for c, a in sorted(amounts.items(), key=_by_currency)) + "}"
-
-
-def finish_run(conn: psycopg.Connection, sync_run_id: int, status: str, counts: dict) -> None:
-    """Close the run: status (succeeded|failed), finished_at, and counts merged into what stages recorded."""
-    with conn.transaction():
-        changed = _run(conn, "finish_run", {"sync_run_id": sync_run_id, "status": status, "counts": Jsonb(counts)})
-    if not changed:
-        raise ValueError(f"sync run {sync_run_id} does not exist; nothing to finish")
-    log.info("sync run %d finished: %s", sync_run_id, status)
-
-
-def cleanup_run(conn: psycopg.Connection, sync_run_id: int) -> None:
-    """Drop the landing and staging rows of a finished run (the run row and rejected records stay)."""
-    with conn.transaction():
-        (deleted,) = conn.execute(db.sql("load/cleanup_run"), {"sync_run_id": sync_run_id}).fetchone()
-    log.info("cleaned up sync run %d: %s landing and staging rows dropped", sync_run_id, f"{deleted:,}")

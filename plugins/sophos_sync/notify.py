@@ -23,17 +23,10 @@ def failure_message(dag_id: str, run_id: str, task_id: str, exception: BaseExcep
 
 
 def _mark_run_failed(run_id: str, message: str) -> None:
-    from psycopg.types.json import Jsonb
-
-    from sophos_sync import db
+    from sophos_sync import db, sync_run
 
     with db.connect() as conn:
-        conn.execute(
-            """UPDATE sophos.sync_runs
-               SET status = 'failed', finished_at = now(), counts = counts || jsonb_build_object('error', %s::jsonb)
-               WHERE dag_run_id = %s AND status = 'running'""",
-            (Jsonb(message), run_id),
-        )
+        sync_run.fail(conn, run_id, message)
 
 
 def _post_webhook(url: str, message: str) -> None:

@@ -1,20 +1,21 @@
 """The monthly sync, stage by stage, with no Airflow in the signatures.
 
-The DAG's tasks call these functions one each; the benchmark and the tests call the very same ones.
-Every stage opens its own database connection and reads its input from, and writes its output to,
-PostgreSQL tables keyed by the run (DESIGN.md section 1), so stages can run on any worker.
+The DAG's tasks call these functions one each; `run_month` calls the very same ones in the DAG's order
+(STAGES) for the benchmark and the tests. Every stage opens its own database connection and reads its
+input from, and writes its output to, PostgreSQL tables keyed by the run (DESIGN.md section 1), so stages
+can run on any worker.
 """
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import psycopg
-from psycopg.types.json import Jsonb
 
-from sophos_sync import db, extract, settings
+from sophos_sync import db, extract, report, settings, sync_run
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,21 @@ STAGE_TABLES = {
     "license": "sophos.stage_licenses",
     "billing_usage": "sophos.stage_billing_lines",
 }
+
+# The stages of a month in the order the DAG runs them: one name per DAG task that does the month's work
+# (its other tasks decide, wait or branch). tests/dags/test_dag_integrity.py holds the DAG's edges to it.
+STAGES = (
+    "start_sync_run",
+    "extract_tenants",
+    "extract_licenses",
+    "extract_billing_usage",
+    "validate",
+    "map_customers",
+    "record_unmapped_customers",
+    "load_mirror",
+    "reconcile_and_report",
+)
+EXTRACT_STAGES = {"tenant": "extract_tenants", "license": "extract_licenses", "billing_usage": "extract_billing_usage"}
 
 
 def parse_month(value: str) -> date:
@@ -42,13 +58,6 @@ def billing_month_for(logical_date: date, lag_months: int = settings.BILLING_MON
     return date(index // 12, index % 12 + 1, 1)
 
 
-def record_counts(conn: psycopg.Connection, sync_run_id: int, stage: str, counts: dict) -> None:
-    conn.execute(
-        "UPDATE sophos.sync_runs SET counts = counts || jsonb_build_object(%s::text, %s::jsonb) WHERE sync_run_id = %s",
-        (stage, Jsonb(counts), sync_run_id),
-    )
-
-
 def ensure_schema(dsn: str | None = None) -> list[str]:
     with db.connect(dsn) as conn:
         return db.migrate(conn)
@@ -56,7 +65,7 @@ def ensure_schema(dsn: str | None = None) -> list[str]:
 
 def start_run(dag_run_id: str, billing_month: date, dsn: str | None = None) -> int:
     with db.connect(dsn) as conn:
-        sync_run_id = extract.open_sync_run(conn, dag_run_id, billing_month)
+        sync_run_id = sync_run.begin(conn, dag_run_id, billing_month)
     log.info("sync run %d for billing month %s (%s)", sync_run_id, billing_month.strftime("%Y-%m"), dag_run_id)
     return sync_run_id
 
@@ -170,8 +179,8 @@ def validate_run(sync_run_id: int, threshold: float = settings.REJECT_THRESHOLD,
             conn.execute("DELETE FROM sophos.rejected_records WHERE sync_run_id = %s", (sync_run_id,))
             for result in results:
                 write_stage(conn, sync_run_id, result)
-            record_counts(conn, sync_run_id, "validate", summary)
-            record_counts(
+            sync_run.record_counts(conn, sync_run_id, "validate", summary)
+            sync_run.record_counts(
                 conn, sync_run_id, "schema_drift",
                 {entity: s["unknown_fields"] for entity, s in summary.items() if s["unknown_fields"]},
             )
@@ -183,7 +192,7 @@ def map_customers(sync_run_id: int, dsn: str | None = None) -> dict:
 
     with db.connect(dsn) as conn, conn.transaction():
         counts = review.map_customers(conn, sync_run_id)
-        record_counts(conn, sync_run_id, "mapping", counts)
+        sync_run.record_counts(conn, sync_run_id, "mapping", counts)
     log.info(
         "mapped customers: %s already mapped, %s auto-matched, %s unmapped",
         f"{counts.get('mapped', 0):,}", f"{counts.get('auto_matched', 0):,}", f"{counts.get('unmapped', 0):,}",
@@ -196,7 +205,7 @@ def record_unmapped(sync_run_id: int, billing_month: date, dsn: str | None = Non
 
     with db.connect(dsn) as conn, conn.transaction():
         counts = review.record_unmapped_customers(conn, sync_run_id, billing_month)
-        record_counts(conn, sync_run_id, "review", counts)
+        sync_run.record_counts(conn, sync_run_id, "review", counts)
     log.warning(
         "unmapped customers recorded for Support: %s new, %s updated; their subscriptions were not imported "
         "(python -m sophos_sync review list)",
@@ -233,9 +242,9 @@ def load_mirror(sync_run_id: int, billing_month: date, dsn: str | None = None) -
         raw_amounts = pool.submit(_raw_line_amounts, sync_run_id, dsn)
         counts = load.load_month(conn, sync_run_id, billing_month, raw_amounts.result)
         with conn.transaction():
-            record_counts(conn, sync_run_id, "load", counts)
+            sync_run.record_counts(conn, sync_run_id, "load", counts)
             mismatches = currency_mismatches(conn, billing_month)
-            record_counts(conn, sync_run_id, "currency_mismatch", mismatches)
+            sync_run.record_counts(conn, sync_run_id, "currency_mismatch", mismatches)
     for account, found in mismatches.items():
         log.warning(
             "%s: %s billing lines are not in the contract currency %s (%s); loaded as billed and flagged in "
@@ -245,3 +254,55 @@ def load_mirror(sync_run_id: int, billing_month: date, dsn: str | None = None) -
         )
     log.info("loaded billing month %s in %.1f s", billing_month.strftime("%Y-%m"), time.monotonic() - started)
     return counts
+
+
+def _run_stage(name: str, step: Callable[[], object]) -> object:
+    return step()
+
+
+def run_month(
+    billing_month: date,
+    accounts: Sequence[str],
+    dag_run_id: str | None = None,
+    *,
+    sync_run_id: int | None = None,
+    stages: Iterable[str] = STAGES,
+    around_stage: Callable[[str, Callable[[], object]], object] = _run_stage,
+    dsn: str | None = None,
+) -> int:
+    """A month in-process, through the functions the DAG's tasks call, in STAGES' order; the run's id.
+
+    The whole month opens a run for `dag_run_id`; a part of it (`stages`, some of STAGES) goes on with the
+    open run `sync_run_id`. As in the DAG, unmapped customers are recorded only when this call's mapping
+    found some. `around_stage(name, step)` runs each stage and must return `step()` (e.g. to time it).
+    """
+    wanted = set(stages)
+    if wanted - set(STAGES):
+        raise ValueError(f"unknown stages {sorted(wanted - set(STAGES))}: choose from {', '.join(STAGES)}")
+    if "start_sync_run" in wanted and not dag_run_id:
+        raise ValueError("opening a sync run needs the dag_run_id it belongs to")
+    if "start_sync_run" not in wanted and sync_run_id is None:
+        raise ValueError("without start_sync_run, give the sync_run_id of the open run to go on with")
+    entity_of = {stage: entity for entity, stage in EXTRACT_STAGES.items()}
+    mapping: dict = {}
+    for name in STAGES:
+        if name not in wanted or (name == "record_unmapped_customers" and not mapping.get("unmapped", 0)):
+            continue
+        steps = {
+            "start_sync_run": lambda: start_run(dag_run_id, billing_month, dsn),
+            "validate": lambda: validate_run(sync_run_id, dsn=dsn),
+            "map_customers": lambda: map_customers(sync_run_id, dsn),
+            "record_unmapped_customers": lambda: record_unmapped(sync_run_id, billing_month, dsn),
+            "load_mirror": lambda: load_mirror(sync_run_id, billing_month, dsn),
+            "reconcile_and_report": lambda: report.reconcile_and_report(sync_run_id, billing_month, dsn),
+        }
+        if name in entity_of:
+            steps[name] = lambda: [
+                extract_entity(entity_of[name], account, sync_run_id, billing_month, dsn) for account in accounts
+            ]
+        result = around_stage(name, steps[name])
+        if name == "start_sync_run":
+            sync_run_id = result
+        elif name == "map_customers":
+            mapping = result
+    return sync_run_id

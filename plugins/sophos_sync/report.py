@@ -4,49 +4,17 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-import psycopg
-
 from sophos_sync import db
 
 log = logging.getLogger(__name__)
-
-TOP_UNMAPPED = 5
 
 
 def _fmt(n) -> str:
     return f"{n:,}" if isinstance(n, int) else str(n)
 
 
-def top_unmapped(conn: psycopg.Connection, limit: int = TOP_UNMAPPED) -> list[dict]:
-    rows = conn.execute(
-        """SELECT sophos_customer_id::text, customer_name, reason, billed_amount, currency, subscription_count
-           FROM review.unmapped_customers WHERE status = 'open'
-           ORDER BY billed_amount DESC NULLS LAST, customer_name LIMIT %s""",
-        (limit,),
-    ).fetchall()
-    keys = ("sophos_customer_id", "customer_name", "reason", "billed_amount", "currency", "subscription_count")
-    return [dict(zip(keys, row)) for row in rows]
-
-
-def run_summary(conn: psycopg.Connection, sync_run_id: int) -> dict:
-    row = conn.execute(
-        """SELECT billing_month, status, started_at, finished_at, counts, dag_run_id
-           FROM sophos.sync_runs WHERE sync_run_id = %s""",
-        (sync_run_id,),
-    ).fetchone()
-    billing_month, status, started_at, finished_at, counts, dag_run_id = row
-    return {
-        "sync_run_id": sync_run_id,
-        "dag_run_id": dag_run_id,
-        "billing_month": billing_month.strftime("%Y-%m"),
-        "status": status,
-        "seconds": round((finished_at - started_at).total_seconds(), 1) if finished_at else None,
-        "counts": counts,
-        "top_unmapped": top_unmapped(conn),
-    }
-
-
 def format_summary(summary: dict) -> str:
+    """sync_run.summary as a few lines for the task log and the demo."""
     counts = summary["counts"]
     validated = counts.get("validate", {})
     mapping = counts.get("mapping", {})
@@ -119,15 +87,15 @@ def _flatten(values: dict, prefix: str = "") -> str:
 
 def reconcile_and_report(sync_run_id: int, billing_month: date, dsn: str | None = None) -> dict:
     """Re-reconciles the committed month, marks the run succeeded, drops its landing data, logs the summary."""
-    from sophos_sync import load
+    from sophos_sync import load, sync_run
 
     with db.connect(dsn) as conn:
         figures = load.reconcile(conn, sync_run_id, billing_month)
         conn.commit()
-        load.finish_run(conn, sync_run_id, "succeeded", {"reconcile": figures})
-        load.cleanup_run(conn, sync_run_id)
+        sync_run.finish(conn, sync_run_id, "succeeded", {"reconcile": figures})
+        sync_run.cleanup(conn, sync_run_id)
         conn.commit()
-        summary = run_summary(conn, sync_run_id)
+        summary = sync_run.summary(conn, sync_run_id)
     for line in format_summary(summary).splitlines():
         log.info("%s", line)
     return {"status": summary["status"], "billing_month": summary["billing_month"], "sync_run_id": sync_run_id}

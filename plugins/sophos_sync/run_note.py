@@ -44,7 +44,7 @@ def _amount(value) -> str:
 
 
 def one_line(summary: dict) -> str:
-    """The run summary of report.run_summary in one line, e.g.
+    """The run summary of sync_run.summary in one line, e.g.
     `2026-10 succeeded: 399 of 400 invoice lines loaded, 1 rejected · customers: 44 mapped, 16 unmapped
     (review list) · EUR 48,839.77 · USD 54,042.20`."""
     counts = summary.get("counts") or {}

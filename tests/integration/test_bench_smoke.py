@@ -14,8 +14,8 @@ from devtools import bench
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_STAGES = [
-    "start_run", "extract_tenants", "extract_licenses", "extract_billing_usage", "validate", "map_customers",
-    "record_unmapped", "load_mirror", "reconcile_and_report",
+    "start_sync_run", "extract_tenants", "extract_licenses", "extract_billing_usage", "validate", "map_customers",
+    "record_unmapped_customers", "load_mirror", "reconcile_and_report",
 ]
 
 

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from sophos_sync import load
+from sophos_sync import load, sync_run
 from sophos_sync.errors import ReconciliationError
 from sophos_sync.validate import line_key
 
@@ -480,8 +480,8 @@ def test_finish_and_cleanup_keep_the_report_and_drop_the_run_data(db_conn):
     assert load.reconcile(db_conn, run, OCTOBER) == figures   # the committed month still adds up
     db_conn.commit()
 
-    load.finish_run(db_conn, run, "succeeded", {"reconcile": figures})
-    load.cleanup_run(db_conn, run)
+    sync_run.finish(db_conn, run, "succeeded", {"reconcile": figures})
+    sync_run.cleanup(db_conn, run)
 
     status, finished, counts = db_conn.execute(
         "SELECT status, finished_at IS NOT NULL, counts FROM sophos.sync_runs WHERE sync_run_id = %s", (run,)

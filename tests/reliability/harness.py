@@ -1,7 +1,7 @@
 """Drive monthly syncs the way the DAG's tasks do, and fingerprint what they leave in PostgreSQL.
 
-`Sync` calls the very functions the tasks call (sophos_sync.pipeline.* and report.reconcile_and_report),
-with the database and the Sophos credentials given as Airflow connections (AIRFLOW_CONN_* variables),
+`Sync` runs months through sophos_sync.pipeline.run_month, or stage by stage through the very functions
+the tasks call (sophos_sync.pipeline.* and report.reconcile_and_report), with the database and the Sophos credentials given as Airflow connections (AIRFLOW_CONN_* variables),
 so hooks, connection lookup and DSN building are the production ones.
 """
 from __future__ import annotations
@@ -101,6 +101,10 @@ def client_settings(monkeypatch, **values) -> None:
         monkeypatch.setitem(SophosClient.__init__.__kwdefaults__, name, value)
 
 
+def _manual_run_id() -> str:
+    return f"manual__{uuid.uuid4().hex}"
+
+
 class Sync:
     """The monthly sync of one database against one simulator, stage by stage as the DAG runs it."""
 
@@ -124,22 +128,27 @@ class Sync:
 
     def start(self, month: str, dag_run_id: str | None = None) -> int:
         pipeline.ensure_schema()
-        return pipeline.start_run(dag_run_id or f"manual__{uuid.uuid4().hex}", pipeline.parse_month(month))
+        return pipeline.start_run(dag_run_id or _manual_run_id(), pipeline.parse_month(month))
 
     def extract(self, sync_run_id: int, month: str, entities=("tenant", "license", "billing_usage")) -> None:
         billing_month = pipeline.parse_month(month)
         assert pipeline.report_available(billing_month, self.accounts)
-        for account in self.accounts:
-            for entity in entities:
-                pipeline.extract_entity(entity, account, sync_run_id, billing_month)
+        pipeline.run_month(billing_month, self.accounts, sync_run_id=sync_run_id,
+                           stages=[pipeline.EXTRACT_STAGES[entity] for entity in entities])
 
     def prepare(self, sync_run_id: int, month: str, between_tasks=lambda: None) -> None:
         """validate, map and (when some are unmapped) record the unmapped: everything before the load.
         `between_tasks` runs after validate, where a fault between two tasks would strike."""
-        pipeline.validate_run(sync_run_id)
-        between_tasks()
-        if pipeline.map_customers(sync_run_id).get("unmapped", 0):
-            pipeline.record_unmapped(sync_run_id, pipeline.parse_month(month))
+        def around_stage(name, step):
+            result = step()
+            if name == "validate":
+                between_tasks()
+            return result
+
+        pipeline.run_month(
+            pipeline.parse_month(month), self.accounts, sync_run_id=sync_run_id,
+            stages=("validate", "map_customers", "record_unmapped_customers"), around_stage=around_stage,
+        )
 
     def load(self, sync_run_id: int, month: str) -> dict:
         return pipeline.load_mirror(sync_run_id, pipeline.parse_month(month))
@@ -148,12 +157,10 @@ class Sync:
         return report.reconcile_and_report(sync_run_id, pipeline.parse_month(month))
 
     def run_month(self, month: str, dag_run_id: str | None = None) -> int:
-        sync_run_id = self.start(month, dag_run_id)
-        self.extract(sync_run_id, month)
-        self.prepare(sync_run_id, month)
-        self.load(sync_run_id, month)
-        self.report(sync_run_id, month)
-        return sync_run_id
+        billing_month = pipeline.parse_month(month)
+        pipeline.ensure_schema()
+        assert pipeline.report_available(billing_month, self.accounts)
+        return pipeline.run_month(billing_month, self.accounts, dag_run_id or _manual_run_id())
 
     def env(self) -> dict[str, str]:
         """This sync's connections, for a worker process of its own."""

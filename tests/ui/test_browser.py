@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from sophos_sync import report, run_note
+from sophos_sync import run_note, sync_run
 from sophos_sync.db import connect
 from devtools.localstack import API_CONN_ID, DAG_ID, LOGIN
 
@@ -25,7 +25,7 @@ def demo_summary(ui_stack) -> dict:
         "SELECT sync_run_id FROM sophos.sync_runs WHERE dag_run_id = %s", (ui_stack.demo_run_id,)
     )
     with connect(ui_stack.warehouse_dsn) as conn:
-        return report.run_summary(conn, sync_run_id)
+        return sync_run.summary(conn, sync_run_id)
 
 
 @pytest.fixture(scope="module")
