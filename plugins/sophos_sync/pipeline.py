@@ -260,6 +260,22 @@ def _run_stage(name: str, step: Callable[[], object]) -> object:
     return step()
 
 
+def _stage_call(name: str, billing_month: date, accounts: Sequence[str], dag_run_id: str | None,
+                sync_run_id: int | None, dsn: str | None) -> Callable[[], object]:
+    """What the DAG's task `name` calls, for all accounts at once where the DAG maps it over them."""
+    for entity, stage in EXTRACT_STAGES.items():
+        if name == stage:
+            return lambda: [extract_entity(entity, account, sync_run_id, billing_month, dsn) for account in accounts]
+    return {
+        "start_sync_run": lambda: start_run(dag_run_id, billing_month, dsn),
+        "validate": lambda: validate_run(sync_run_id, dsn=dsn),
+        "map_customers": lambda: map_customers(sync_run_id, dsn),
+        "record_unmapped_customers": lambda: record_unmapped(sync_run_id, billing_month, dsn),
+        "load_mirror": lambda: load_mirror(sync_run_id, billing_month, dsn),
+        "reconcile_and_report": lambda: report.reconcile_and_report(sync_run_id, billing_month, dsn),
+    }[name]
+
+
 def run_month(
     billing_month: date,
     accounts: Sequence[str],
@@ -283,24 +299,11 @@ def run_month(
         raise ValueError("opening a sync run needs the dag_run_id it belongs to")
     if "start_sync_run" not in wanted and sync_run_id is None:
         raise ValueError("without start_sync_run, give the sync_run_id of the open run to go on with")
-    entity_of = {stage: entity for entity, stage in EXTRACT_STAGES.items()}
     mapping: dict = {}
     for name in STAGES:
         if name not in wanted or (name == "record_unmapped_customers" and not mapping.get("unmapped", 0)):
             continue
-        steps = {
-            "start_sync_run": lambda: start_run(dag_run_id, billing_month, dsn),
-            "validate": lambda: validate_run(sync_run_id, dsn=dsn),
-            "map_customers": lambda: map_customers(sync_run_id, dsn),
-            "record_unmapped_customers": lambda: record_unmapped(sync_run_id, billing_month, dsn),
-            "load_mirror": lambda: load_mirror(sync_run_id, billing_month, dsn),
-            "reconcile_and_report": lambda: report.reconcile_and_report(sync_run_id, billing_month, dsn),
-        }
-        if name in entity_of:
-            steps[name] = lambda: [
-                extract_entity(entity_of[name], account, sync_run_id, billing_month, dsn) for account in accounts
-            ]
-        result = around_stage(name, steps[name])
+        result = around_stage(name, _stage_call(name, billing_month, accounts, dag_run_id, sync_run_id, dsn))
         if name == "start_sync_run":
             sync_run_id = result
         elif name == "map_customers":
