@@ -13,15 +13,33 @@ Quantities are JSON integers: "5" and 2.5 are refused, and so is 5.0, because a 
 belongs means the producer changed, and we would rather say so than guess.
 Currency: one per line. `currency` is netPriceCurrency, else unitPriceCurrency; every currency the
 line names must agree (the stage table keeps one for all its amounts).
+Amount: a line's amount is netPrice x billableQuantity (finance.invoice_lines.line_amount); every raw
+price is kept beside it, because Sophos's documentation does not say whether netPrice is per unit.
+
+Field types as Sophos publishes them (Postman collection sophos/sophos-central-apis-postman, "Partner
+API / Billing / Get usage report", versions 2021-08-26 to 2026-01-08; tests/conformance/fixtures):
+prices and currencies are strings ("1.40", "USD"); billableQuantity, actualQuantity and orderedQuantity
+are integers (20); dates are "YYYY-MM-DD" strings; partnerAccountId is a UUID string and
+partnerEdiAccountNumber the 7-digit account number as a string ("1231231");
+additionalDiscountPercentage is a JSON number (25) in every version, so it is a Number: a JSON number
+or a decimal string, read from its JSON text into numeric(9, 4) (12.5 stays 12.5, never a float).
+
+Policy: the fields money and identity depend on are critical: a value of another JSON type rejects the
+line, and in every line it stops the month (ContractViolation). INFORMATIONAL fields are not: a value
+of another JSON type is drift (kept as its JSON text in a text column, null in a Number column) and
+the line loads. IGNORED fields are known and never read: the contact fields are personal data that no
+table of ours needs from a billing line.
 """
 from __future__ import annotations
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow.compute as pc
 from pandera.typing import Series
 
 from .checks import (
-    CODE_CHARS, CURRENCIES, Currency, Derived, Integer, IsoDate, Money, OneOf, Quantity, String, Text, Uuid, is_iso_date,
+    CODE_CHARS, CURRENCIES, Currency, Derived, Integer, IsoDate, Money, Number, OneOf, Percentage, Quantity, String, Text,
+    Uuid, is_iso_date,
 )
 
 ACCOUNT_STATUSES = ("active", "suspended", "canceled")
@@ -30,6 +48,18 @@ NATURAL_KEY = (
     "partnerAccountId", "orderNumber", "orderLineItemNumber", "accountNumberOrSerialNumber", "sku",
     "billingStartDate", "billingEndDate",
 )
+# The column holding the natural key (lineKey: conflicting copies are reported under it).
+KEY_COLUMN = "lineKey"
+
+INFORMATIONAL = (
+    "partnerAccountName", "partnerEdiAccountNumber", "assignedAccountIdentifier", "distributorAccountName",
+    "externalId", "productCode", "productDescription", "productGroup", "additionalDiscountPercentage",
+)
+IGNORED = {
+    name: "personal data: a billing line's contact is not stored"
+    for name in ("contactName", "contactEmail", "contactStreet", "contactCity", "contactCountry", "contactZip")
+}
+
 CURRENCY_FIELDS = ("netPriceCurrency", "unitPriceCurrency", "unitMsrpCurrency", "priceWithTaxesCurrency")
 
 # The column a line-level (dataframe) check reports, for sophos.rejected_records.column_name.
@@ -44,10 +74,13 @@ class BillingUsageLine(pa.DataFrameModel):
     lineKey: Series[String] = Derived()
     """NATURAL_KEY joined by '|' (added by validate; `sophos_sync.validate.line_key`)."""
     currency: Series[String] = Derived()
-    """netPriceCurrency, else unitPriceCurrency (added by validate): a priced line needs a currency."""
+    """DERIVED (netPriceCurrency, else unitPriceCurrency): a priced line needs a currency."""
 
     partnerAccountId: Series[String] = Text(CODE_CHARS)
+    """A UUID in Sophos's examples; kept as text, since it is part of every line's key already stored."""
+    partnerEdiAccountNumber: Series[String] = Text(CODE_CHARS)
     partnerAccountName: Series[String] = Text()
+    assignedAccountIdentifier: Series[String] = Text()
     distributorAccountName: Series[String] = Text()
     billingStartDate: Series[String] = IsoDate(required=True)
     billingEndDate: Series[String] = IsoDate(required=True)
@@ -74,8 +107,8 @@ class BillingUsageLine(pa.DataFrameModel):
     unitMsrpCurrency: Series[String] = Currency()
     priceWithTaxes: Series[String] = Money()
     priceWithTaxesCurrency: Series[String] = Currency()
-    additionalDiscountPercentage: Series[String] = Money(integer_digits=5)
-    """A decimal string like "12.50" (percent), kept in numeric(9, 4)."""
+    additionalDiscountPercentage: Series[Number] = Percentage()
+    """Percent: 25 in Sophos's examples (a JSON number); "12.50" is read the same way."""
 
     @pa.dataframe_check(name="currency_mismatch", ignore_na=False)
     def one_currency_per_line(cls, lines: pd.DataFrame) -> pd.Series:
@@ -101,6 +134,14 @@ class BillingUsageLine(pa.DataFrameModel):
         name = "billing_usage"
         strict = True
 
+
+def line_currency(columns: dict) -> object:
+    """The line's currency: netPriceCurrency, else unitPriceCurrency (Arrow columns in, Arrow column out)."""
+    return pc.coalesce(columns["netPriceCurrency"], columns["unitPriceCurrency"])
+
+
+# Columns computed from the API fields before the checks, each once for the whole batch.
+DERIVED = {"currency": line_currency}
 
 # sophos.stage_billing_lines column -> contract column, in table order (sync_run_id is added by the loader).
 STAGE = {

@@ -1,10 +1,11 @@
 """The checks our contracts are made of, and the field kinds that bundle them.
 
 A contract column holds one API field in the field's JSON type, as an Arrow-backed pandas column: its
-annotation (String, Integer, Boolean) is the type. A value of another JSON type cannot be held there, so
-validate, which decodes the JSON into these columns, reports it itself as `json_string`, `json_integer`,
-`json_boolean` or `json_object` (for the container of nested fields), and the checks here judge only
-values of the right type. Every check lets nulls pass: `nullable` alone (reported as `required`)
+annotation (String, Integer, Boolean, Number) is the type. Number is a decimal: a JSON number or a
+decimal string, read from its JSON text (never through float). A value of another JSON type cannot be
+held there, so validate, which decodes the JSON into these columns, reports it itself as `json_string`,
+`json_integer`, `json_boolean`, `json_number` or `json_object` (for the container of nested fields),
+and the checks here judge only values of the right type. Every check lets nulls pass: `nullable` alone (reported as `required`)
 decides whether a field may be missing. The check's registered name is the reason Support reads in
 sophos.rejected_records.check_name.
 
@@ -14,9 +15,7 @@ over the column, and checks that need Python judge each *distinct* value once.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated
 
@@ -31,6 +30,9 @@ from pandera.extensions import register_check_method
 String = Annotated[pd.ArrowDtype, pyarrow.string()]
 Integer = Annotated[pd.ArrowDtype, pyarrow.int64()]  # an integer beyond bigint is not an Integer
 Boolean = Annotated[pd.ArrowDtype, pyarrow.bool_()]
+# A decimal with PostgreSQL's scale 4: validate reads JSON 25, 12.5 and "12.50" exactly. Wide, so that a
+# value too large for its numeric column is held and judged (fits_numeric), not refused by the decoder.
+Number = Annotated[pd.ArrowDtype, pyarrow.decimal128(38, 4)]
 
 # ISO 4217 currency codes in use (funds, metals and test codes left out: they never price a licence).
 CURRENCIES = frozenset("""
@@ -76,19 +78,16 @@ def _judge_distinct(series: pd.Series, judge: Callable[[str], bool]) -> bool | p
     return _verdict(series, pc.invert(pc.is_in(values, value_set=pyarrow.array(bad, pyarrow.string()))))
 
 
-# validate knows from the raw JSON which rows can hold a control character at all: JSON spells one as an
-# escape ("\n", "\u0000") or as a raw DEL or C1 byte, and most chunks of a month have none of those bytes.
-_SCAN_ROWS: ContextVar[np.ndarray | None] = ContextVar("control_scan_rows", default=None)
+# The bytes a control character's UTF-8 starts with: C0 controls, DEL, and C2 (the lead byte of C1
+# controls, and of a few letters such as "°"). A chunk of text without any of them holds no control
+# character, so most chunks of a month are never searched.
+_CONTROL_LEAD = np.zeros(256, dtype=bool)
+_CONTROL_LEAD[[*range(0x20), 0x7F, 0xC2]] = True
 
 
-@contextmanager
-def control_characters_only_in(rows: np.ndarray) -> Iterator[None]:
-    """While a frame is validated: its rows outside `rows` (a boolean mask) hold no control character."""
-    token = _SCAN_ROWS.set(rows)
-    try:
-        yield
-    finally:
-        _SCAN_ROWS.reset(token)
+def _may_hold_controls(chunk: pyarrow.Array) -> bool:
+    data = chunk.buffers()[2]
+    return data is not None and bool(_CONTROL_LEAD[np.frombuffer(data, dtype=np.uint8)].any())
 
 
 # --- the checks --------------------------------------------------------------------------------------------
@@ -143,19 +142,11 @@ def allowed_values(series: pd.Series, *, values: frozenset[str]) -> bool | pd.Se
 @register_check_method(statistics=["flag"])
 def no_control_characters(series: pd.Series, *, flag: bool) -> bool | pd.Series:
     """No control characters (Unicode Cc: NUL, tab, newline, DEL, ...) anywhere in the text."""
-    values = _arrow(series)
-    rows = _SCAN_ROWS.get()
-    if rows is None:
-        return _verdict(series, pc.invert(pc.match_substring_regex(values, _CONTROL)))
-    if not rows.any():
+    found = [pc.match_substring_regex(chunk, _CONTROL) if _may_hold_controls(chunk)
+             else pyarrow.nulls(len(chunk), pyarrow.bool_()) for chunk in _arrow(series).chunks]
+    if not found:
         return True
-    where = np.flatnonzero(rows)
-    found = pc.match_substring_regex(values.take(where), _CONTROL).fill_null(False).to_numpy(zero_copy_only=False)
-    if not found.any():
-        return True
-    ok = np.ones(len(series), dtype=bool)
-    ok[where[found]] = False
-    return pd.Series(ok, index=series.index)
+    return _verdict(series, pc.invert(pyarrow.chunked_array(found, pyarrow.bool_())))
 
 
 @register_check_method(statistics=["limit"])
@@ -165,6 +156,12 @@ def max_chars(series: pd.Series, *, limit: int) -> bool | pd.Series:
     if len(values) == 0 or (pc.max(pc.binary_length(values)).as_py() or 0) <= limit:
         return True  # no text has more bytes than the limit, so none has more characters
     return _verdict(series, pc.less_equal(pc.utf8_length(values), limit))
+
+
+@register_check_method(statistics=["integer_digits"])
+def fits_numeric(series: pd.Series, *, integer_digits: int) -> bool | pd.Series:
+    """A decimal with at most `integer_digits` digits before the point (decoding already holds its scale)."""
+    return _verdict(series, pc.less(pc.abs(_arrow(series)), pyarrow.scalar(10 ** integer_digits)))
 
 
 @register_check_method(statistics=["flag"])
@@ -201,6 +198,11 @@ def Money(*, integer_digits: int = 14, scale: int = 4, required: bool = False, a
     return _field(required, alias, decimal_string={"integer_digits": integer_digits, "scale": scale})
 
 
+def Percentage(*, required: bool = False, alias: str | None = None):
+    """A Number (JSON number or decimal string) that fits numeric(9, 4), such as 25 or "12.50"."""
+    return _field(required, alias, fits_numeric=5)
+
+
 def Quantity(*, required: bool = False, alias: str | None = None):
     """An Integer >= 0 (a count of seats, devices or users)."""
     return _field(required, alias, non_negative=True)
@@ -222,5 +224,6 @@ def Currency(*, required: bool = False, alias: str | None = None):
 
 
 def Derived():
-    """A column validate adds before the checks (the natural key, the account); never null."""
+    """A column validate adds before the checks (the landing record's account, a contract's DERIVED
+    column, its natural key); never null."""
     return pa.Field(nullable=False, metadata={"derived": True})

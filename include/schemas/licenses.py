@@ -4,6 +4,12 @@ The API has no tenant field in the item: the tenant is the one the call was made
 added by validate from the landing record). Natural key: `id`. The same licence seen twice (two
 credentials) with the same tenant and content is kept once; different copies are all rejected.
 There is no status field: status is derived at load time from dates and the account status.
+
+Field types as Sophos publishes them (Postman collection sophos/sophos-central-apis-postman, "Licenses
+API / Licensing / Get licenses", 2024-07-15 and 2026-01-08): strings, perpetual and unlimited booleans,
+quantity and usage.current.count integers, dates "YYYY-MM-DD", collectedAt an ISO timestamp string.
+Critical: id, the tenant, product.code, type, quantity, dates, usage.current.count. Everything else is
+INFORMATIONAL: a value of another JSON type is drift, not a rejection.
 """
 from __future__ import annotations
 
@@ -15,6 +21,14 @@ from .checks import CODE_CHARS, Boolean, Derived, Flag, Integer, IsoDate, OneOf,
 LICENSE_TYPES = ("trial", "term", "usage", "ordered", "enterprise", "perpetual")
 
 NATURAL_KEY = ("id",)
+KEY_COLUMN = None  # the key is one field: a conflict is reported on it
+DERIVED: dict = {}
+
+INFORMATIONAL = (
+    "licenseIdentifier", "product.name", "product.genericCode", "perpetual", "unlimited",
+    "usage.current.collectedAt",
+)
+IGNORED: dict = {}
 
 
 class License(pa.DataFrameModel):

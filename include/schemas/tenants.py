@@ -3,6 +3,13 @@
 Natural key: `id`. The same tenant seen through two credentials with the same content is kept once;
 two different contents under one id are both rejected (`conflicting_duplicate`): we cannot know which
 one Sophos meant. `partner.id` names the seller the tenant belongs to (mapping relies on it).
+
+Field types as Sophos publishes them (Postman collection sophos/sophos-central-apis-postman, "Partner
+API / Tenants / Enumerate tenants" and "Get tenant details", 2020-06-12 to 2026-01-08): every field is
+a string; partner and organization are objects holding an id. Critical: id, name (mapping matches on
+it) and partner.id. Everything else is INFORMATIONAL: a value of another JSON type is drift, kept as
+its JSON text. IGNORED: `contact` (names, email, phone, address: personal data, documented in the
+collection's "Create new tenant" body), `status` and `products`, which the load does not use.
 """
 from __future__ import annotations
 
@@ -14,6 +21,15 @@ from .checks import CODE_CHARS, Derived, OneOf, String, Text, Uuid
 BILLING_TYPES = ("term", "trial", "usage")
 
 NATURAL_KEY = ("id",)
+KEY_COLUMN = None  # the key is one field: a conflict is reported on it
+DERIVED: dict = {}
+
+INFORMATIONAL = ("showAs", "dataGeography", "dataRegion", "billingType", "organization", "organization.id", "apiHost")
+IGNORED = {
+    "contact": "personal data: Support sees a customer's name, not its contact",
+    "status": "not used by the load",
+    "products": "not used by the load",
+}
 
 
 class Tenant(pa.DataFrameModel):

@@ -174,6 +174,9 @@ def validate_run(sync_run_id: int, threshold: float = settings.REJECT_THRESHOLD,
             )
             if result.unknown_fields:
                 log.warning("schema drift in %s: new fields %s", entity, ", ".join(result.unknown_fields))
+            for drift in result.type_drift:
+                log.warning("schema drift in %s: %s is %s in %s records (the contract expects %s); kept, not rejected",
+                            entity, drift["field"], drift["found"], f"{drift['records']:,}", drift["expected"])
             results.append(result)
         with conn.transaction():
             conn.execute("DELETE FROM sophos.rejected_records WHERE sync_run_id = %s", (sync_run_id,))
@@ -183,6 +186,10 @@ def validate_run(sync_run_id: int, threshold: float = settings.REJECT_THRESHOLD,
             sync_run.record_counts(
                 conn, sync_run_id, "schema_drift",
                 {entity: s["unknown_fields"] for entity, s in summary.items() if s["unknown_fields"]},
+            )
+            sync_run.record_counts(
+                conn, sync_run_id, "type_drift",
+                {entity: s["type_drift"] for entity, s in summary.items() if s.get("type_drift")},
             )
     return summary
 

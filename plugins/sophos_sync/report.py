@@ -59,6 +59,10 @@ def format_summary(summary: dict) -> str:
     drift = counts.get("schema_drift", {})
     if drift:
         lines.append("  drift       " + "; ".join(f"{e}: new fields {', '.join(f)}" for e, f in drift.items()))
+    for entity, changed in counts.get("type_drift", {}).items():
+        lines.append(f"  drift       {entity}: " + "; ".join(
+            f"{d['field']} is {d['found']} (was {d['expected']}) in {_fmt(d['records'])} records, kept"
+            for d in changed))
     if summary["top_unmapped"]:
         lines.append("  top unmapped customers by amount (python -m sophos_sync review list):")
         for row in summary["top_unmapped"]:

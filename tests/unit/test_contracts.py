@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -92,7 +93,7 @@ def test_clean_billing_line_is_typed_for_the_stage_table():
     assert row["sophos_customer_id"] == TENANT
     # money stays the exact decimal text Sophos sent, for PostgreSQL's numeric: never a float
     assert row["net_price"] == "1.26" and row["unit_price"] == "1.40"
-    assert row["additional_discount_percentage"] == "10.00"
+    assert row["additional_discount_percentage"] == Decimal("10.00")
     assert row["billable_quantity"] == 25 and type(row["billable_quantity"]) is int
     assert row["billing_start_date"] == "2026-10-01"
     assert row["currency"] == "EUR" and row["account"] == "sophos_default"
@@ -278,7 +279,6 @@ def test_perpetual_unlimited_licence_without_end_or_quantity_is_valid():
     ("quantity", "10", "json_integer", "quantity"),
     ("quantity", -1, "non_negative", "quantity"),
     ("endDate", "2026-02-30", "iso_date", "endDate"),
-    ("perpetual", "yes", "json_boolean", "perpetual"),
     ("usage", {"current": {"count": "7"}}, "json_integer", "usage.current.count"),
     ("id", "not-a-uuid", "uuid_format", "id"),
 ])
@@ -296,3 +296,71 @@ def test_licence_listed_for_a_tenant_id_that_is_no_uuid_is_rejected():
 def test_same_licence_under_two_tenants_is_a_conflict():
     result = validate("license", rows(licence(), tenant_id=TENANT) + rows(licence(), tenant_id=OTHER_TENANT))
     assert result.rejected_by_check == {"conflicting_duplicate": 2} and result.valid.empty
+
+
+# --- types as Sophos publishes them, drift in informational fields -------------------------------------------
+
+@pytest.mark.parametrize("sent, stored", [
+    (25, Decimal("25")), (12.5, Decimal("12.5")), (0.1, Decimal("0.1")), ("12.50", Decimal("12.5")),
+    (0, Decimal("0")), (-3, Decimal("-3")), (99999.9999, Decimal("99999.9999")), ("1e2", Decimal("100")),
+])
+def test_discount_percentage_is_read_exactly_from_its_json_text(sent, stored):
+    """Sophos sends additionalDiscountPercentage as a JSON number (25); both decoding paths (Arrow for a
+    clean batch, record by record beside a broken record) read the number's text, never a float."""
+    for batch in (rows(billing_line(additionalDiscountPercentage=sent)),
+                  rows(billing_line(additionalDiscountPercentage=sent)) + [("sophos_default", None, "{oops")]):
+        result = validate("billing_usage", batch)
+        value = result.valid.iloc[0].to_dict()["additional_discount_percentage"]
+        assert isinstance(value, Decimal) and value == stored and not result.type_drift
+
+
+@pytest.mark.parametrize("sent, found", [("abc", "string"), (True, "boolean"), (0.12345, "number"),
+                                         ("1,40", "string"), ({"p": 5}, "object")])
+def test_discount_percentage_that_is_no_decimal_of_scale_4_is_drift_and_the_line_loads(sent, found):
+    items = [billing_line(additionalDiscountPercentage=sent), billing_line(orderNumber="SO000002")]
+    result = validate("billing_usage", rows(*items))
+    assert len(result.valid) == 2 and result.rejected.empty
+    assert result.valid.iloc[0].to_dict()["additional_discount_percentage"] is None
+    assert result.type_drift == [{"field": "additionalDiscountPercentage", "expected": "number",
+                                  "found": found, "records": 1}]
+
+
+@pytest.mark.parametrize("neighbour", [None, "{oops"])
+def test_discount_percentage_too_large_for_numeric_9_4_is_rejected(neighbour):
+    """A decimal, but one PostgreSQL's numeric(9, 4) cannot hold: judged the same on both decoding paths."""
+    batch = rows(billing_line(additionalDiscountPercentage=123456)) + (
+        [("sophos_default", None, neighbour)] if neighbour else [])
+    result = validate("billing_usage", batch)
+    assert reasons(result)[0] == ("fits_numeric", "additionalDiscountPercentage", "123456.0000")
+
+
+def test_informational_field_of_another_type_in_every_line_is_drift_kept_as_text():
+    items = [billing_line(orderNumber=f"SO{n}", productGroup=n) for n in range(4)]
+    result = validate("billing_usage", rows(*items))
+    assert len(result.valid) == 4 and result.rejected.empty
+    assert list(result.valid["product_group"]) == ["0", "1", "2", "3"]
+    assert result.counts()["type_drift"] == [
+        {"field": "productGroup", "expected": "string", "found": "integer", "records": 4}]
+
+
+def test_critical_field_of_another_type_is_still_rejected_beside_informational_drift():
+    items = [billing_line(orderNumber="SO1", productGroup=7), billing_line(orderNumber="SO2", billableQuantity="5")]
+    result = validate("billing_usage", rows(*items))
+    assert result.rejected_by_check == {"json_integer": 1}
+    assert [d["field"] for d in result.type_drift] == ["productGroup"]
+
+
+def test_licence_flag_of_another_type_is_drift_not_a_rejection():
+    result = validate("license", rows(licence(perpetual="yes"), tenant_id=TENANT))
+    assert result.rejected.empty and result.valid.iloc[0].to_dict()["perpetual"] is None
+    assert result.type_drift == [{"field": "perpetual", "expected": "boolean", "found": "string", "records": 1}]
+
+
+def test_published_fields_the_contract_ignores_are_not_drift():
+    """Contacts are personal data no table of ours takes from a billing line or a tenant: known, never read."""
+    line = billing_line(contactName="Canary Person", contactEmail="canary@example.com", contactZip=32932)
+    result = validate("billing_usage", rows(line))
+    assert result.unknown_fields == [] and "Canary" not in result.valid.to_json()
+    item = tenant(contact={"firstName": "Canary", "email": "canary@example.com"}, status="active",
+                  products=[{"code": "CIXA"}])
+    assert validate("tenant", rows(item)).unknown_fields == []

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from sophos_sync import validate as validation
+from sophos_sync.validation import decode as decoding
 from sophos_sync.errors import ContractViolation, RejectionThresholdExceeded
 from sophos_sync.validate import ENTITIES, STAGE_COLUMNS, enforce_threshold, line_key, validate
 from tests.unit.test_contracts import MISSING, TENANT, billing_line, licence, rows, tenant
@@ -66,7 +66,7 @@ def test_unknown_fields_are_drift_not_rejections():
 
 
 def test_drift_is_found_wherever_it_first_appears(monkeypatch):
-    monkeypatch.setattr(validation, "_CHUNK", 3)
+    monkeypatch.setattr(decoding, "_CHUNK", 3)
     items = lines(10)
     items[4]["newA"] = 1
     items[9]["newB"] = {"x": 1}
@@ -155,8 +155,8 @@ def test_rejected_and_duplicated_records_keep_their_exact_raw_text_across_chunks
     """Raw texts are kept compressed per decode chunk; records at chunk edges come back byte for byte,
     also from a chunk Arrow refused (the broken record) and read again in pieces."""
     size = 1_000
-    monkeypatch.setattr(validation, "_CHUNK", size)
-    monkeypatch.setattr(validation, "_PIECE", 100)
+    monkeypatch.setattr(decoding, "_CHUNK", size)
+    monkeypatch.setattr(decoding, "_PIECE", 100)
     items = lines(2 * size + 10, partnerAccountName="Bäckerei Müller — Ñandú 株式会社")
     bad_at = [0, size - 1, size, 2 * size + 9]
     for n in bad_at:
@@ -177,8 +177,8 @@ def test_rejected_and_duplicated_records_keep_their_exact_raw_text_across_chunks
 def test_value_of_another_type_deep_in_a_chunk_is_named_and_its_neighbours_go_on(monkeypatch):
     """Arrow refuses a whole chunk for one value of the wrong JSON type; the chunk is read again in pieces
     and only the pieces holding such a value record by record: each defect keeps its own key and raw text."""
-    monkeypatch.setattr(validation, "_CHUNK", 1_000)
-    monkeypatch.setattr(validation, "_PIECE", 100)
+    monkeypatch.setattr(decoding, "_CHUNK", 1_000)
+    monkeypatch.setattr(decoding, "_PIECE", 100)
     items = lines(2_500)
     items[1_234]["billableQuantity"] = "5"
     items[2_401]["sku"] = 42
@@ -195,7 +195,7 @@ def test_value_of_another_type_deep_in_a_chunk_is_named_and_its_neighbours_go_on
 @pytest.mark.parametrize("control", ["\x7f", "\x85"])
 def test_raw_control_character_is_found_in_a_chunk_of_clean_ones(monkeypatch, control):
     """JSON may carry DEL and C1 controls unescaped; the byte scan that spares clean chunks sees them."""
-    monkeypatch.setattr(validation, "_CHUNK", 10)
+    monkeypatch.setattr(decoding, "_CHUNK", 10)
     items = lines(30)
     items[25]["partnerAccountName"] = f"Reseller{control}Ltd"
     result = validate("billing_usage", [("a", None, json.dumps(item, ensure_ascii=False)) for item in items])
