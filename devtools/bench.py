@@ -263,7 +263,7 @@ class LicenceFetch:
 
 def fetch_licences(
     make_client: Callable[[object, int], object],
-    tenants_by_account: Mapping[object, Sequence[tuple[str, str | None]]],
+    tenants_by_account: Mapping[object, Sequence[str]],
     concurrency: int,
 ) -> LicenceFetch:
     """Fetch the licences of each account's tenants with `make_client(account, concurrency)`, timed."""
@@ -403,28 +403,28 @@ STAGE_MEASURES: dict[str, tuple[Callable[[object], int], Callable[[object], dict
 }
 
 
-def _tenant_sample(sync_run_id: int, limit: int) -> dict[str, list[tuple[str, str | None]]]:
+def _tenant_sample(sync_run_id: int, limit: int) -> dict[str, list[str]]:
     """The tenants the sequential baseline will fetch again, read while the run's landing rows exist."""
     from sophos_sync import db
 
-    subset: dict[str, list[tuple[str, str | None]]] = {}
+    subset: dict[str, list[str]] = {}
     with db.connect() as conn:
-        for account, tenant_id, host in conn.execute(
-            """SELECT account, raw->>'id', raw->>'apiHost' FROM sophos.landing_records
+        for account, tenant_id in conn.execute(
+            """SELECT account, raw->>'id' FROM sophos.landing_records
                WHERE sync_run_id = %s AND entity = 'tenant' AND raw->>'id' IS NOT NULL
                ORDER BY account, seq LIMIT %s""",
             (sync_run_id, limit),
         ):
-            subset.setdefault(account, []).append((tenant_id, host))
+            subset.setdefault(account, []).append(tenant_id)
     return subset
 
 
 def _run_month(recorder: _Recorder, accounts: Sequence[str], billing_month: date, dag_run_id: str,
-               sample_tenants: int) -> tuple[int, dict[str, list[tuple[str, str | None]]]]:
+               sample_tenants: int) -> tuple[int, dict[str, list[str]]]:
     """The month through pipeline.run_month, every stage timed; the run id and the sequential baseline's tenants."""
     from sophos_sync import load, pipeline
 
-    subset: dict[str, list[tuple[str, str | None]]] = {}
+    subset: dict[str, list[str]] = {}
     opened: list[int] = []
 
     def around_stage(name: str, step: Callable[[], object]) -> object:
@@ -501,7 +501,7 @@ def _to_sql_baseline(dsn: str, billing_month: date, rows_wanted: int) -> dict:
             "chunksize": TO_SQL_CHUNKSIZE}
 
 
-def _sequential_baseline(subset: Mapping[str, Sequence[tuple[str, str | None]]]) -> dict:
+def _sequential_baseline(subset: Mapping[str, Sequence[str]]) -> dict:
     from sophos_sync.hook import SophosHook
 
     fetched = fetch_licences(lambda account, c: SophosHook(account, concurrency=c).get_client(), subset, 1)

@@ -294,14 +294,19 @@ class SophosClient:
 
     # --- tenants' licences --------------------------------------------------------------------------------
 
-    def licenses(self, tenants: Iterable[tuple[str, str | None]]) -> Iterator[LicenseResult]:
-        """Licences of each (tenant id, tenant apiHost), fetched in parallel and yielded as they complete.
+    def licenses(self, tenant_ids: Iterable[str]) -> Iterator[LicenseResult]:
+        """Licences of each tenant, fetched in parallel and yielded as they complete.
+
+        Asked of the global host with X-Tenant-ID, as Sophos's own collection calls it ("Licensing API /
+        Get licenses": https://api.central.sophos.com/licenses/v1/licenses, X-Tenant-ID; every version
+        since 2024-07-15), not of the tenant's regional apiHost. So the bearer token goes only to the
+        host whoami names, never to a host read from a tenant record.
 
         At most 2 x concurrency tenants are in flight, so an endless input streams with bounded memory.
         A 403 on a tenant is a skipped result, not an error; any other failure (after retries) is raised.
         """
-        fallback = self._partner_host()
-        source = iter(tenants)
+        host = self._partner_host()
+        source = iter(tenant_ids)
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"licenses-{self.name}")
         pending: set[Future[LicenseResult]] = set()
         started = time.monotonic()
@@ -309,11 +314,8 @@ class SophosClient:
         skipped: list[str] = []
         try:
             while True:
-                for tenant_id, host in itertools.islice(source, 2 * self.concurrency - len(pending)):
-                    target = self.api_host_override or host or fallback
-                    trusted = self.api_host_override or not host or _is_sophos_api_host(host)
-                    fetch = self._tenant_licenses if trusted else self._foreign_host_skipped
-                    pending.add(pool.submit(fetch, tenant_id, target))
+                for tenant_id in itertools.islice(source, 2 * self.concurrency - len(pending)):
+                    pending.add(pool.submit(self._tenant_licenses, tenant_id, host))
                 if not pending:
                     break
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -335,18 +337,9 @@ class SophosClient:
         if skipped:
             shown = ", ".join(skipped[:10]) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else "")
             log.warning(
-                "'%s' skipped the licences of %s tenants (403 forbidden, or an apiHost outside sophos.com; the "
-                "reason of each is in sophos.landing_batches.skipped): %s. Grant the credential access to them in "
+                "'%s' skipped the licences of %s tenants (403 forbidden; the reason of each is in sophos.landing_batches.skipped): %s. Grant the credential access to them in "
                 "Sophos, or ignore if they belong to another partner", self.name, len(skipped), shown,
             )
-
-    @staticmethod
-    def _foreign_host_skipped(tenant_id: str, host: str) -> LicenseResult:
-        """A tenant's apiHost is data from the API: the bearer token goes only to Sophos's own hosts."""
-        return LicenseResult(
-            tenant_id, None, f"its apiHost {_safe_url(host)} is not a Sophos API host (https://*.sophos.com); "
-            "the token was not sent there",
-        )
 
     def _tenant_licenses(self, tenant_id: str, host: str) -> LicenseResult:
         url = f"{host.rstrip('/')}/licenses/v1/licenses"
@@ -591,11 +584,6 @@ def _sophos_message_of(response: httpx.Response) -> str:
 def _snippet(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS] + "..."
-
-
-def _is_sophos_api_host(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme == "https" and (parts.hostname or "").endswith(".sophos.com")
 
 
 def _safe_url(url: str | httpx.URL) -> str:

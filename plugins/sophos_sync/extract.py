@@ -91,18 +91,18 @@ def extract_tenants(conn: psycopg.Connection, client: SophosClient, sync_run_id:
     return {"tenants": count}
 
 
-def _landed_tenants(conn: psycopg.Connection, sync_run_id: int, account: str) -> list[tuple[str, str | None]]:
+def _landed_tenants(conn: psycopg.Connection, sync_run_id: int, account: str) -> list[str]:
     """The listed tenants whose id the tenant contract accepts (a UUID). Any other tenant is rejected by
     validation anyway, and its id may not even be sendable as X-Tenant-ID (a newline, a non-ASCII letter):
     asking for its licences would fail the licences of every tenant of the account."""
     rows = conn.execute(
-        """SELECT DISTINCT raw->>'id', raw->>'apiHost' FROM sophos.landing_records
+        """SELECT DISTINCT raw->>'id' FROM sophos.landing_records
            WHERE sync_run_id = %s AND account = %s AND entity = 'tenant'
              AND raw->>'id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
            ORDER BY 1""",
         (sync_run_id, account),
     ).fetchall()
-    return [(tenant_id, api_host) for tenant_id, api_host in rows]
+    return [tenant_id for (tenant_id,) in rows]
 
 
 def extract_licenses(conn: psycopg.Connection, client: SophosClient, sync_run_id: int, account: str) -> dict:

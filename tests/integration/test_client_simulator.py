@@ -40,8 +40,7 @@ def _client(sim, credential, **options) -> SophosClient:
 
 def _fetch_all(client: SophosClient, extra_tenants=()):
     tenants = list(client.tenants())
-    pairs = [(t["id"], t.get("apiHost")) for t in tenants] + list(extra_tenants)
-    results = list(client.licenses(pairs))
+    results = list(client.licenses([t["id"] for t in tenants] + list(extra_tenants)))
     usage = client.billing_usage(2026, 10)
     lines = list(usage)
     return tenants, results, usage, lines
@@ -74,7 +73,7 @@ def test_every_fault_at_once_still_fetches_exactly_the_dataset(caplog):
         transport = RecordingTransport()
         with caplog.at_level(logging.DEBUG), \
                 _client(sim, sim.credentials[0], transport=transport, backoff_base=0.05, backoff_cap=1.0) as client:
-            tenants, results, usage, lines = _fetch_all(client, extra_tenants=[(foreign, None)])
+            tenants, results, usage, lines = _fetch_all(client, extra_tenants=[foreign])
 
     _assert_exactly(mine, tenants, results, usage, lines)
     skipped = [r for r in results if r.licenses is None]

@@ -308,30 +308,22 @@ def test_non_partner_credential_is_a_configuration_error(make_client, sophos):
         make_client().whoami()
 
 
-def test_calls_go_to_global_then_partner_host_then_each_tenants_host(make_client, sophos):
+def test_every_endpoint_goes_to_the_host_sophos_documents_for_it(make_client, sophos):
+    """whoami on the global URL; tenants, billing and licences on the global host whoami names (Sophos's
+    collection calls https://api.central.sophos.com/licenses/v1/licenses with X-Tenant-ID), never on a
+    tenant's regional apiHost: that is data, and the bearer token does not follow data."""
     client = make_client()
     tenants = list(client.tenants())
-    list(client.licenses((t["id"], t["apiHost"]) for t in tenants[:4]))
-    hosts = {(r.url.host, r.url.path) for r in sophos.calls}
-    assert ("global.api", "/whoami/v1") in hosts
-    assert ("partner.api", "/partner/v1/tenants") in hosts
-    licence_hosts = [r.url.host for r in sophos.calls if r.url.path == "/licenses/v1/licenses"]
-    assert sorted(licence_hosts) == ["api-eu01.central.sophos.com"] * 2 + ["partner.api"] * 2
+    list(client.licenses(t["id"] for t in tenants[:4]))
+    list(client.billing_usage(2026, 10))
+    hosts = {r.url.path: {c.url.host for c in sophos.calls if c.url.path == r.url.path} for r in sophos.calls}
+    assert hosts["/whoami/v1"] == {"global.api"}
+    assert hosts["/partner/v1/tenants"] == {"partner.api"}
+    assert hosts["/partner/v1/billing/usage/2026/10"] == {"partner.api"}
+    assert hosts["/licenses/v1/licenses"] == {"partner.api"}
+    assert sorted(r.headers["X-Tenant-ID"] for r in sophos.calls if r.url.path == "/licenses/v1/licenses") == [
+        t["id"] for t in tenants[:4]]
     assert all(r.headers["X-Partner-ID"] == PARTNER for r in sophos.calls if r.url.path.startswith("/partner/"))
-
-
-@pytest.mark.parametrize("host", ["https://collector.example.net", "http://api-eu01.central.sophos.com",
-                                  "https://api.sophos.com.example.net"])
-def test_tenant_host_outside_sophos_gets_no_token_and_the_tenant_is_skipped(make_client, sophos, host):
-    client = make_client()
-    tenants = list(client.tenants())
-    results = list(client.licenses([(tenants[0]["id"], host), (tenants[1]["id"], None)]))
-    by_tenant = {r.tenant_id: r for r in results}
-    assert by_tenant[tenants[0]["id"]].licenses is None
-    assert "is not a Sophos API host" in by_tenant[tenants[0]["id"]].skipped_reason
-    assert by_tenant[tenants[1]["id"]].licenses is not None
-    licence_hosts = [r.url.host for r in sophos.calls if r.url.path == "/licenses/v1/licenses"]
-    assert licence_hosts == ["partner.api"]
 
 
 def test_host_override_with_user_and_password_is_refused_without_showing_them(make_client):
@@ -344,7 +336,7 @@ def test_host_override_with_user_and_password_is_refused_without_showing_them(ma
 
 def test_host_override_receives_every_api_call(make_client, sophos):
     client = make_client(api_host_override="http://127.0.0.1:9999/")
-    list(client.licenses((t["id"], t["apiHost"]) for t in list(client.tenants())[:4]))
+    list(client.licenses(t["id"] for t in list(client.tenants())[:4]))
     api_calls = [r for r in sophos.calls if r.url.path != "/oauth2/token"]
     assert {(r.url.host, r.url.port) for r in api_calls} == {("127.0.0.1", 9999)}
 
@@ -418,7 +410,7 @@ def test_billing_usage_can_only_be_iterated_once(make_client):
 
 def test_forbidden_tenant_is_skipped_with_its_reason(make_client, sophos):
     sophos.forbidden = {"t-0002"}
-    results = {r.tenant_id: r for r in make_client().licenses((t["id"], None) for t in sophos.tenants[:5])}
+    results = {r.tenant_id: r for r in make_client().licenses(t["id"] for t in sophos.tenants[:5])}
     assert set(results) == {f"t-000{i}" for i in range(5)}
     assert results["t-0002"].licenses is None
     assert results["t-0002"].skipped_reason == "403 forbidden: Forbidden: not your tenant"
@@ -427,7 +419,7 @@ def test_forbidden_tenant_is_skipped_with_its_reason(make_client, sophos):
 
 def test_licences_run_with_the_configured_concurrency_at_most(make_client, sophos):
     sophos.licence_delay = 0.02
-    results = list(make_client(concurrency=4).licenses((t["id"], None) for t in sophos.tenants[:40]))
+    results = list(make_client(concurrency=4).licenses(t["id"] for t in sophos.tenants[:40]))
     assert len(results) == 40
     assert sophos.max_in_flight == 4
 
@@ -438,7 +430,7 @@ def test_licences_stream_while_reading_input_only_a_window_ahead(make_client, so
     def tenants():
         for i in range(10_000):
             pulled.append(i)
-            yield f"t-{i}", None
+            yield f"t-{i}"
 
     stream = make_client(concurrency=3).licenses(tenants())
     first = list(itertools.islice(stream, 7))
@@ -450,7 +442,7 @@ def test_licences_stream_while_reading_input_only_a_window_ahead(make_client, so
 def test_a_failing_tenant_fails_the_stream(make_client, sophos):
     sophos.faults["/licenses/v1/licenses"] = [httpx.Response(500, json={"message": "boom"})] * 4
     with pytest.raises(SophosApiError, match="boom"):
-        list(make_client(concurrency=1).licenses([("t-0000", None), ("t-0001", None)]))
+        list(make_client(concurrency=1).licenses(["t-0000", "t-0001"]))
 
 
 # --- secrets ---------------------------------------------------------------------------------------------------
@@ -460,7 +452,7 @@ def test_neither_secret_nor_token_shows_in_repr_or_logs(make_client, sophos, cap
     sophos.forbidden = {"t-0001"}
     with caplog.at_level(logging.DEBUG):
         client = make_client()
-        list(client.licenses((t["id"], t["apiHost"]) for t in client.tenants()))
+        list(client.licenses(t["id"] for t in client.tenants()))
         list(client.billing_usage(2026, 10))
     assert "retry 1/3" in caplog.text and "re-authenticating" in caplog.text  # the run did log
     assert SECRET not in caplog.text and "bearer-token-" not in caplog.text
