@@ -160,6 +160,14 @@ def create_app(state: SimulatorState) -> Starlette:
         pages["maxSize"] = TENANT_PAGE_MAX
         return json_response({"items": items[(page - 1) * size:page * size], "pages": pages})
 
+    async def tenant(request: Request) -> Response:
+        account = partner_account(request)
+        wanted = request.path_params["tenant_id"]
+        found = next((t for t in account.tenants if isinstance(t, dict) and t.get("id") == wanted), None)
+        if found is None:
+            raise ApiError(404, "Tenant not found")
+        return json_response(found)
+
     async def licenses(request: Request) -> Response:
         account = authenticate(request)
         tenant_id = request.headers.get("x-tenant-id")
@@ -213,6 +221,7 @@ def create_app(state: SimulatorState) -> Starlette:
             Route("/api/v2/oauth2/token", token, methods=["POST"]),
             Route("/whoami/v1", whoami, methods=["GET"]),
             Route("/partner/v1/tenants", tenants, methods=["GET"]),
+            Route("/partner/v1/tenants/{tenant_id}", tenant, methods=["GET"]),
             Route("/licenses/v1/licenses", licenses, methods=["GET"]),
             Route("/partner/v1/billing/usage/{year}/{month}", billing_usage, methods=["GET"]),
             Route("/_sim/health", health, methods=["GET"]),

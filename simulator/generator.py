@@ -215,6 +215,10 @@ def _tenant(rng: random.Random, names: _NameFactory, partner_id: str, account: i
     spread = max(0, round(2 * (licenses_per_tenant - 1)))
     count = min(len(PRODUCTS), 1 + rng.randint(0, spread))
     licenses = tuple(_license(rng, product) for product in rng.sample(range(len(PRODUCTS)), count))
+    # As Sophos's tenants carry them; drawn from the tenant's id, so the rest of the world stays as it was.
+    tenant["status"] = "active"
+    tenant["contact"] = contact_object(tenant["id"])
+    tenant["products"] = [{"code": PRODUCTS[lic.product].code} for lic in licenses]
     facts = TenantFacts(
         id=tenant["id"],
         partner_account=account,
@@ -414,6 +418,7 @@ class BillingMonth:
         if tenant_id is not None:
             line["accountId"] = tenant_id
         line["accountStatus"] = status
+        line.update(_contact_fields(tenant_id or account_or_serial))
         line.update(_price_fields(product, currency, discount, self.partner.distributor_name))
         return line
 
@@ -429,7 +434,40 @@ _LINE_NUMBERS = tuple(str((n + 1) * 10) for n in range(64))
 
 @lru_cache(maxsize=None)
 def _account_fields(account: PartnerAccount) -> dict:
-    return {"partnerAccountId": account.account_number, "partnerAccountName": account.name}
+    """As Sophos's example: partnerAccountId is the account's UUID, the 7-digit number its EDI number."""
+    return {"partnerAccountId": account.partner_id, "partnerEdiAccountNumber": account.account_number,
+            "partnerAccountName": account.name}
+
+
+_FIRST_NAMES = ("Anna", "Ben", "Chloé", "David", "Elif", "Farid", "Greta", "Hiro", "Ines", "Jonas")
+_LAST_NAMES = ("Müller", "Smith", "García", "Rossi", "Novak", "Dubois", "Kowalski", "Jensen", "Silva", "Ito")
+_CITIES = (("Berlin", "DE", "10115"), ("Smithfield", "US", "32932"), ("Lyon", "FR", "69001"), ("Leeds", "GB", "LS1 4AP"))
+
+
+@lru_cache(maxsize=None)
+def contact_object(seed: str) -> dict:
+    """A tenant's contact as Sophos documents it (personal data: the pipeline must not spread it)."""
+    rng = random.Random(seed)
+    first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
+    city, country, postal = rng.choice(_CITIES)
+    return {
+        "firstName": first, "lastName": last, "email": f"{first}.{last}@example.com".lower(),
+        "phone": f"+1 555 {rng.randrange(10**4):04d}",
+        "address": {"address1": f"{rng.randrange(1, 200)} Main Street", "city": city, "countryCode": country,
+                    "postalCode": postal},
+    }
+
+
+@lru_cache(maxsize=None)
+def _contact_fields(seed: str) -> dict:
+    """The contact columns of a billing line, as in Sophos's example (contactName ... contactZip)."""
+    contact = contact_object(seed)
+    address = contact["address"]
+    return {
+        "assignedAccountIdentifier": contact["lastName"], "contactName": f"{contact['firstName']} {contact['lastName']}",
+        "contactEmail": contact["email"], "contactStreet": address["address1"], "contactCity": address["city"],
+        "contactCountry": address["countryCode"], "contactZip": address["postalCode"],
+    }
 
 
 @lru_cache(maxsize=None)
@@ -451,7 +489,8 @@ def _price_fields(product, currency: str, discount: float, distributor_name: str
         "netPrice": f"{net:.2f}", "netPriceCurrency": currency,
         "unitMsrp": f"{unit * 1.25:.2f}", "unitMsrpCurrency": currency,
         "priceWithTaxes": f"{net * 1.2:.2f}", "priceWithTaxesCurrency": currency,
-        "additionalDiscountPercentage": f"{discount:.2f}",
+        # a JSON number, as in Sophos's example (25): an integer when whole
+        "additionalDiscountPercentage": int(discount) if discount.is_integer() else discount,
     }
     if distributor_name is not None:
         fields["distributorAccountName"] = distributor_name
