@@ -32,6 +32,7 @@ from sophos_sync.validation.decode import ColumnarDecoder
 from sophos_sync.validation.keys import copies, fold, line_key, line_key_of, natural_keys
 from sophos_sync.validation.verdict import (
     REJECTED_COLUMNS, failures_frame, refuse_broken_entity, rejected_rows, run_contract, type_drift, with_wrong_types,
+    without_drifted,
 )
 
 __all__ = ["ENTITIES", "REJECTED_COLUMNS", "STAGE_COLUMNS", "ValidationResult", "contract", "enforce_threshold",
@@ -73,7 +74,7 @@ def validate(entity: str, rows: Iterable[tuple[str, str | None, str]]) -> Valida
     module, contract_schema = contract(entity), schema(entity)
     batch = ColumnarDecoder(api_fields(entity), module.IGNORED).decode(rows)
     columns = {name: batch.table.column(name) for name in batch.table.column_names}
-    wrong_types, drift = type_drift(batch.wrong_types, module.INFORMATIONAL, columns)
+    wrong_types, drift, drifted = type_drift(batch.wrong_types, module.INFORMATIONAL, columns)
     for name, derive in module.DERIVED.items():
         columns[name] = derive(columns)
     keys = natural_keys(columns, module.NATURAL_KEY, wrong_types)
@@ -84,7 +85,7 @@ def validate(entity: str, rows: Iterable[tuple[str, str | None, str]]) -> Valida
         types_mapper=pd.ArrowDtype)
     clock.lap("decode")
 
-    failures = run_contract(contract_schema, frame, getattr(module, "CHECK_COLUMNS", {}))
+    failures = without_drifted(run_contract(contract_schema, frame, getattr(module, "CHECK_COLUMNS", {})), drifted)
     failures = with_wrong_types(failures, wrong_types)
     clock.lap("checks")
 

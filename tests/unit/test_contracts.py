@@ -364,3 +364,11 @@ def test_published_fields_the_contract_ignores_are_not_drift():
     item = tenant(contact={"firstName": "Canary", "email": "canary@example.com"}, status="active",
                   products=[{"code": "CIXA"}])
     assert validate("tenant", rows(item)).unknown_fields == []
+
+
+def test_informational_value_kept_as_drift_is_not_judged_by_the_fields_checks():
+    """A boolean where the billing type belongs is drift: its text "true" is no billing type, and that is
+    not a second reason to reject the tenant."""
+    result = validate("tenant", rows(tenant(billingType=True)))
+    assert result.rejected.empty and result.valid.iloc[0].to_dict()["billing_type"] == "true"
+    assert result.type_drift == [{"field": "billingType", "expected": "string", "found": "boolean", "records": 1}]

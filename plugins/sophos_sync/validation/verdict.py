@@ -1,7 +1,8 @@
 """Running a contract over the batch, its failures as rejected rows, and the whole-entity verdict.
 
 A value of another JSON type in an INFORMATIONAL field is drift, not a failure: the value is kept as
-its JSON text (null in a Number column) and counted per field, old and new type.
+its JSON text (null in a Number column), counted per field, old and new type, and not judged by the
+field's checks (a boolean where a billing type belongs is not also an unknown billing type).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def type_drift(wrong_types: Sequence[tuple], informational: Collection[str],
-               columns: dict[str, pyarrow.ChunkedArray]) -> tuple[list[tuple], list[dict]]:
+               columns: dict[str, pyarrow.ChunkedArray]) -> tuple[list[tuple], list[dict], set[tuple[int, str]]]:
     """The wrong-typed values of informational fields taken out of `wrong_types`: each kept in its column
     as JSON text where the column is text, and counted as drift (field, expected and found JSON type)."""
     def informational_path(path: str) -> bool:
@@ -49,7 +50,15 @@ def type_drift(wrong_types: Sequence[tuple], informational: Collection[str],
             [pc.replace_with_mask(columns[column].combine_chunks(), pyarrow.array(mask), texts)])
     drift = [{"field": column, "expected": expected, "found": found, "records": count}
              for (column, expected, found), count in sorted(counts.items())]
-    return kept, drift
+    return kept, drift, {(row, column) for row, column, _, _ in drifted}
+
+
+def without_drifted(failures: pd.DataFrame, drifted: set[tuple[int, str]]) -> pd.DataFrame:
+    """The failures but those of values kept as drift."""
+    if not drifted or failures.empty:
+        return failures
+    judged = [(row, column) not in drifted for row, column in zip(failures["row"], failures["column_name"])]
+    return failures[np.asarray(judged, dtype=bool)]
 
 
 def rejected_rows(failures: pd.DataFrame, keys: pyarrow.ChunkedArray, positions: np.ndarray,
