@@ -98,6 +98,7 @@ def reconcile_and_report(sync_run_id: int, billing_month: date, dsn: str | None 
         conn.commit()
         sync_run.finish(conn, sync_run_id, "succeeded", {"reconcile": figures})
         sync_run.cleanup(conn, sync_run_id)
+        sync_run.purge_raw_records(conn, sync_run_id)
         conn.commit()
         summary = sync_run.summary(conn, sync_run_id)
     for line in format_summary(summary).splitlines():

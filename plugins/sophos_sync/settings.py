@@ -46,6 +46,11 @@ MAX_PAGES = int(_env("SOPHOS_SYNC_MAX_PAGES", "100000"))
 # Validation: above this share of rejected billing lines the month is not loaded.
 REJECT_THRESHOLD = float(_env("SOPHOS_SYNC_REJECT_THRESHOLD", "0.01"))
 
+# Raw API records hold personal data (contacts): how long the raw JSON of rejected records stays for
+# Support, and how long a run that never succeeded keeps its landing rows (to be resumed) at most.
+REJECTED_RETENTION_DAYS = int(_env("SOPHOS_SYNC_REJECTED_RETENTION_DAYS", "180"))
+LANDING_RETENTION_DAYS = int(_env("SOPHOS_SYNC_LANDING_RETENTION_DAYS", "30"))
+
 # Task retries heal transient API and database faults; auth/config errors skip them.
 TASK_RETRIES = int(_env("SOPHOS_SYNC_TASK_RETRIES", "3"))
 TASK_RETRY_DELAY = timedelta(seconds=int(_env("SOPHOS_SYNC_TASK_RETRY_DELAY_SECONDS", "120")))

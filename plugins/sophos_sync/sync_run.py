@@ -12,7 +12,7 @@ from datetime import date
 import psycopg
 from psycopg.types.json import Jsonb
 
-from sophos_sync import db
+from sophos_sync import db, settings
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,23 @@ def cleanup(conn: psycopg.Connection, sync_run_id: int) -> None:
     with conn.transaction():
         (deleted,) = conn.execute(db.sql("sync_run/cleanup"), {"sync_run_id": sync_run_id}).fetchone()
     log.info("cleaned up sync run %d: %s landing and staging rows dropped", sync_run_id, f"{deleted:,}")
+
+
+def purge_raw_records(conn: psycopg.Connection, sync_run_id: int,
+                      rejected_days: int | None = None, landing_days: int | None = None) -> tuple[int, int]:
+    """After `sync_run_id` loaded its month: drop the raw records (personal data) no one needs any more
+    (include/sql/sync_run/purge_raw_records.sql). Returns (landing rows, rejected records) dropped."""
+    params = {
+        "sync_run_id": sync_run_id,
+        "rejected_days": settings.REJECTED_RETENTION_DAYS if rejected_days is None else rejected_days,
+        "landing_days": settings.LANDING_RETENTION_DAYS if landing_days is None else landing_days,
+    }
+    with conn.transaction():
+        landing, rejected = conn.execute(db.sql("sync_run/purge_raw_records"), params).fetchone()
+    if landing or rejected:
+        log.info("purged raw records: %s landing rows of runs that did not load, %s rejected records past "
+                 "retention", f"{landing:,}", f"{rejected:,}")
+    return landing, rejected
 
 
 def top_unmapped(conn: psycopg.Connection, limit: int = TOP_UNMAPPED) -> list[dict]:

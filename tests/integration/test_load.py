@@ -494,3 +494,37 @@ def test_finish_and_cleanup_keep_the_report_and_drop_the_run_data(db_conn):
     rejected = db_conn.execute("SELECT count(*) FROM sophos.rejected_records WHERE sync_run_id = %s", (run,))
     assert rejected.fetchone() == (2,)
     assert db_conn.execute("SELECT count(*) FROM sophos.invoice_lines").fetchone() == (6,)
+
+
+def test_raw_records_that_no_one_needs_are_purged_once_the_month_is_loaded(db_conn):
+    """Raw records carry contacts (personal data): a failed run's landing rows go once its month is loaded by a
+    later run, or after the landing retention; rejected records after theirs. Runs in flight keep theirs."""
+    failed_same_month = october().seed(db_conn)
+    failed_other_month = Month(SEPTEMBER, [], [], [line(1, ACME)]).seed(db_conn)
+    failed_long_ago = Month(SEPTEMBER, [], [], [line(2, ACME)]).seed(db_conn)
+    in_flight = Month(SEPTEMBER, [], [], [line(3, ACME)]).seed(db_conn)
+    for run, status, days_ago in ((failed_same_month, "failed", 1), (failed_other_month, "failed", 2),
+                                  (failed_long_ago, "failed", 40), (in_flight, "running", 0)):
+        db_conn.execute("UPDATE sophos.sync_runs SET status = %s, started_at = now() - make_interval(days => %s) "
+                        "WHERE sync_run_id = %s", (status, days_ago, run))
+    db_conn.execute(
+        "INSERT INTO sophos.rejected_records (sync_run_id, entity, source_key, check_name, raw, rejected_at) VALUES "
+        "(%s, 'billing_usage', 'k', 'decimal_string', '{}', now() - interval '1 day'), "
+        "(%s, 'billing_usage', 'k', 'decimal_string', '{}', now() - interval '40 days')",
+        (failed_same_month, failed_long_ago))
+    db_conn.commit()
+    loaded = october().seed(db_conn)
+    load.load_month(db_conn, loaded, OCTOBER)
+    db_conn.commit()
+    sync_run.finish(db_conn, loaded, "succeeded", {})
+    sync_run.cleanup(db_conn, loaded)
+
+    landing_purged, rejected_purged = sync_run.purge_raw_records(db_conn, loaded, rejected_days=30, landing_days=30)
+    assert landing_purged > 0 and rejected_purged == 1
+
+    def landed(run: int) -> int:
+        return db_conn.execute("SELECT count(*) FROM sophos.landing_records WHERE sync_run_id = %s", (run,)).fetchone()[0]
+
+    assert (landed(failed_same_month), landed(failed_long_ago)) == (0, 0)
+    assert landed(failed_other_month) > 0 and landed(in_flight) > 0
+    assert db_conn.execute("SELECT sync_run_id FROM sophos.rejected_records").fetchall() == [(failed_same_month,)]
