@@ -67,3 +67,20 @@ def test_monthly_totals_sum_line_amounts_per_month_seller_organization_and_curre
         (OCTOBER, None, None, None, "EUR"): (1, Decimal("6.0000")),
         (SEPTEMBER, "seller-north", "org-acme", "ACME GmbH", "EUR"): (1, Decimal("12.6000")),
     }
+
+
+def test_invoice_lines_view_keeps_every_raw_price_beside_the_amount_and_says_the_rule(db_conn):
+    db_conn.execute(
+        "INSERT INTO sophos.invoice_lines (billing_month, line_key, partner_id, account, unit_price, net_price, "
+        "unit_msrp, price_with_taxes, additional_discount_percentage, billable_quantity, currency, sync_run_id) "
+        "VALUES (%s, 'p1', %s, 'sophos_default', 1.40, 1.26, 1.75, 1.51, 12.5, 20, 'USD', 1)",
+        (OCTOBER, PARTNER_NORTH))
+    row = db_conn.execute(
+        "SELECT unit_price, net_price, unit_msrp, price_with_taxes, additional_discount_percentage, line_amount "
+        "FROM finance.invoice_lines WHERE line_key = 'p1'").fetchone()
+    assert row == (Decimal("1.40"), Decimal("1.26"), Decimal("1.75"), Decimal("1.51"), Decimal("12.5"),
+                   Decimal("25.2"))
+    (comment,) = db_conn.execute(
+        "SELECT col_description('finance.invoice_lines'::regclass, attnum) FROM pg_attribute "
+        "WHERE attrelid = 'finance.invoice_lines'::regclass AND attname = 'line_amount'").fetchone()
+    assert comment.startswith("net_price * billable_quantity") and "per unit" in comment
