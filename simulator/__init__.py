@@ -1,7 +1,8 @@
 """The Sophos Partner API simulator: the demo's, the tests' and the benchmark's stand-in for Sophos Central.
 
-One uvicorn server hosts every path of DESIGN.md section 3 for several partner credentials:
-``POST /api/v2/oauth2/token``, ``GET /whoami/v1``, ``GET /partner/v1/tenants``,
+One uvicorn server hosts the paths the sync calls, for several partner credentials, in the shapes of
+Sophos's published examples (tests/conformance/fixtures): ``POST /api/v2/oauth2/token``,
+``GET /whoami/v1``, ``GET /partner/v1/tenants``, ``GET /partner/v1/tenants/{id}``,
 ``GET /licenses/v1/licenses``, ``GET /partner/v1/billing/usage/{year}/{month}``.
 
     python -m simulator serve --host 127.0.0.1 --port 8080 --scale small --seed 1 [--today 2026-10-26]
