@@ -62,7 +62,10 @@ def load_month(conn: psycopg.Connection, sync_run_id: int, billing_month: date,
         as_of = row[0] if row else None
         mirror = as_of is None or billing_month >= as_of
         # Additive and never overwriting: also done on a backfill, so its lines are mapped like a current run's.
-        counts: dict = {"customer_mappings": {"auto_inserted": _run(conn, "insert_auto_mappings", params)}}
+        counts: dict = {"customer_mappings": {
+            "dropped_seller_changed": _run(conn, "drop_seller_changed_mappings", params),
+            "auto_inserted": _run(conn, "insert_auto_mappings", params),
+        }}
         if mirror:
             log.info(
                 "loading %s into the mirror (mirror was at %s)",
@@ -93,7 +96,10 @@ def _summary(counts: dict) -> str:
             f"subscriptions +{s['inserted']:,} ~{s['updated']:,} cancelled as vanished {s['cancelled_vanished']:,}",
             f"status changes {h['closed']:,}",
         ]
-    parts.append(f"auto mappings {counts['customer_mappings']['auto_inserted']:,}")
+    mappings = counts["customer_mappings"]
+    parts.append(f"auto mappings {mappings['auto_inserted']:,}")
+    if mappings["dropped_seller_changed"]:
+        parts.append(f"mappings to another seller's organization taken out of use {mappings['dropped_seller_changed']:,}")
     return ", ".join(parts)
 
 

@@ -1,7 +1,10 @@
 """Customer mapping decisions (DESIGN.md section 5), pure: DataFrames in, DataFrame out, no I/O.
 
 Outcome of each Sophos tenant of the month, first rule that applies:
-1. ``mapped``: a row in ``sophos.customer_mappings`` exists (manual or auto); it wins over everything.
+1. ``mapped``: a row in ``sophos.customer_mappings`` exists (manual or auto) and its organization belongs
+   to the tenant's current seller; it wins over the rules below. A mapping to an organization of any other
+   seller (the customer moved to another partner, the seller lost its partner id, or the mapping was made
+   wrong) is ``unmapped`` with reason ``seller_changed``: nothing more is imported under it.
 2. ``auto_matched``: the tenant's ``partner.id`` is a seller's ``sophos_partner_id`` and exactly one
    customer organization of that seller has the same normalized name (``normalize_name``).
 3. ``unmapped`` with a reason: ``unknown_seller`` (no seller has that partner id), ``ambiguous`` (two or
@@ -125,7 +128,8 @@ def decide(
     """One decision row per tenant (columns DECISION_COLUMNS), in the tenants' order.
 
     tenants: sophos_customer_id, name, show_as, partner_id; sellers: seller_id, name, sophos_partner_id;
-    orgs: org_id, seller_id, name; mappings: sophos_customer_id, platform_org_id, method.
+    orgs: org_id, seller_id, name; mappings: sophos_customer_id, platform_org_id, method, org_seller_id (the
+    seller the mapped organization belongs to now).
     Ids are compared as strings (case-insensitively for the UUIDs), so callers may pass UUIDs or text.
     """
     seller_by_partner = {
@@ -134,7 +138,10 @@ def decide(
         if _present(partner)
     }
     mapped_org = {
-        _uuid_key(customer): org for customer, org in zip(mappings["sophos_customer_id"], mappings["platform_org_id"])
+        _uuid_key(customer): (org, org_seller)
+        for customer, org, org_seller in zip(
+            mappings["sophos_customer_id"], mappings["platform_org_id"], mappings["org_seller_id"]
+        )
     }
     seller_orgs = _SellerOrganizations(orgs)
 
@@ -155,8 +162,13 @@ def decide(
             "candidates": [],
         }
         names = sorted({normalize_name(_text(name)), normalize_name(_text(show_as))} - {""})
-        if _uuid_key(customer) in mapped_org:
-            row.update(outcome="mapped", platform_org_id=mapped_org[_uuid_key(customer)])
+        mapped_to, mapped_seller = mapped_org.get(_uuid_key(customer), (None, None))
+        if mapped_to is not None and seller_id is not None and mapped_seller == seller_id:
+            row.update(outcome="mapped", platform_org_id=mapped_to)
+        elif mapped_to is not None:
+            row["reason"] = "seller_changed"
+            if seller_id is not None:
+                to_rank[seller_id].append((len(rows), names))
         elif seller_id is None:
             row["reason"] = "unknown_seller"
         else:

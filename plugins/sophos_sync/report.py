@@ -8,6 +8,9 @@ from sophos_sync import db
 
 log = logging.getLogger(__name__)
 
+# review.REASONS, repeated: that module imports pandas, which this one (loaded by the DAG) avoids.
+UNMAPPED_REASONS = ("no_match", "ambiguous", "unknown_seller", "seller_changed")
+
 
 def _fmt(n) -> str:
     return f"{n:,}" if isinstance(n, int) else str(n)
@@ -73,7 +76,7 @@ def format_summary(summary: dict) -> str:
 
 
 def _reasons(mapping: dict) -> str:
-    reasons = {k: v for k, v in mapping.items() if k in ("no_match", "ambiguous", "unknown_seller") and v}
+    reasons = {k: v for k, v in mapping.items() if k in UNMAPPED_REASONS and v}
     return " (" + ", ".join(f"{k} {_fmt(v)}" for k, v in reasons.items()) + ")" if reasons else ""
 
 

@@ -20,7 +20,7 @@ from sophos_sync.errors import SophosSyncError
 
 log = logging.getLogger(__name__)
 
-REASONS = ("no_match", "ambiguous", "unknown_seller")
+REASONS = ("no_match", "ambiguous", "unknown_seller", "seller_changed")
 OUTCOMES = ("mapped", "auto_matched", "unmapped")
 
 
@@ -37,7 +37,9 @@ def map_customers(conn: psycopg.Connection, sync_run_id: int) -> dict[str, int]:
         _frame(conn, "mapping/run_tenants", params, ["sophos_customer_id", "name", "show_as", "partner_id"]),
         _frame(conn, "mapping/run_sellers", params, ["seller_id", "name", "sophos_partner_id"]),
         _frame(conn, "mapping/run_organizations", params, ["org_id", "seller_id", "name"]),
-        _frame(conn, "mapping/run_mappings", params, ["sophos_customer_id", "platform_org_id", "method"]),
+        _frame(
+            conn, "mapping/run_mappings", params, ["sophos_customer_id", "platform_org_id", "method", "org_seller_id"]
+        ),
     )
     conn.execute(db.sql("mapping/delete_run_decisions"), params)
     db.copy_rows(
@@ -55,9 +57,10 @@ def map_customers(conn: psycopg.Connection, sync_run_id: int) -> dict[str, int]:
     counts = {key: int(value) for key, value in counts.items()}
     log.info(
         "mapped customers of run %s: %d tenants, %d already mapped, %d auto-matched, %d unmapped "
-        "(no_match %d, ambiguous %d, unknown_seller %d) in %.1f s",
+        "(no_match %d, ambiguous %d, unknown_seller %d, seller_changed %d) in %.1f s",
         sync_run_id, len(decisions), counts["mapped"], counts["auto_matched"], counts["unmapped"],
-        counts["no_match"], counts["ambiguous"], counts["unknown_seller"], time.monotonic() - started,
+        counts["no_match"], counts["ambiguous"], counts["unknown_seller"], counts["seller_changed"],
+        time.monotonic() - started,
     )
     return counts
 
@@ -99,7 +102,9 @@ def resolve(
     conn: psycopg.Connection, sophos_customer_id: str, org_id: str, resolved_by: str, force: bool = False
 ) -> dict:
     """Map a customer to an organization of its seller through review.resolve_customer and return that
-    organization ({"org_id", "seller_id", "name"}). Raises ReviewError, changing nothing, when refused."""
+    organization ({"org_id", "seller_id", "name"}), as the function answers it: a support_agent login can
+    run this end to end. Raises ReviewError, changing nothing, when refused; `resolved_by` is a person's
+    name (from --by, or a web page's logged-in user)."""
     try:
         customer = str(uuid.UUID(str(sophos_customer_id).strip()))
     except ValueError:
@@ -109,15 +114,20 @@ def resolve(
         ) from None
     params = {"sophos_customer_id": customer, "org_id": org_id, "resolved_by": resolved_by, "force": force}
     try:
-        conn.execute(db.sql("review/resolve_customer"), params)
-    except psycopg.errors.RaiseException as exc:
+        with conn.cursor(row_factory=dict_row) as cur:
+            organization = cur.execute(db.sql("review/resolve_customer"), params).fetchone()
+    except (psycopg.errors.RaiseException, psycopg.errors.InvalidParameterValue) as exc:
         diag = exc.diag
         hint = f" {diag.message_hint}" if diag.message_hint else ""
         raise ReviewError(f"refused: {diag.message_primary}.{hint}") from None
-    with conn.cursor(row_factory=dict_row) as cur:
-        organization = cur.execute(db.sql("review/organization"), {"org_id": org_id}).fetchone()
+    except psycopg.errors.InsufficientPrivilege:
+        raise ReviewError(
+            "only Support may resolve customers: connect as a user granted the support_agent role; "
+            "nothing was changed"
+        ) from None
     log.info(
-        "resolved customer %s -> organization %s by %s%s", customer, org_id, resolved_by, " (forced)" if force else ""
+        "resolved customer %s -> organization %s by %s%s", customer, org_id, resolved_by.strip(),
+        " (forced)" if force else "",
     )
     return organization
 

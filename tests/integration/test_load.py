@@ -238,7 +238,7 @@ def test_first_load_mirrors_mapped_customers_and_loads_every_line(db_conn):
 
     assert counts["mirror"] == "applied"
     assert counts["customers"] == {"inserted": 4, "updated": 0, "removed": 0}
-    assert counts["customer_mappings"] == {"auto_inserted": 1}
+    assert counts["customer_mappings"] == {"dropped_seller_changed": 0, "auto_inserted": 1}
     # Hooli is unmapped: its licence is not imported
     assert counts["subscriptions"] == {"inserted": 4, "updated": 0, "cancelled_vanished": 0}
     assert counts["status_history"] == {"closed": 0, "opened": 4}
@@ -270,7 +270,7 @@ def test_rerun_of_same_month_changes_nothing(db_conn):
     assert counts["customers"] == {"inserted": 0, "updated": 0, "removed": 0}
     assert counts["subscriptions"] == {"inserted": 0, "updated": 0, "cancelled_vanished": 0}
     assert counts["status_history"] == {"closed": 0, "opened": 0}
-    assert counts["customer_mappings"] == {"auto_inserted": 0}
+    assert counts["customer_mappings"] == {"dropped_seller_changed": 0, "auto_inserted": 0}
 
 
 def test_failure_before_commit_keeps_previous_month_and_rerun_completes(db_conn):

@@ -130,20 +130,25 @@ def conn(db_conn):
 
 def test_every_row_of_the_mapping_table_and_every_reason(conn):
     run = new_run(conn)
-    already, auto, no_match, ambiguous, unknown = (customer_id() for _ in range(5))
-    add_tenant(conn, run, already, "Delta Dental", partner=PARTNER_A)  # name would not match seller A
-    add_mapping(conn, already, "org-b-delta")
+    already, auto, no_match, ambiguous, unknown, moved = (customer_id() for _ in range(6))
+    add_tenant(conn, run, already, "Delta Dental", partner=PARTNER_A)  # name would not match its org
+    add_mapping(conn, already, "org-a-harbour")
     add_tenant(conn, run, auto, "BÄCKEREI MÜLLER G.m.b.H.")
     add_tenant(conn, run, no_match, "Alpine Skiing")
     add_tenant(conn, run, ambiguous, "Twin Inc.")
     add_tenant(conn, run, unknown, "Backerei Muller", partner=PARTNER_UNKNOWN)
+    add_tenant(conn, run, moved, "Delta Dental", partner=PARTNER_A)  # seller A's customer now
+    add_mapping(conn, moved, "org-b-delta")
 
     counts = review.map_customers(conn, run)
 
-    assert counts == {"mapped": 1, "auto_matched": 1, "unmapped": 3,
-                      "no_match": 1, "ambiguous": 1, "unknown_seller": 1}
+    assert counts == {"mapped": 1, "auto_matched": 1, "unmapped": 4,
+                      "no_match": 1, "ambiguous": 1, "unknown_seller": 1, "seller_changed": 1}
     got = decisions(conn, run)
-    assert (got[already]["outcome"], got[already]["org"]) == ("mapped", "org-b-delta")
+    assert (got[already]["outcome"], got[already]["org"]) == ("mapped", "org-a-harbour")
+    assert (got[moved]["outcome"], got[moved]["reason"], got[moved]["seller"]) == (
+        "unmapped", "seller_changed", "seller-a",
+    )
     assert (got[auto]["outcome"], got[auto]["org"], got[auto]["seller"]) == ("auto_matched", "org-a-baker", "seller-a")
     assert (got[no_match]["outcome"], got[no_match]["reason"]) == ("unmapped", "no_match")
     assert got[no_match]["candidates"][0]["org_id"] == "org-a-alpine"
@@ -197,7 +202,7 @@ def test_manual_mapping_is_never_overwritten_by_automation(conn):
 def test_no_tenants_writes_no_decisions(conn):
     run = new_run(conn)
     assert review.map_customers(conn, run) == dict.fromkeys(
-        ("mapped", "auto_matched", "unmapped", "no_match", "ambiguous", "unknown_seller"), 0
+        ("mapped", "auto_matched", "unmapped", "no_match", "ambiguous", "unknown_seller", "seller_changed"), 0
     )
     assert decisions(conn, run) == {}
 

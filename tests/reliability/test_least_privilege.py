@@ -114,12 +114,12 @@ def test_finance_reader_cannot_write_anything(as_role):
     assert [s for s in READER_WRITES if not refused(reader, s)] == []
 
 
-def test_support_agent_reads_and_updates_review_rows_and_resolves(as_role, pg_dsn):
+def test_support_agent_reads_review_rows_and_resolves_through_the_function(as_role, pg_dsn):
     agent = as_role("support_agent")
     assert agent.execute("SELECT customer_name FROM review.unmapped_customers").fetchall() == [("Acme GmbH",)]
-    agent.execute("UPDATE review.unmapped_customers SET candidates = '[]' WHERE sophos_customer_id = %s", (ACME,))
 
-    agent.execute("SELECT review.resolve_customer(%s, 'org-acme', 'jane.doe')", (ACME,))
+    assert agent.execute("SELECT * FROM review.resolve_customer(%s, 'org-acme', 'jane.doe')", (ACME,)).fetchall() \
+        == [("org-acme", "seller-north", "ACME GmbH")]
 
     with psycopg.connect(pg_dsn) as admin:
         assert admin.execute(
@@ -139,6 +139,12 @@ def test_support_agent_cannot_touch_invoice_lines_or_anything_outside_review(as_
         "SELECT * FROM finance.monthly_totals",
         f"INSERT INTO sophos.customer_mappings VALUES ('{OTHER}', 'o', 'manual', now(), 'x')",
         "DELETE FROM review.unmapped_customers",
+        # only review.resolve_customer changes review state: an edited row could forge a resolution or the
+        # partner (and so the seller) a customer is resolved under
+        "UPDATE review.unmapped_customers SET candidates = '[]'",
+        f"UPDATE review.unmapped_customers SET partner_id = '{OTHER}'",
+        "UPDATE review.unmapped_customers SET status = 'resolved', resolved_by = 'jane.doe', "
+        "resolved_org_id = 'org-acme'",
         "INSERT INTO review.unmapped_customers (sophos_customer_id, reason, first_seen_at, last_seen_at) "
         f"VALUES ('{OTHER}', 'no_match', now(), now())",
         "CREATE TABLE review.scratch (x int)",

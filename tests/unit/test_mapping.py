@@ -97,7 +97,7 @@ ORGS = pd.DataFrame(
         {"org_id": "org-b2", "seller_id": "seller-b", "name": "Alpine Skis"},
     ]
 )
-NO_MAPPINGS = pd.DataFrame(columns=["sophos_customer_id", "platform_org_id", "method"])
+NO_MAPPINGS = pd.DataFrame(columns=["sophos_customer_id", "platform_org_id", "method", "org_seller_id"])
 
 
 def tenant(customer_id, name, partner_id=PARTNER_A, show_as=None):
@@ -132,13 +132,39 @@ def test_partner_id_matches_whatever_its_case():
     assert decision["outcome"] == "auto_matched"
 
 
-def test_existing_mapping_wins_over_everything():
-    mappings = pd.DataFrame([{"sophos_customer_id": "c-1", "platform_org_id": "org-a5", "method": "manual"}])
-    decision = decide_one(tenant("c-1", "Bäckerei Müller", partner_id=PARTNER_UNKNOWN), mappings=mappings)
+def mapped_to(org_id, org_seller_id, customer_id="c-1"):
+    return pd.DataFrame([{"sophos_customer_id": customer_id, "platform_org_id": org_id, "method": "manual",
+                          "org_seller_id": org_seller_id}])
+
+
+def test_existing_mapping_of_the_customers_own_seller_wins_over_the_name_match():
+    decision = decide_one(tenant("c-1", "Bäckerei Müller"), mappings=mapped_to("org-a5", "seller-a"))
     assert decision["outcome"] == "mapped"
     assert decision["platform_org_id"] == "org-a5"
     assert decision["reason"] is None
     assert decision["candidates"] == []
+
+
+def test_mapping_to_another_sellers_organization_is_sent_to_review_as_seller_changed():
+    """The customer is seller-b's now (its Sophos partner): an old or forged mapping to seller-a's organization
+    is not used, and Support gets seller-b's candidates."""
+    decision = decide_one(tenant("c-1", "Alpine Skis AG", partner_id=PARTNER_B), mappings=mapped_to("org-a5", "seller-a"))
+    assert (decision["outcome"], decision["reason"], decision["platform_org_id"], decision["seller_id"]) == (
+        "unmapped", "seller_changed", None, "seller-b",
+    )
+    assert [c["org_id"] for c in decision["candidates"]][:1] == ["org-b2"]
+
+
+@pytest.mark.parametrize("partner_id", [PARTNER_UNKNOWN, None])
+def test_mapping_of_a_customer_whose_seller_is_unknown_now_is_seller_changed(partner_id):
+    decision = decide_one(tenant("c-1", "Alpine Ski School", partner_id=partner_id),
+                          mappings=mapped_to("org-a5", "seller-a"))
+    assert (decision["outcome"], decision["reason"], decision["candidates"]) == ("unmapped", "seller_changed", [])
+
+
+def test_mapping_to_an_organization_that_no_longer_exists_is_seller_changed():
+    decision = decide_one(tenant("c-1", "Alpine Ski School"), mappings=mapped_to("org-gone", None))
+    assert (decision["outcome"], decision["reason"]) == ("unmapped", "seller_changed")
 
 
 def test_unknown_partner_is_unmapped_unknown_seller_without_candidates():

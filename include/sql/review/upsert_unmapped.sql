@@ -8,8 +8,10 @@ WITH unmapped AS (
       JOIN sophos.stage_tenants t ON t.sync_run_id = d.sync_run_id AND t.sophos_customer_id = d.sophos_customer_id
      WHERE d.sync_run_id = %(sync_run_id)s
        AND d.outcome = 'unmapped'
-       -- mapped since the decision was taken (e.g. Support resolved it meanwhile): no longer unmapped
-       AND NOT EXISTS (SELECT 1 FROM sophos.customer_mappings m WHERE m.sophos_customer_id = d.sophos_customer_id)
+       -- mapped since the decision was taken (e.g. Support resolved it meanwhile): no longer unmapped. A
+       -- seller_changed customer still has the mapping the load will take out of use.
+       AND (d.reason = 'seller_changed'
+            OR NOT EXISTS (SELECT 1 FROM sophos.customer_mappings m WHERE m.sophos_customer_id = d.sophos_customer_id))
 ),
 subscriptions AS (
     SELECT l.sophos_customer_id, count(*) AS subscription_count
