@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import email.utils
 import itertools
+import json
 import logging
 import random
+import re
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -34,6 +37,11 @@ DEFAULT_TOKEN_LIFETIME = 3600.0
 # A tenants page of this size is always accepted; the client moves up to the server's pages.maxSize.
 TENANT_PAGE_SIZE = 100
 SNIPPET_CHARS = 200
+# The hosts that may receive the client secret or the bearer token: id.sophos.com and *.sophos.com.
+_SOPHOS_HOSTNAME = re.compile(r"(?:[a-z0-9-]+\.)+sophos\.com")
+# Overrides already warned about in this process (one warning per run and connection, not per client).
+_warned_overrides: set[tuple[str, str]] = set()
+_warned_lock = threading.Lock()
 
 
 # --- pure logic: backoff, Retry-After, token expiry ------------------------------------------------------------
@@ -149,6 +157,7 @@ class SophosClient:
         page_size: int = settings.BILLING_PAGE_SIZE,
         tenant_page_size: int = TENANT_PAGE_SIZE,
         max_pages: int = settings.MAX_PAGES,
+        max_response_bytes: int = settings.MAX_RESPONSE_BYTES,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -159,9 +168,11 @@ class SophosClient:
                 f"connection '{name}': the Sophos client id and client secret are both required "
                 f"(login and password of the connection)"
             )
-        if concurrency < 1 or max_attempts < 1 or page_size < 1 or tenant_page_size < 1 or max_pages < 1:
+        if (concurrency < 1 or max_attempts < 1 or page_size < 1 or tenant_page_size < 1 or max_pages < 1
+                or max_response_bytes < 1):
             raise ConfigurationError(
-                f"connection '{name}': concurrency, max_attempts, page sizes and max_pages must be at least 1"
+                f"connection '{name}': concurrency, max_attempts, page sizes, max_pages and max_response_bytes "
+                "must be at least 1"
             )
         if api_host_override and urlsplit(api_host_override).username is not None:
             raise ConfigurationError(
@@ -173,6 +184,26 @@ class SophosClient:
         self.token_url = token_url
         self.global_url = global_url.rstrip("/")
         self.api_host_override = api_host_override.rstrip("/") if api_host_override else None
+        # With an override the connection's host is never called, so only the token URL is checked then.
+        checked = [("token_url", token_url)] + ([] if self.api_host_override else [("host", self.global_url)])
+        for what, url in checked:
+            if not self._may_receive_secrets(url):
+                raise ConfigurationError(
+                    f"connection '{name}': {what} {_safe_url(url)!r} is not a Sophos URL (https://id.sophos.com or "
+                    f"https://*.sophos.com){' nor on the api_host_override host' if self.api_host_override else ''}; "
+                    "the client secret and the bearer token are sent only there. Remove it to use Sophos's default"
+                )
+        if self.api_host_override:
+            with _warned_lock:
+                first = (name, self.api_host_override) not in _warned_overrides
+                _warned_overrides.add((name, self.api_host_override))
+            if first:
+                log.warning(
+                    "connection '%s': api_host_override %s is set: every call, with the client secret and the "
+                    "bearer token, goes there instead of Sophos's hosts (meant for a proxy you run or the simulator)",
+                    name, _safe_url(self.api_host_override),
+                )
+        self.max_response_bytes = max_response_bytes
         self.concurrency = concurrency
         self.max_attempts = max_attempts
         self.deadline_seconds = deadline_seconds
@@ -223,8 +254,16 @@ class SophosClient:
                         f"but sophos-sync needs a partner credential. Create the API credential in Sophos Partner "
                         f"Dashboard (not in a customer's Central) and put it in the connection"
                     )
-                if not self.api_host_override and not me.api_hosts.get("global"):
-                    raise SophosApiError(f"connection '{self.name}': whoami answered without apiHosts.global")
+                if not self.api_host_override:
+                    global_host = me.api_hosts.get("global")
+                    if not global_host:
+                        raise SophosApiError(f"connection '{self.name}': whoami answered without apiHosts.global")
+                    if not self._may_receive_secrets(str(global_host)):
+                        raise SophosApiError(
+                            f"connection '{self.name}': whoami named apiHosts.global {_safe_url(str(global_host))!r}, "
+                            "which is not a Sophos API host (https://*.sophos.com); the bearer token was not sent "
+                            "there. If Sophos really moved its API, set api_host_override on the connection"
+                        )
                 self._whoami = me
             return self._whoami
 
@@ -237,6 +276,7 @@ class SophosClient:
         size = self.tenant_page_size
         page = 1
         fetched = 0
+        seen: set[str] = set()
         while True:
             if page > self.max_pages:
                 raise SophosApiError(
@@ -255,7 +295,25 @@ class SophosClient:
                 # Bigger pages mean fewer calls; offsets change with the size, so start over before yielding.
                 size = max_size
                 continue
+            reported = _int_or_none(pages.get("items"))
+            if total is not None and total > self.max_pages:
+                raise SophosApiError(
+                    f"connection '{self.name}': {_safe_url(url)} reports {total:,} pages of tenants, more than "
+                    f"SOPHOS_SYNC_MAX_PAGES ({self.max_pages:,}); the answer was not trusted"
+                )
+            ids = {str(item.get("id")) for item in items if isinstance(item, dict)}
+            if items and ids <= seen:
+                raise SophosApiError(
+                    f"connection '{self.name}': {_safe_url(url)} page {page} repeats tenants of earlier pages; the "
+                    "server seems to ignore paging, so the tenant list was not trusted. Try again later"
+                )
+            seen |= ids
             fetched += len(items)
+            if reported is not None and fetched > reported:
+                raise SophosApiError(
+                    f"connection '{self.name}': {_safe_url(url)} served {fetched:,} tenants by page {page}, more "
+                    f"than the {reported:,} it reported; the tenant list was not trusted. Try again later"
+                )
             yield from items
             served = _int_or_none(pages.get("size")) or size
             if not items or (page >= total if total is not None else len(items) < served):
@@ -354,6 +412,22 @@ class SophosClient:
 
     # --- routing ------------------------------------------------------------------------------------------
 
+    def _may_receive_secrets(self, url: str | httpx.URL) -> bool:
+        """Whether `url` may receive the client secret or the bearer token: https on id.sophos.com or
+        *.sophos.com, or the api_host_override's own scheme, host and port (the one explicit escape hatch).
+        Every request goes through here, so does whatever host an API answer names."""
+        text = str(url)
+        if any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in text):
+            return False  # urlsplit silently drops tabs and newlines that httpx would refuse or keep
+        parts = urlsplit(text)
+        if parts.username is not None or parts.password is not None:
+            return False
+        if self.api_host_override:
+            override = urlsplit(self.api_host_override)
+            if (parts.scheme, parts.hostname, parts.port) == (override.scheme, override.hostname, override.port):
+                return True
+        return parts.scheme == "https" and _SOPHOS_HOSTNAME.fullmatch(parts.hostname or "") is not None
+
     def _partner_host(self) -> str:
         if self.api_host_override:
             return self.api_host_override
@@ -382,6 +456,11 @@ class SophosClient:
 
         Statuses in `passthrough` are answers the caller handles (404 report missing, 403 tenant forbidden).
         """
+        if not self._may_receive_secrets(url):
+            raise ConfigurationError(
+                f"connection '{self.name}': refused to send {'the bearer token' if authenticated else 'the client secret'}"
+                f" to {_safe_url(url)!r}: it is not a Sophos host (https://*.sophos.com) nor the api_host_override"
+            )
         started = time.monotonic()
         attempt = 0
         reauthenticated = False
@@ -392,8 +471,15 @@ class SophosClient:
                 request_headers["Authorization"] = f"Bearer {token.value}"
             attempt += 1
             try:
-                response = self._http.request(method, url, headers=request_headers, params=params, data=data)
-                status = response.status_code
+                response = self._http.send(
+                    self._http.build_request(method, url, headers=request_headers, params=params, data=data),
+                    stream=True,
+                )
+                try:
+                    status = response.status_code
+                    content = _read_capped(response, self.max_response_bytes)
+                finally:
+                    response.close()
                 if status == 401 and authenticated and not reauthenticated:
                     # Expired or revoked: one fresh token, and the attempt does not count against the budget.
                     reauthenticated = True
@@ -405,15 +491,15 @@ class SophosClient:
                 if status == 429 or status >= 500:
                     failure = _Failure(
                         "rate limited (429)" if status == 429 else f"server error ({status})",
-                        _sophos_message_of(response), status, parse_retry_after(response.headers.get("Retry-After")),
+                        _sophos_message_of(content), status, parse_retry_after(response.headers.get("Retry-After")),
                     )
                 elif status in passthrough:
-                    return status, _json_or_empty(response)
+                    return status, _json_or_empty(content)
                 elif status >= 400:
-                    raise self._final_error(method, response, authenticated)
+                    raise self._final_error(method, response, content, authenticated)
                 else:
                     # A cut token answer may hold part of the token: never quote it.
-                    return status, _usable_body(response, required, quote=authenticated)
+                    return status, _usable_body(content, required, quote=authenticated)
             except _Malformed as exc:
                 failure = _Failure("unusable body", str(exc), status)
             except (httpx.TransportError, httpx.DecodingError) as exc:
@@ -440,8 +526,8 @@ class SophosClient:
             )
             self._sleep(wait_for)
 
-    def _final_error(self, method: str, response: httpx.Response, authenticated: bool) -> Exception:
-        status, said = response.status_code, _sophos_message_of(response) or "no message"
+    def _final_error(self, method: str, response: httpx.Response, content: bytes, authenticated: bool) -> Exception:
+        status, said = response.status_code, _sophos_message_of(content) or "no message"
         target = _safe_url(response.request.url)
         if not authenticated:
             return SophosAuthError(
@@ -501,6 +587,12 @@ class BillingUsage:
         self.year = year
         self.month = month
         self.reported_count: int | None = _int_or_none((first_page.get("pages") or {}).get("items"))
+        reported_pages = _int_or_none((first_page.get("pages") or {}).get("total"))
+        if reported_pages is not None and reported_pages > client.max_pages:
+            raise SophosApiError(
+                f"connection '{client.name}': billing usage {year}-{month:02d} reports {reported_pages:,} pages, "
+                f"more than SOPHOS_SYNC_MAX_PAGES ({client.max_pages:,}); the month was not trusted"
+            )
         self.fetched_count = 0
         self.pages = 0
 
@@ -516,6 +608,12 @@ class BillingUsage:
             self.pages += 1
             items = _items(body, url)
             self.fetched_count += len(items)
+            if self.reported_count is not None and self.fetched_count > self.reported_count:
+                raise SophosApiError(
+                    f"connection '{client.name}': billing usage {self.year}-{self.month:02d} served "
+                    f"{self.fetched_count:,} lines by page {self.pages}, more than the {self.reported_count:,} Sophos "
+                    "reported; the month was not trusted. Try again later"
+                )
             yield from items
             next_key = (body.get("pages") or {}).get("nextKey")
             if not next_key:
@@ -540,10 +638,28 @@ class BillingUsage:
 
 # --- helpers -------------------------------------------------------------------------------------------------
 
-def _usable_body(response: httpx.Response, required: tuple[str, ...], *, quote: bool) -> dict:
-    shown = f": {_snippet(response.text)!r}" if quote else f" ({len(response.content)} bytes)"
+def _read_capped(response: httpx.Response, cap: int) -> bytes:
+    """The body, refused as soon as it passes `cap` bytes: a hostile or broken server cannot fill the memory."""
+    declared = _int_or_none(response.headers.get("Content-Length"))
+    if declared is not None and declared > cap:
+        raise _Malformed(f"body of {declared:,} bytes announced, above the {cap:,} bytes read at most "
+                         "(SOPHOS_SYNC_MAX_RESPONSE_BYTES)")
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > cap:
+            raise _Malformed(f"body larger than the {cap:,} bytes read at most (SOPHOS_SYNC_MAX_RESPONSE_BYTES)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _usable_body(content: bytes, required: tuple[str, ...], *, quote: bool) -> dict:
+    shown = f": {_snippet(content.decode('utf-8', 'replace'))!r}" if quote else f" ({len(content)} bytes)"
     try:
-        body = response.json()
+        body = json.loads(content)
+    except RecursionError:
+        # Python's parser recurses per level: a deeply nested answer is malformed, not a crash of the task.
+        raise _Malformed(f"not JSON we read (nested too deeply){shown}") from None
     except ValueError as exc:
         raise _Malformed(f"not JSON ({exc.__class__.__name__}){shown}") from None
     if not isinstance(body, dict):
@@ -561,10 +677,10 @@ def _items(body: dict, url: str) -> list[dict]:
     return items
 
 
-def _json_or_empty(response: httpx.Response) -> dict:
+def _json_or_empty(content: bytes) -> dict:
     try:
-        body = response.json()
-    except ValueError:
+        body = json.loads(content)
+    except (ValueError, RecursionError):
         return {}
     return body if isinstance(body, dict) else {}
 
@@ -576,9 +692,9 @@ def _sophos_message(body: dict) -> str:
     return f"{code}: {message}" if code and message else code or message
 
 
-def _sophos_message_of(response: httpx.Response) -> str:
-    body = _json_or_empty(response)
-    return _snippet(_sophos_message(body) if body else response.text)
+def _sophos_message_of(content: bytes) -> str:
+    body = _json_or_empty(content)
+    return _snippet(_sophos_message(body) if body else content.decode("utf-8", "replace"))
 
 
 def _snippet(text: str) -> str:

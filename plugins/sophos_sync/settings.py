@@ -42,6 +42,9 @@ HTTP_MAX_ATTEMPTS = int(_env("SOPHOS_SYNC_HTTP_MAX_ATTEMPTS", "8"))
 HTTP_DEADLINE_SECONDS = float(_env("SOPHOS_SYNC_HTTP_DEADLINE_SECONDS", "900"))
 BILLING_PAGE_SIZE = int(_env("SOPHOS_SYNC_BILLING_PAGE_SIZE", "1000"))
 MAX_PAGES = int(_env("SOPHOS_SYNC_MAX_PAGES", "100000"))
+# Bytes of one API answer read at most. Sophos's largest pages (1,000 billing lines, 100 tenants) are a few
+# MB; a bigger answer is a broken or hostile server, refused before it fills the worker's memory.
+MAX_RESPONSE_BYTES = int(_env("SOPHOS_SYNC_MAX_RESPONSE_BYTES", str(64 * 1024 * 1024)))
 
 # Validation: above this share of rejected billing lines the month is not loaded.
 REJECT_THRESHOLD = float(_env("SOPHOS_SYNC_REJECT_THRESHOLD", "0.01"))

@@ -18,23 +18,24 @@ def _set_connection(monkeypatch, conn_id: str, value: dict | str) -> None:
 def test_json_connection_configures_hosts_and_credentials(monkeypatch):
     _set_connection(monkeypatch, "sophos_eu", {
         "conn_type": "http", "host": "https://api.central.sophos.com", "login": "client-1",
-        "password": "secret-one-1234", "extra": {"token_url": "https://id.example/token",
+        "password": "secret-one-1234", "extra": {"token_url": "https://id-eu.sophos.com/token",
                                                  "api_host_override": "http://127.0.0.1:8123/", "currency": "eur"},
     })
     hook = SophosHook("sophos_eu")
     with hook.get_client() as client:
         assert client.name == "sophos_eu"
-        assert client.token_url == "https://id.example/token"
+        assert client.token_url == "https://id-eu.sophos.com/token"
         assert client.global_url == "https://api.central.sophos.com"
         assert client.api_host_override == "http://127.0.0.1:8123"
     assert hook.contract_currency == "EUR"
 
 
 def test_uri_connection_with_port_and_schema_and_defaults(monkeypatch):
-    _set_connection(monkeypatch, "sophos_sim", "http://client-2:se%2Fcret-two-5678@127.0.0.1:8080/http")
+    _set_connection(monkeypatch, "sophos_sim",
+                    "http://client-2:se%2Fcret-two-5678@api-test.central.sophos.com:8443/https")
     hook = SophosHook("sophos_sim")
     with hook.get_client() as client:
-        assert client.global_url == "http://127.0.0.1:8080"
+        assert client.global_url == "https://api-test.central.sophos.com:8443"
         assert client.token_url == "https://id.sophos.com/api/v2/oauth2/token"
         assert client.api_host_override is None
         assert "se/cret-two-5678" not in repr(client)

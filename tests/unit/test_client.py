@@ -120,7 +120,7 @@ class ScriptedSophos:
             return httpx.Response(401, json={"error": "Unauthorized", "message": "token expired"})
         if request.url.path == "/whoami/v1":
             return httpx.Response(200, json={"id": PARTNER, "idType": self.id_type,
-                                             "apiHosts": {"global": "https://partner.api"}})
+                                             "apiHosts": {"global": "https://partner-api.central.sophos.com"}})
         if request.url.path == "/partner/v1/tenants":
             page, size = int(request.url.params["page"]), int(request.url.params["pageSize"])
             size = min(size, self.max_size)
@@ -170,7 +170,7 @@ def make_client(sophos, sleeps):
     def make(**overrides):
         options = dict(
             client_id="client-id", client_secret=SECRET, name="sophos_test",
-            token_url="https://id.test/oauth2/token", global_url="https://global.api",
+            token_url="https://id.sophos.com/oauth2/token", global_url="https://api.central.sophos.com",
             api_host_override=None, max_attempts=4, backoff_base=0.01, backoff_cap=0.05,
             sleep=sleeps.append, transport=httpx.MockTransport(sophos), page_size=10,
         )
@@ -274,7 +274,7 @@ def test_giving_up_names_url_status_and_sophos_message(make_client, sophos):
     with pytest.raises(SophosApiError) as error:
         list(client.tenants())
     message = str(error.value)
-    assert "after 4 attempts" in message and "https://partner.api/partner/v1/tenants?page=1" in message
+    assert "after 4 attempts" in message and "https://partner-api.central.sophos.com/partner/v1/tenants?page=1" in message
     assert "server error (502): bad gateway today" in message
     assert len(sophos.paths("/partner/v1/tenants")) == 4
 
@@ -317,10 +317,10 @@ def test_every_endpoint_goes_to_the_host_sophos_documents_for_it(make_client, so
     list(client.licenses(t["id"] for t in tenants[:4]))
     list(client.billing_usage(2026, 10))
     hosts = {r.url.path: {c.url.host for c in sophos.calls if c.url.path == r.url.path} for r in sophos.calls}
-    assert hosts["/whoami/v1"] == {"global.api"}
-    assert hosts["/partner/v1/tenants"] == {"partner.api"}
-    assert hosts["/partner/v1/billing/usage/2026/10"] == {"partner.api"}
-    assert hosts["/licenses/v1/licenses"] == {"partner.api"}
+    assert hosts["/whoami/v1"] == {"api.central.sophos.com"}
+    assert hosts["/partner/v1/tenants"] == {"partner-api.central.sophos.com"}
+    assert hosts["/partner/v1/billing/usage/2026/10"] == {"partner-api.central.sophos.com"}
+    assert hosts["/licenses/v1/licenses"] == {"partner-api.central.sophos.com"}
     assert sorted(r.headers["X-Tenant-ID"] for r in sophos.calls if r.url.path == "/licenses/v1/licenses") == [
         t["id"] for t in tenants[:4]]
     assert all(r.headers["X-Partner-ID"] == PARTNER for r in sophos.calls if r.url.path.startswith("/partner/"))
@@ -358,7 +358,7 @@ def test_tenant_paging_moves_up_to_the_servers_max_size(make_client, sophos):
 
 
 def test_tenant_paging_stops_at_the_page_cap(make_client, sophos):
-    with pytest.raises(SophosApiError, match="still paging after 2 pages"):
+    with pytest.raises(SophosApiError, match=r"reports 3 pages of tenants, more than SOPHOS_SYNC_MAX_PAGES \(2\)"):
         list(make_client(max_pages=2).tenants())
 
 
