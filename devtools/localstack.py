@@ -158,8 +158,12 @@ def stack_env(
     passwords_file = airflow_home / "simple_auth_manager_passwords.json"
     passwords_file.write_text(json.dumps({user: password}))
     params = psycopg.conninfo.conninfo_to_dict(metadata_dsn)
+    # scripts/pg.sh servers take password logins only
+    db_login = quote(params.get("user", "postgres"), safe="")
+    if params.get("password"):
+        db_login += ":" + quote(params["password"], safe="")
     metadata_url = (
-        f"postgresql+psycopg2://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:"
+        f"postgresql+psycopg2://{db_login}@{params.get('host', '127.0.0.1')}:"
         f"{params.get('port', 5432)}/{params['dbname']}"
     )
     stack = {
@@ -200,7 +204,7 @@ def migrate_metadata(env: dict[str, str]) -> None:
     done = airflow(["db", "migrate"], env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(
-            f"airflow db migrate failed (metadata DB {env['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN']}):\n"
+            f"airflow db migrate failed (metadata DB {env['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN'].rsplit('@', 1)[-1]}):\n"
             f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
         )
 

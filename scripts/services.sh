@@ -2,7 +2,7 @@
 # unless they already run (both left running until `make stop`). Sets server_dsn and simulator_url.
 mkdir -p .local/run
 server_dsn=$(scripts/pg.sh start demo)
-echo "PostgreSQL (demo): $server_dsn"
+echo "PostgreSQL (demo): ${server_dsn/\/\/postgres:*@/\/\/postgres:***@} (password in .local/pg/demo/password)"
 
 pidfile=.local/run/simulator.pid
 if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then

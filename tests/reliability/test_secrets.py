@@ -38,18 +38,21 @@ DAG_LOG_LEVEL = "INFO"
 
 
 class TokenRecorder:
-    """The connections' token URL: forwards each token request to the simulator and keeps the tokens it
-    issued (access and refresh), which the simulator keeps to itself."""
+    """The connections' Sophos host (their api_host_override, token URL included): forwards every request to
+    the simulator and keeps the tokens it issued (access and refresh), which the simulator keeps to itself."""
+
+    FORWARDED_HEADERS = ("Authorization", "Content-Type", "X-Partner-ID", "X-Tenant-ID")
 
     def __init__(self, upstream: str):
         self.tokens: list[str] = []
         recorder = self
 
         class Forward(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                answer = httpx.post(upstream, content=body, headers={"Content-Type": self.headers["Content-Type"]})
-                if answer.status_code == 200:
+            def forward(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                headers = {name: self.headers[name] for name in recorder.FORWARDED_HEADERS if self.headers[name]}
+                answer = httpx.request(method, upstream + self.path, content=self.rfile.read(length), headers=headers)
+                if answer.status_code == 200 and self.path.endswith("/oauth2/token"):
                     issued = answer.json()
                     recorder.tokens += [issued["access_token"], issued["refresh_token"]]
                 self.send_response(answer.status_code)
@@ -58,11 +61,17 @@ class TokenRecorder:
                 self.end_headers()
                 self.wfile.write(answer.content)
 
+            def do_GET(self) -> None:
+                self.forward("GET")
+
+            def do_POST(self) -> None:
+                self.forward("POST")
+
             def log_message(self, *args) -> None:  # the test's own traffic is nobody's log
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/api/v2/oauth2/token"
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def __enter__(self) -> TokenRecorder:
@@ -84,18 +93,29 @@ def leaks(text: str, secrets: list[str], tokens: list[str]) -> list[str]:
     return found + [f"token {t[:6]}..." for t in tokens if t in text or t[:16] in text]
 
 
+DB_LOGIN = "secrets_test_sync"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def database_login(pg_server_dsn):
+    """The run's database login, whose password is DB_PASSWORD (the test server takes password logins only)."""
+    with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (DB_LOGIN,)).fetchone():
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER").format(sql.Identifier(DB_LOGIN)))
+        conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(DB_LOGIN), sql.Literal(DB_PASSWORD)))
+
+
 def database_uri(dsn: str, password: str = DB_PASSWORD) -> str:
     params = psycopg.conninfo.conninfo_to_dict(dsn)
-    return f"postgresql://postgres:{password}@{params['host']}:{params['port']}/{params['dbname']}"
+    return f"postgresql://{DB_LOGIN}:{password}@{params['host']}:{params['port']}/{params['dbname']}"
 
 
 def connections(dsn: str, sim, recorder: TokenRecorder, secrets: list[str]) -> dict[str, str]:
-    """AIRFLOW_CONN_* of the run: the database as a URI with a password (trust authentication ignores it),
-    the Sophos credentials with their token URL at the recorder."""
+    """AIRFLOW_CONN_* of the run: the database as a URI with a password, the Sophos credentials with their
+    host (token URL included) at the recorder."""
     env = {f"AIRFLOW_CONN_{settings.DB_CONN_ID.upper()}": database_uri(dsn)}
     for account, (client_id, _, _), secret in zip(localstack.account_ids(len(secrets)), sim.credentials, secrets):
-        conn = localstack.sophos_connection(sim.base_url, client_id, secret)
-        conn["extra"]["token_url"] = recorder.url
+        conn = localstack.sophos_connection(recorder.base_url, client_id, secret)
         env[f"AIRFLOW_CONN_{account.upper()}"] = json.dumps(conn)
     return env
 
@@ -145,7 +165,7 @@ def test_a_month_of_the_real_dag_leaves_no_secret_or_token_in_logs_xcom_or_table
                                                                                  secret_dataset):
     dataset, path = secret_dataset
     seed_platform(pg_dsn, dataset)
-    with run_simulator(dataset_path=path, today=TODAY) as sim, TokenRecorder(sim.token_url) as recorder:
+    with run_simulator(dataset_path=path, today=TODAY) as sim, TokenRecorder(sim.base_url) as recorder:
         env = {**connections(pg_dsn, sim, recorder, SECRETS), "AIRFLOW__LOGGING__LOGGING_LEVEL": DAG_LOG_LEVEL}
         result = MonthRunner(airflow_home, pg_dsn, sim, extra_env=env).run(OCTOBER)
     assert result.returncode == 0, result.tail()
@@ -164,7 +184,7 @@ def test_a_month_of_the_real_dag_leaves_no_secret_or_token_in_logs_xcom_or_table
 def test_a_run_whose_secret_sophos_rejects_shows_no_secret_anywhere(airflow_home, pg_dsn, secret_dataset):
     dataset, path = secret_dataset
     seed_platform(pg_dsn, dataset)
-    with run_simulator(dataset_path=path, today=TODAY) as sim, TokenRecorder(sim.token_url) as recorder:
+    with run_simulator(dataset_path=path, today=TODAY) as sim, TokenRecorder(sim.base_url) as recorder:
         env = {**connections(pg_dsn, sim, recorder, [WRONG_SECRET, *SECRETS[1:]]),
                "AIRFLOW__LOGGING__LOGGING_LEVEL": DAG_LOG_LEVEL}
         result = MonthRunner(airflow_home, pg_dsn, sim, extra_env=env).run(OCTOBER)
@@ -186,7 +206,7 @@ def test_at_debug_no_log_record_or_exception_carries_a_secret_or_token(secret_da
                                                                        caplog, capfd):
     dataset, path = secret_dataset
     seed_platform(pg_dsn, dataset)
-    with run_simulator(dataset_path=path, today=TODAY) as sim, TokenRecorder(sim.token_url) as recorder, \
+    with run_simulator(dataset_path=path, today=TODAY) as sim, TokenRecorder(sim.base_url) as recorder, \
             caplog.at_level(logging.DEBUG):
         sync = Sync(monkeypatch, pg_dsn, sim)
         for name, value in connections(pg_dsn, sim, recorder, SECRETS).items():
