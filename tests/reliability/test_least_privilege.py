@@ -4,10 +4,18 @@ list and resolves through review.resolve_customer; distributor_admin hides subsc
 platform.set_subscription_hidden. Nothing else, and no writes but through those doors."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import uuid
+
 import psycopg
 import pytest
+from psycopg import sql as pgsql
 
-from sophos_sync import db
+from sophos_sync import db, review, visibility
+
+from harness import OCTOBER, ROOT
 
 ACME = "00000000-0000-4000-8000-000000000001"
 OTHER = "00000000-0000-4000-8000-000000000009"
@@ -214,3 +222,193 @@ def test_roles_migration_works_without_the_resolve_function(empty_pg_dsn):
         resolve = conn.execute("SELECT to_regprocedure('review.resolve_customer(uuid, text, text, boolean)')")
         assert resolve.fetchone() == (None,)
         assert conn.execute("SELECT has_schema_privilege('support_agent', 'review', 'USAGE')").fetchone() == (True,)
+
+
+# --- an insider with each role, end to end (issue: least privilege that holds against an insider) --------
+
+@pytest.fixture
+def login(pg_server_dsn, pg_dsn):
+    """login(group) -> DSN of a new database login (password auth) granted only `group`, on this test's
+    database. The logins are dropped afterwards (roles are cluster-wide)."""
+    created = []
+
+    def make(group: str) -> str:
+        name, password = f"{group}_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+        with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
+            admin.execute(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+                pgsql.Identifier(name), pgsql.Literal(password), pgsql.Identifier(group)))
+        created.append(name)
+        params = psycopg.conninfo.conninfo_to_dict(pg_dsn)
+        return psycopg.conninfo.make_conninfo(**{**params, "user": name, "password": password})
+
+    yield make
+    with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
+        for name in created:
+            admin.execute(pgsql.SQL("DROP ROLE IF EXISTS {}").format(pgsql.Identifier(name)))
+
+
+def run_cli(*args: str, dsn: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "SOPHOS_SYNC_DB_DSN"}
+    env["PYTHONPATH"] = str(ROOT / "plugins")
+    return subprocess.run([sys.executable, "-m", "sophos_sync", "--dsn", dsn, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def another_sellers_organization(conn: psycopg.Connection, seller_id: str) -> tuple[str, str, str]:
+    """(org_id, its seller, that seller's Sophos partner id) of a seller other than `seller_id`."""
+    return conn.execute(
+        "SELECT o.org_id, s.seller_id, s.sophos_partner_id::text FROM platform.customer_organizations o "
+        "JOIN platform.sellers s USING (seller_id) WHERE s.seller_id <> %s AND s.sophos_partner_id IS NOT NULL "
+        "ORDER BY o.org_id LIMIT 1", (seller_id,)).fetchone()
+
+
+def test_support_cannot_map_a_new_customer_to_another_sellers_organization(sync, pg_dsn, login):
+    """The attack: between record_unmapped_customers and the load (the customer is in no mirror yet), point the
+    review row's partner at another seller, then resolve to that seller's organization."""
+    sync_run_id = sync.start(OCTOBER)
+    sync.extract(sync_run_id, OCTOBER)
+    sync.prepare(sync_run_id, OCTOBER)
+    with psycopg.connect(pg_dsn) as owner:
+        customer, seller = owner.execute(
+            "SELECT sophos_customer_id::text, seller_id FROM review.unmapped_customers "
+            "WHERE status = 'open' AND seller_id IS NOT NULL ORDER BY sophos_customer_id LIMIT 1").fetchone()
+        assert owner.execute("SELECT count(*) FROM sophos.customers").fetchone() == (0,)
+        org, other_seller, other_partner = another_sellers_organization(owner, seller)
+
+    with psycopg.connect(login("support_agent"), autocommit=True) as mallory:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            mallory.execute("UPDATE review.unmapped_customers SET partner_id = %s, seller_id = %s "
+                            "WHERE sophos_customer_id = %s", (other_partner, other_seller, customer))
+        # even a row edited by someone who still could (an owner login, a grant from before) decides nothing
+        with psycopg.connect(pg_dsn, autocommit=True) as owner:
+            owner.execute("UPDATE review.unmapped_customers SET partner_id = %s, seller_id = %s "
+                          "WHERE sophos_customer_id = %s", (other_partner, other_seller, customer))
+        with pytest.raises(review.ReviewError, match=f"organization {org} .* belongs to seller {other_seller}, "
+                                                     f"but customer {customer} .* belongs to seller {seller}"):
+            review.resolve(mallory, customer, org, "mallory")
+
+    sync.load(sync_run_id, OCTOBER)
+    sync.report(sync_run_id, OCTOBER)
+    with psycopg.connect(pg_dsn) as owner:
+        assert owner.execute("SELECT count(*) FROM sophos.customer_mappings WHERE sophos_customer_id = %s",
+                             (customer,)).fetchone() == (0,)
+        assert owner.execute("SELECT count(*) FROM finance.invoice_lines WHERE sophos_customer_id = %s "
+                             "AND platform_org_id IS NOT NULL", (customer,)).fetchone() == (0,)
+
+
+def test_a_mapping_to_another_sellers_organization_is_sent_to_review_not_imported(sync, pg_dsn):
+    """However it came about (an owner's hand, a resolve from before these checks, a customer that moved to
+    another partner), a mapping is used only while its organization belongs to the customer's current seller."""
+    sync.run_month(OCTOBER)
+    with psycopg.connect(pg_dsn) as owner:
+        customer, own_org, seller = owner.execute(
+            "SELECT m.sophos_customer_id::text, m.platform_org_id, o.seller_id FROM sophos.customer_mappings m "
+            "JOIN platform.customer_organizations o ON o.org_id = m.platform_org_id "
+            "WHERE EXISTS (SELECT 1 FROM sophos.subscriptions s WHERE s.sophos_customer_id = m.sophos_customer_id) "
+            "ORDER BY 1 LIMIT 1").fetchone()
+        org, other_seller, _ = another_sellers_organization(owner, seller)
+        owner.execute("UPDATE sophos.customer_mappings SET platform_org_id = %s, method = 'manual', "
+                      "mapped_by = 'mallory' WHERE sophos_customer_id = %s", (org, customer))
+
+    sync.run_month(OCTOBER, dag_run_id="manual__after_the_forged_mapping")
+
+    with psycopg.connect(pg_dsn) as owner:
+        assert owner.execute("SELECT count(*) FROM sophos.customer_mappings WHERE sophos_customer_id = %s",
+                             (customer,)).fetchone() == (0,)
+        assert owner.execute("SELECT reason, status, seller_id FROM review.unmapped_customers "
+                             "WHERE sophos_customer_id = %s", (customer,)).fetchone() == (
+            "seller_changed", "open", seller)
+        assert owner.execute(
+            "SELECT event, previous_org_id, previous_mapped_by FROM review.mapping_changes "
+            "WHERE sophos_customer_id = %s ORDER BY change_id DESC LIMIT 1", (customer,)).fetchone() == (
+            "seller_changed", org, "mallory")
+        shown_to = owner.execute(
+            "SELECT DISTINCT seller_id FROM platform.seller_subscriptions v JOIN sophos.subscriptions s "
+            "USING (subscription_id) WHERE s.sophos_customer_id = %s", (customer,)).fetchall()
+        assert (other_seller,) not in shown_to
+        assert owner.execute(
+            "SELECT count(*) FROM finance.invoice_lines WHERE sophos_customer_id = %s AND platform_org_id = %s",
+            (customer, org)).fetchone() == (0,)
+
+
+HOSTILE_NAMES = {
+    "blank": "   ",
+    "only whitespace": " \t ",
+    "tab and newline": "\t\n",
+    "terminal escape": "\x1b[2J\x1b[31mjane",
+    "right-to-left override": "jane\u202eeod",
+    "zero-width space": "ja\u200bne",
+    "too long": "j" * 201,
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES.values(), ids=HOSTILE_NAMES.keys())
+def test_resolve_refuses_an_unprintable_or_overlong_name_without_echoing_it(as_role, name):
+    agent = as_role("support_agent")
+    with pytest.raises(review.ReviewError) as refused:
+        review.resolve(agent, ACME, "org-acme", name)
+    expected = "must be 1 to 200 printable characters" if name.strip(" ") else "must be given"
+    assert expected in str(refused.value) and "nothing was changed" in str(refused.value)
+    assert not name.strip() or name.strip() not in str(refused.value)
+    assert agent.execute("SELECT status FROM review.unmapped_customers").fetchone() == ("open",)
+
+
+def test_the_review_trail_records_the_login_beside_the_given_name(as_role, login, pg_dsn):
+    with psycopg.connect(login("support_agent"), autocommit=True) as jane:
+        login_name = jane.execute("SELECT session_user").fetchone()[0]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            jane.execute("UPDATE review.unmapped_customers SET status = 'resolved', resolved_by = 'bob', "
+                         "resolved_org_id = 'org-acme'")
+        review.resolve(jane, ACME, "org-acme", "  bob the builder ")
+    with psycopg.connect(pg_dsn) as owner:
+        assert owner.execute("SELECT event, changed_by, changed_by_login FROM review.mapping_changes").fetchall() \
+            == [("resolved", "bob the builder", login_name)]
+
+
+def test_hiding_refuses_an_unbounded_or_unprintable_reason_and_records_the_login(login, pg_dsn, as_role):
+    with psycopg.connect(login("distributor_admin"), autocommit=True) as ops:
+        login_name = ops.execute("SELECT session_user").fetchone()[0]
+        for reason in ("x" * 1_000_000, "customer asked\x1b]0;pwned\x07", "fine\u202e"):
+            with pytest.raises(visibility.VisibilityError, match="the reason .* must be 1 to 500 printable"):
+                visibility.set_hidden(ops, SUBSCRIPTION, True, "ops", reason)
+        with pytest.raises(visibility.VisibilityError, match=r"the name .* \(--by\) must be 1 to 200 printable"):
+            visibility.set_hidden(ops, SUBSCRIPTION, True, "ops\u200b", "customer asked")
+        visibility.set_hidden(ops, SUBSCRIPTION, True, "ops", "customer asked")
+    with psycopg.connect(pg_dsn) as owner:
+        assert owner.execute("SELECT action, changed_by, reason, changed_by_login "
+                             "FROM platform.subscription_visibility_changes").fetchall() == [
+            ("hidden", "ops", "customer asked", login_name)]
+
+
+def test_the_cli_resolves_and_hides_to_completion_as_the_least_privileged_logins(as_role, login):
+    resolved = run_cli("review", "resolve", ACME, "org-acme", "--by", "jane.doe", dsn=login("support_agent"))
+    assert (resolved.returncode, resolved.stderr) == (0, "")
+    assert resolved.stdout.startswith(f"resolved: Sophos customer {ACME} -> organization org-acme (ACME GmbH, "
+                                      "seller seller-north), by jane.doe.")
+
+    hidden = run_cli("subscriptions", "hide", SUBSCRIPTION, "--by", "ops", "--reason", "customer asked",
+                     dsn=login("distributor_admin"))
+    assert (hidden.returncode, hidden.stderr) == (0, "")
+    assert hidden.stdout.startswith(f"hidden: subscription {SUBSCRIPTION} no longer shows")
+
+    refused = run_cli("review", "resolve", ACME, "org-acme", "--by", "jane.doe", dsn=login("distributor_admin"))
+    assert refused.returncode == 1
+    assert "only Support may resolve customers" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize("role", ["support_agent", "distributor_admin", "finance_reader"])
+def test_migrations_refuse_to_adopt_an_existing_role_with_other_powers(pg_server_dsn, empty_pg_dsn, role):
+    """Roles are cluster-wide: one of the same name made by someone else (here LOGIN CREATEDB) would receive
+    every grant of the migrations."""
+    with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
+        admin.execute(pgsql.SQL("ALTER ROLE {} LOGIN CREATEDB").format(pgsql.Identifier(role)))
+        try:
+            with psycopg.connect(empty_pg_dsn) as conn:
+                with pytest.raises(psycopg.errors.RaiseException,
+                                   match=f"role {role} already exists with LOGIN, CREATEDB") as refused:
+                    db.migrate(conn)
+                assert "ALTER ROLE" in refused.value.diag.message_hint
+                conn.rollback()
+                assert conn.execute("SELECT to_regclass('sophos.schema_migrations')").fetchone() == (None,)
+        finally:
+            admin.execute(pgsql.SQL("ALTER ROLE {} NOLOGIN NOCREATEDB").format(pgsql.Identifier(role)))
