@@ -412,3 +412,32 @@ def test_migrations_refuse_to_adopt_an_existing_role_with_other_powers(pg_server
                 assert conn.execute("SELECT to_regclass('sophos.schema_migrations')").fetchone() == (None,)
         finally:
             admin.execute(pgsql.SQL("ALTER ROLE {} NOLOGIN NOCREATEDB").format(pgsql.Identifier(role)))
+
+
+def test_the_compose_owner_migrates_and_owns_every_security_definer_function(pg_server_dsn):
+    """docker/warehouse-init.sh run as the warehouse's superuser, then the migrations as the login it made: the
+    functions Support and the Distributor Admin call run with a non-superuser's rights."""
+    server = psycopg.conninfo.conninfo_to_dict(pg_server_dsn)
+    database, owner, password = f"w_{uuid.uuid4().hex[:10]}", f"owner_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
+        admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(database)))
+    try:
+        env = {**os.environ, "PGHOST": server["host"], "PGPORT": str(server["port"]),
+               "PGPASSWORD": server["password"], "POSTGRES_USER": server["user"], "POSTGRES_DB": database,
+               "SOPHOS_OWNER_USER": owner, "SOPHOS_OWNER_PASSWORD": password}
+        done = subprocess.run(["bash", str(ROOT / "docker" / "warehouse-init.sh")], env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        as_owner = psycopg.conninfo.make_conninfo(**{**server, "dbname": database, "user": owner,
+                                                     "password": password})
+        with psycopg.connect(as_owner) as conn:
+            assert "0007_least_privilege" in db.migrate(conn)
+            owners = conn.execute(
+                "SELECT p.oid::regprocedure::text, r.rolname, r.rolsuper FROM pg_proc p "
+                "JOIN pg_roles r ON r.oid = p.proowner WHERE p.prosecdef ORDER BY 1").fetchall()
+        assert owners == [("platform.set_subscription_hidden(uuid,boolean,text,text)", owner, False),
+                          ("review.resolve_customer(uuid,text,text,boolean)", owner, False)]
+    finally:
+        with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
+            admin.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(database)))
+            admin.execute(pgsql.SQL("DROP ROLE IF EXISTS {}").format(pgsql.Identifier(owner)))

@@ -71,3 +71,34 @@ def test_service_commands_are_ones_our_programs_accept():
     assert seed_platform[:3] == ["python", "-m", "simulator"]
     for argv in (serve[3:], seed_platform[3:]):
         build_parser().parse_args(argv)  # exits (fails the test) on any option the program does not accept
+
+
+def test_the_sync_logs_in_as_a_non_superuser_owner_made_by_the_warehouse_init_script():
+    services = compose()["services"]
+    warehouse = services["warehouse"]
+    superuser = warehouse["environment"]["POSTGRES_USER"]
+    sync_login = services["airflow-scheduler"]["environment"]["AIRFLOW_CONN_SOPHOS_DB"].split("//")[1].split(":${")[0]
+    assert sync_login == "${SOPHOS_OWNER_USER:-sophos_owner}" == warehouse["environment"]["SOPHOS_OWNER_USER"]
+    assert superuser != "sophos_owner"
+    mounts = dict(v.rsplit(":", 1)[0].split(":", 1) for v in warehouse["volumes"] if v.startswith("./"))
+    assert mounts["./docker/warehouse-init.sh"].startswith("/docker-entrypoint-initdb.d/")
+    script = (ROOT / "docker" / "warehouse-init.sh").read_text()
+    assert "NOSUPERUSER" in script and "OWNER TO" in script
+    # seed-platform writes as the same login, not as the superuser
+    assert '--dsn "$$AIRFLOW_CONN_SOPHOS_DB"' in services["airflow-init"]["command"][2]
+
+
+def test_values_to_change_for_production_are_named_and_come_from_the_environment():
+    text = (ROOT / "docker-compose.yml").read_text()
+    env = compose()["services"]["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__API_AUTH__JWT_SECRET"].startswith("${AIRFLOW_JWT_SECRET:-")
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"].startswith("${AIRFLOW_SIMPLE_AUTH_ALL_ADMINS:-")
+    assert "${AIRFLOW_DB_PASSWORD:-" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert "${SOPHOS_OWNER_PASSWORD:-" in env["AIRFLOW_CONN_SOPHOS_DB"]
+    header = text.split("x-airflow:")[0]
+    for name in ("AIRFLOW_JWT_SECRET", "AIRFLOW_DB_PASSWORD", "WAREHOUSE_SUPERUSER_PASSWORD", "SOPHOS_OWNER_PASSWORD",
+                 "AIRFLOW_SIMPLE_AUTH_ALL_ADMINS", "AIRFLOW__CORE__AUTH_MANAGER"):
+        assert name in header, name
+    readme = (ROOT / "README.md").read_text()
+    for name in ("AIRFLOW_JWT_SECRET", "SOPHOS_OWNER_PASSWORD", "AIRFLOW_SIMPLE_AUTH_ALL_ADMINS"):
+        assert name in readme, name
