@@ -301,8 +301,9 @@ class SophosClient:
                     f"connection '{self.name}': {_safe_url(url)} reports {total:,} pages of tenants, more than "
                     f"SOPHOS_SYNC_MAX_PAGES ({self.max_pages:,}); the answer was not trusted"
                 )
-            ids = {str(item.get("id")) for item in items if isinstance(item, dict)}
-            if items and ids <= seen:
+            # malformed items are validation's to reject, not paging's
+            ids = {str(item["id"]) for item in items if isinstance(item, dict) and item.get("id") is not None}
+            if ids and ids <= seen:
                 raise SophosApiError(
                     f"connection '{self.name}': {_safe_url(url)} page {page} repeats tenants of earlier pages; the "
                     "server seems to ignore paging, so the tenant list was not trusted. Try again later"

@@ -233,7 +233,8 @@ def test_at_debug_no_log_record_or_exception_carries_a_secret_or_token(secret_da
     assert found == dict.fromkeys(found, [])
 
 
-def test_connection_uris_in_a_log_line_are_masked_once_the_connections_were_read(monkeypatch, pg_dsn):
+def test_connection_uris_in_a_log_line_are_masked_once_the_connections_were_read(monkeypatch, pg_dsn,
+                                                                                 pg_server_dsn):
     """Airflow masks what is registered with its secrets masker in task logs; reading a connection the
     production way registers its password, as given and as a URI spells it (percent-encoded). The passwords
     are this test's own, so no earlier test has registered them."""
@@ -243,8 +244,12 @@ def test_connection_uris_in_a_log_line_are_masked_once_the_connections_were_read
 
     tag = uuid.uuid4().hex
     db_password, secret = f"pg-{tag}/+&=@", f"sk-{tag}+/=&%?"
+    login = f"masked_{tag[:8]}"
+    with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
+            sql.Identifier(login), sql.Literal(db_password)))
     params = psycopg.conninfo.conninfo_to_dict(pg_dsn)
-    db_uri = (f"postgresql://postgres:{quote(db_password, safe='')}@{params['host']}:{params['port']}/"
+    db_uri = (f"postgresql://{login}:{quote(db_password, safe='')}@{params['host']}:{params['port']}/"
               f"{params['dbname']}")
     sophos_uri = f"http://client-1:{quote(secret, safe='')}@127.0.0.1:9?api_host_override=http%3A%2F%2F127.0.0.1%3A9"
     lines = [f"could not reach {db_uri}", f"calling {sophos_uri}", f"passwords {db_password} and {secret}"]
@@ -253,8 +258,12 @@ def test_connection_uris_in_a_log_line_are_masked_once_the_connections_were_read
     monkeypatch.setenv(f"AIRFLOW_CONN_{settings.DB_CONN_ID.upper()}", db_uri)
     monkeypatch.setenv("AIRFLOW_CONN_SOPHOS_DEFAULT", sophos_uri)
 
-    pipeline.ensure_schema()
+    try:
+        pipeline.ensure_schema()
+    finally:
+        with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))
     SophosHook("sophos_default").get_client().close()
 
     assert [leaks(redact(line), [db_password, secret], []) for line in lines] == [[], [], []]
-    assert redact(lines[0]).startswith("could not reach postgresql://postgres:***@")
+    assert redact(lines[0]).startswith(f"could not reach postgresql://{login}:***@")
