@@ -420,13 +420,17 @@ class SophosClient:
         text = str(url)
         if any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in text):
             return False  # urlsplit silently drops tabs and newlines that httpx would refuse or keep
-        parts = urlsplit(text)
-        if parts.username is not None or parts.password is not None:
+        try:
+            parts = urlsplit(text)
+            origin = (parts.scheme, parts.hostname, parts.port)
+            if parts.username is not None or parts.password is not None:
+                return False
+            if self.api_host_override:
+                override = urlsplit(self.api_host_override)
+                if origin == (override.scheme, override.hostname, override.port):
+                    return True
+        except ValueError:  # a bracketed host that is no IPv6 address, a port that is no number
             return False
-        if self.api_host_override:
-            override = urlsplit(self.api_host_override)
-            if (parts.scheme, parts.hostname, parts.port) == (override.scheme, override.hostname, override.port):
-                return True
         return parts.scheme == "https" and _SOPHOS_HOSTNAME.fullmatch(parts.hostname or "") is not None
 
     def _partner_host(self) -> str:
@@ -705,9 +709,12 @@ def _snippet(text: str) -> str:
 
 def _safe_url(url: str | httpx.URL) -> str:
     """The URL without user:password, which a proxy override may carry."""
-    parts = urlsplit(str(url))
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    try:
+        parts = urlsplit(str(url))
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+    except ValueError:
+        return "(a URL that does not parse)"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 

@@ -179,10 +179,12 @@ def test_a_tenant_api_host_with_a_tab_is_skipped_and_the_other_tenants_are_fetch
         results = {r.tenant_id: r for r in attacked.licenses([
             ("t-tab", "https://api-eu01.central.sophos.com\t"),
             ("t-newline", "https://api-eu01.central.sophos.com\n.evil.example"),
+            ("t-bracket", "https://[api-eu01.central.sophos.com"),
+            ("t-port", "https://api-eu01.central.sophos.com:https"),
             ("t-good", "https://api-eu01.central.sophos.com"),
         ])}
     assert results["t-good"].licenses == [{"id": "l-1"}]
-    for tenant in ("t-tab", "t-newline"):
+    for tenant in ("t-tab", "t-newline", "t-bracket", "t-port"):
         assert results[tenant].licenses is None
         assert "is not a Sophos API host" in results[tenant].skipped_reason
     assert len([r for r in sophos.requests if r["path"] == "/licenses/v1/licenses"]) == 1
