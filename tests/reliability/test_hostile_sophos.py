@@ -170,24 +170,22 @@ def test_the_bearer_token_never_goes_to_a_global_host_whoami_names_outside_sopho
     assert listener.requests == []
 
 
-def test_a_tenant_api_host_with_a_tab_is_skipped_and_the_other_tenants_are_fetched(hostile):
-    """Such a host passed the Sophos-host check once, then made httpx raise InvalidURL for the whole account."""
-    licences = {"/licenses/v1/licenses": lambda _query: (200, {"licenses": [{"id": "l-1"}]})}
-    sophos = hostile({"/api/v2/oauth2/token": token,
-                      "/whoami/v1": whoami("https://api-partner.central.sophos.com"), **licences})
+def test_a_tenant_api_host_with_a_tab_neither_receives_the_token_nor_fails_the_accounts_licences(hostile):
+    """Such a host once passed the Sophos-host check, then made httpx raise InvalidURL for the whole account.
+    A tenant's apiHost is data: licences are asked of the global host whoami names, for every tenant."""
+    hosts = {"t-tab": "https://api-eu01.central.sophos.com\t", "t-newline": "https://api-eu01.central.sophos.com\n.evil.example",
+             "t-bracket": "https://[api-eu01.central.sophos.com", "t-port": "https://api-eu01.central.sophos.com:https",
+             "t-good": "https://api-eu01.central.sophos.com"}
+    tenants = [{"id": tenant_id, "apiHost": host} for tenant_id, host in hosts.items()]
+    page = {"items": tenants, "pages": {"current": 1, "size": 100, "total": 1, "items": len(tenants), "maxSize": 100}}
+    sophos = hostile({"/api/v2/oauth2/token": token, "/whoami/v1": whoami("https://api-partner.central.sophos.com"),
+                      "/partner/v1/tenants": lambda _query: (200, page),
+                      "/licenses/v1/licenses": lambda _query: (200, {"licenses": [{"id": "l-1"}]})})
     with client(transport=sophos_names_to(sophos)) as attacked:
-        results = {r.tenant_id: r for r in attacked.licenses([
-            ("t-tab", "https://api-eu01.central.sophos.com\t"),
-            ("t-newline", "https://api-eu01.central.sophos.com\n.evil.example"),
-            ("t-bracket", "https://[api-eu01.central.sophos.com"),
-            ("t-port", "https://api-eu01.central.sophos.com:https"),
-            ("t-good", "https://api-eu01.central.sophos.com"),
-        ])}
-    assert results["t-good"].licenses == [{"id": "l-1"}]
-    for tenant in ("t-tab", "t-newline", "t-bracket", "t-port"):
-        assert results[tenant].licenses is None
-        assert "is not a Sophos API host" in results[tenant].skipped_reason
-    assert len([r for r in sophos.requests if r["path"] == "/licenses/v1/licenses"]) == 1
+        results = {r.tenant_id: r for r in attacked.licenses(t["id"] for t in attacked.tenants())}
+    assert {tenant_id: r.licenses for tenant_id, r in results.items()} == {t: [{"id": "l-1"}] for t in hosts}
+    licence_calls = [r for r in sophos.requests if r["path"] == "/licenses/v1/licenses"]
+    assert len(licence_calls) == len(hosts)
 
 
 def test_the_override_is_the_one_escape_hatch_and_is_warned_about_once(hostile, caplog):
