@@ -16,8 +16,9 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from sophos_sync.client import AccessToken, SophosClient, backoff_delay, parse_retry_after
+from sophos_sync.client import SophosClient
 from sophos_sync.errors import ConfigurationError, ReportNotAvailable, SophosApiError, SophosAuthError
+from sophos_sync.sophos_http import AccessToken, backoff_delay, parse_retry_after
 
 SECRET = "s3cr3t-client-secret-value"
 PARTNER = "11111111-1111-1111-1111-111111111111"
