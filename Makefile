@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell (cat requirements.txt; python3 --version) | 
 help:
 	@echo "make demo   run one monthly sync against the Sophos simulator and a local PostgreSQL"
 	@echo "make test   run the whole test suite (what CI runs)"
-	@echo "make airflow  a local Airflow 3 UI (http://127.0.0.1:8080, admin/admin) running the DAG on the demo data"
+	@echo "make airflow  a local Airflow 3 UI (http://127.0.0.1:8080, admin/admin; support/support, viewer/viewer for the review page) running the DAG on the demo data"
 	@echo "make test-ui  the Airflow stack and browser tests (installs Debian's chromium if missing)"
 	@echo "make bench  benchmark a large month (SCALE=medium|large)"
 	@echo "make stop   stop what make demo and make airflow left running"

@@ -115,6 +115,12 @@ def dags_test(
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 DAG_ID = "sophos_monthly_sync"
 LOGIN = ("admin", "admin")
+# Support's review page (plugins/sophos_review_plugin.py): role USER may edit the DAG, so it may resolve;
+# role VIEWER may only read the DAG, so it may only read the page.
+SUPPORT_LOGIN = ("support", "support")
+VIEWER_LOGIN = ("viewer", "viewer")
+USER_ROLES = {LOGIN[0]: "admin", SUPPORT_LOGIN[0]: "user", VIEWER_LOGIN[0]: "viewer"}
+REVIEW_PAGE = "plugin/unmapped-sophos-customers"
 API_CONN_ID = "airflow_api"
 
 
@@ -156,7 +162,7 @@ def stack_env(
     api_url = f"http://127.0.0.1:{api_port}"
     user, password = LOGIN
     passwords_file = airflow_home / "simple_auth_manager_passwords.json"
-    passwords_file.write_text(json.dumps({user: password}))
+    passwords_file.write_text(json.dumps(dict([LOGIN, SUPPORT_LOGIN, VIEWER_LOGIN])))
     params = psycopg.conninfo.conninfo_to_dict(metadata_dsn)
     # scripts/pg.sh servers take password logins only
     db_login = quote(params.get("user", "postgres"), safe="")
@@ -173,7 +179,7 @@ def stack_env(
         "AIRFLOW__CORE__AUTH_MANAGER": (
             "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
         ),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{user}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{name}:{role}" for name, role in USER_ROLES.items()),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_url}/execution/",
         "AIRFLOW__API__HOST": "127.0.0.1",
@@ -452,6 +458,10 @@ def up(
     user, password = LOGIN
     print()
     print(f"Airflow UI:   {api.base_url}/dags/{DAG_ID}   login: {user} / {password}")
+    print(
+        f"Support page: {api.base_url}/{REVIEW_PAGE}   login: {SUPPORT_LOGIN[0]} / {SUPPORT_LOGIN[1]} (may resolve), "
+        f"{VIEWER_LOGIN[0]} / {VIEWER_LOGIN[1]} (read only)"
+    )
     print(f"DAG run:      {run_id} (billing month {month}); waiting up to {wait_seconds:.0f} s for it to finish")
     try:
         run = api.wait_for_run(DAG_ID, run_id, wait_seconds)

@@ -107,3 +107,20 @@ def ui_stack(tmp_path_factory) -> UiStack:
                 localstack.stop_components(run_dir)
     finally:
         subprocess.run([pg, "stop", PG_INSTANCE], check=False)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Debian's package, driven by Playwright); each test opens its own pages or contexts."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        yield browser
+        browser.close()

@@ -3,20 +3,16 @@ local Airflow, opens the DAG's grid, the demo run with its note, and the summary
 screenshots land in docs/screenshots/ for the README."""
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from airflow_login import SCREENSHOTS, TIMEOUT_MS, login
+from devtools.localstack import API_CONN_ID, DAG_ID
 from sophos_sync import run_note, sync_run
 from sophos_sync.db import connect
-from devtools.localstack import API_CONN_ID, DAG_ID, LOGIN
 
 pytestmark = pytest.mark.ui
-
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
@@ -39,26 +35,11 @@ def noted_run(ui_stack, demo_summary) -> str:
 
 
 @pytest.fixture(scope="module")
-def page(ui_stack):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        )
-        page = browser.new_page(viewport={"width": 1366, "height": 860})
-        page.set_default_timeout(TIMEOUT_MS)
-        yield page
-        browser.close()
-
-
-def login(page, base_url: str) -> None:
-    page.goto(f"{base_url}/")
-    page.get_by_label("Username").fill(LOGIN[0])
-    page.get_by_label("Password").fill(LOGIN[1])
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/auth/login" not in url)
+def page(ui_stack, browser):
+    page = browser.new_page(viewport={"width": 1366, "height": 860})
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    page.close()
 
 
 def test_note_of_the_demo_run_is_its_one_line_summary(ui_stack, noted_run, demo_summary):

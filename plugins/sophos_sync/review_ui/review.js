@@ -83,8 +83,15 @@ function typeahead(row, prompt) {
         const query = encodeURIComponent(input.value.trim());
         try {
           const found = await api(`api/customers/${encodeURIComponent(row.sophos_customer_id)}/organizations?q=${query}`);
-          list.replaceChildren(...found.organizations.map((org) =>
-            el("li", {}, resolveButton(row, org, "Resolve"), `${org.name} (${org.org_id})`)));
+          const typed = input.value.trim();
+          const items = found.organizations.map((org) =>
+            el("li", {}, resolveButton(row, org, "Resolve"), `${org.name} (${org.org_id})`));
+          // An org id copied from the Platform is tried as typed; the server says why when it is refused.
+          if (typed && !found.organizations.some((org) => org.org_id === typed)) {
+            items.push(el("li", {}, resolveButton(row, { org_id: typed, name: typed }, "Resolve"),
+              `to the organization id "${typed}"`));
+          }
+          list.replaceChildren(...items);
         } catch (error) {
           showMessage(error.message, "error");
         }
