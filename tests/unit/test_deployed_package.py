@@ -40,6 +40,8 @@ import sophos_sync
 for module in pkgutil.walk_packages(sophos_sync.__path__, "sophos_sync."):
     importlib.import_module(module.name)
 import runpy
+for plugin_file in {[str(p) for p in (ROOT / "plugins").glob("*.py")]!r}:
+    runpy.run_path(plugin_file)
 for dag_file in {[str(p) for p in (ROOT / "dags").glob("*.py")]!r}:
     runpy.run_path(dag_file)
 print("ok")

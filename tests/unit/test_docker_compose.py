@@ -47,6 +47,8 @@ def test_connections_point_at_services_of_the_file_with_the_simulators_credentia
     services = compose()["services"]
     env = services["airflow-scheduler"]["environment"]
     assert "@warehouse:5432/" in env["AIRFLOW_CONN_SOPHOS_DB"]
+    # Support's review page runs in the api-server and reads the warehouse through the same connection.
+    assert services["airflow-apiserver"]["environment"]["AIRFLOW_CONN_SOPHOS_DB"] == env["AIRFLOW_CONN_SOPHOS_DB"]
     serve = services["simulator"]["command"]
     seed = int(serve[serve.index("--seed") + 1])
     scale = serve[serve.index("--scale") + 1]

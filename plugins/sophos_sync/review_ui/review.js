@@ -105,7 +105,7 @@ function customerCell(row) {
   return el("td", {},
     el("strong", {}, row.name || "(no name)"),
     row.show_as ? el("div", { class: "muted" }, `shows as ${row.show_as}`) : null,
-    el("div", { class: "muted" }, row.sophos_customer_id),
+    el("div", { class: "muted id" }, row.sophos_customer_id),
     el("div", { class: "muted" }, `${row.subscription_count} subscription(s)`));
 }
 
@@ -118,7 +118,7 @@ function amountCell(row) {
 
 function openLastCell(row) {
   if (row.reason === "unknown_seller") {
-    return el("td", {}, el("p", {}, row.todo));
+    return el("td", { class: "candidates-cell" }, el("p", {}, row.todo));
   }
   const canResolve = state.session.can_resolve;
   const items = row.candidates.map((candidate) =>
@@ -126,7 +126,7 @@ function openLastCell(row) {
       el("span", { class: "score" }, `${candidate.score.toFixed(1)}%`),
       el("span", {}, `${candidate.name} (${candidate.org_id})`),
       canResolve ? resolveButton(row, candidate, "Resolve") : null));
-  return el("td", {},
+  return el("td", { class: "candidates-cell" },
     items.length ? el("ul", { class: "candidates" }, ...items) : el("div", { class: "muted" }, "no similar organization"),
     canResolve ? typeahead(row, `Any organization of ${row.seller_name || row.seller_id}`) : null);
 }
@@ -167,7 +167,7 @@ function render() {
       el("td", {}, row.seller_id ? `${row.seller_name || ""} (${row.seller_id})` : `no seller (Sophos partner ${row.partner_id || "unknown"})`),
       el("td", {}, el("div", {}, row.reason_text), el("code", {}, row.reason)),
       amountCell(row),
-      el("td", {}, el("div", {}, `first ${when(row.first_seen_at)}`), el("div", {}, `last ${when(row.last_seen_at)}`)),
+      el("td", { class: "seen" }, el("div", {}, `first ${when(row.first_seen_at)}`), el("div", {}, `last ${when(row.last_seen_at)}`)),
       state.status === "open" ? openLastCell(row) : resolvedLastCell(row)));
   $("#customers tbody").replaceChildren(...rows);
   $("#empty").hidden = rows.length > 0;
