@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date
-from decimal import Decimal
 
 import psycopg
 import pytest
@@ -14,9 +13,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from sophos_sync import review
+from test_cli_review import unmapped  # noqa: F401 - the command's customers, seeded the same way
 
-PARTNER_A = "aaaaaaaa-0000-4000-8000-000000000001"
-PARTNER_B = "bbbbbbbb-0000-4000-8000-000000000002"
 PARTNER_UNLINKED = "cccccccc-0000-4000-8000-000000000003"
 PASSWORDS = {"support": "support-pw", "viewer": "viewer-pw"}
 BASE = "http://testserver"
@@ -24,47 +22,28 @@ PAGE = "/sophos-review"
 
 
 @pytest.fixture
-def unmapped(pg_dsn) -> dict[str, str]:
-    """Unmapped customers recorded by a run of October 2026: seller A's big and small no_match customers, an
-    ambiguous one without billing lines, and one of a partner no seller is linked to."""
-    ids = {key: str(uuid.uuid4()) for key in ("big", "small", "ambiguous", "stranger")}
+def review_rows(unmapped, pg_dsn) -> dict[str, str]:
+    """The command's test customers of seller A (big, small, and ambiguous without billing lines), and one
+    of a Sophos partner no seller is linked to, recorded by a second run of October 2026."""
+    stranger = str(uuid.uuid4())
     with psycopg.connect(pg_dsn) as conn:
-        conn.execute(
-            "INSERT INTO platform.sellers VALUES ('seller-a', 'Seller A', %s), ('seller-b', 'Seller B', %s)",
-            (PARTNER_A, PARTNER_B),
-        )
-        conn.execute(
-            """INSERT INTO platform.customer_organizations VALUES
-               ('org-a-harbour', 'seller-a', 'Harbour Logistics Ltd'),
-               ('org-a-alpine', 'seller-a', 'Alpine Ski School'),
-               ('org-a-twin1', 'seller-a', 'Twin Corp'),
-               ('org-a-twin2', 'seller-a', 'Twin Corporation'),
-               ('org-b-delta', 'seller-b', 'Delta Dental')"""
-        )
         run = conn.execute(
             "INSERT INTO sophos.sync_runs (dag_run_id, billing_month) VALUES ('page-test', '2026-10-01') "
             "RETURNING sync_run_id"
         ).fetchone()[0]
-        for key, name, partner, price in (
-            ("big", "Harbor Logistic", PARTNER_A, "700.00"),
-            ("small", "Alpine Skiing", PARTNER_A, "3.50"),
-            ("ambiguous", "Twin Inc", PARTNER_A, None),
-            ("stranger", "Nobody's Bakery", PARTNER_UNLINKED, "12.00"),
-        ):
-            conn.execute(
-                "INSERT INTO sophos.stage_tenants (sync_run_id, account, sophos_customer_id, name, partner_id) "
-                "VALUES (%s, 'sophos_default', %s, %s, %s)",
-                (run, ids[key], name, partner),
-            )
-            if price:
-                conn.execute(
-                    "INSERT INTO sophos.stage_billing_lines (sync_run_id, account, line_key, sophos_customer_id, "
-                    "net_price, billable_quantity, currency) VALUES (%s, 'sophos_default', %s, %s, %s, 2, 'EUR')",
-                    (run, uuid.uuid4().hex, ids[key], Decimal(price)),
-                )
+        conn.execute(
+            "INSERT INTO sophos.stage_tenants (sync_run_id, account, sophos_customer_id, name, partner_id) "
+            "VALUES (%s, 'sophos_default', %s, 'Nobody''s Bakery', %s)",
+            (run, stranger, PARTNER_UNLINKED),
+        )
+        conn.execute(
+            "INSERT INTO sophos.stage_billing_lines (sync_run_id, account, line_key, sophos_customer_id, "
+            "net_price, billable_quantity, currency) VALUES (%s, 'sophos_default', 'stranger-line', %s, 12, 2, 'EUR')",
+            (run, stranger),
+        )
         review.map_customers(conn, run)
         review.record_unmapped_customers(conn, run, date(2026, 10, 1))
-    return ids
+    return {**unmapped, "stranger": stranger}
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +127,8 @@ def csrf(client: TestClient) -> dict[str, str]:
 
 
 def post_resolve(client: TestClient, customer: str, body: dict, headers: dict | None = None):
-    return client.post(f"{PAGE}/api/customers/{customer}/resolve", json=body, headers=csrf(client) if headers is None else headers)
+    headers = csrf(client) if headers is None else headers
+    return client.post(f"{PAGE}/api/customers/{customer}/resolve", json=body, headers=headers)
 
 
 def state_of(dsn: str, customer: str) -> tuple:
@@ -175,8 +155,8 @@ def every_endpoint(ids: dict[str, str]) -> list[tuple[str, str]]:
     ]
 
 
-def test_anonymous_requests_get_401_and_the_page_sends_them_to_airflows_login(anonymous, unmapped, pg_dsn):
-    for method, path in every_endpoint(unmapped):
+def test_anonymous_requests_get_401_and_the_page_sends_them_to_airflows_login(anonymous, review_rows, pg_dsn):
+    for method, path in every_endpoint(review_rows):
         answer = anonymous.request(method, path, json={"org_id": "org-a-harbour"})
         assert answer.status_code == 401, (method, path, answer.text)
         assert "Sign in to Airflow" in answer.json()["detail"]
@@ -185,10 +165,10 @@ def test_anonymous_requests_get_401_and_the_page_sends_them_to_airflows_login(an
     assert page.headers["location"] == "../plugin/unmapped-sophos-customers"  # relative: fine behind a proxy
     framed = anonymous.get(f"{PAGE}/", headers={"Sec-Fetch-Dest": "iframe"})
     assert framed.status_code == 401 and 'target="_top"' in framed.text
-    assert state_of(pg_dsn, unmapped["big"])[0] == "open"
+    assert state_of(pg_dsn, review_rows["big"])[0] == "open"
 
 
-def test_a_forged_or_foreign_token_is_401(airflow_api, unmapped):
+def test_a_forged_or_foreign_token_is_401(airflow_api, review_rows):
     client = client_of(airflow_api, None)
     client.cookies.set("_token", "not.a.jwt")
     assert client.get(f"{PAGE}/api/customers").status_code == 401
@@ -213,36 +193,36 @@ def test_session_names_the_airflow_user_and_what_they_may_do(support, viewer):
     assert (seen["user"], seen["can_resolve"]) == ("viewer", False)
 
 
-def test_a_viewer_reads_but_a_write_is_403_and_changes_nothing(viewer, unmapped, pg_dsn):
+def test_a_viewer_reads_but_a_write_is_403_and_changes_nothing(viewer, review_rows, pg_dsn):
     assert viewer.get(f"{PAGE}/api/customers").status_code == 200
-    before = state_of(pg_dsn, unmapped["big"])
-    answer = post_resolve(viewer, unmapped["big"], {"org_id": "org-a-harbour"})
+    before = state_of(pg_dsn, review_rows["big"])
+    answer = post_resolve(viewer, review_rows["big"], {"org_id": "org-a-harbour"})
     assert answer.status_code == 403
     assert "may only read" in answer.json()["detail"]
-    assert state_of(pg_dsn, unmapped["big"]) == before
+    assert state_of(pg_dsn, review_rows["big"]) == before
 
 
-def test_a_write_without_the_csrf_header_or_from_another_site_is_403(support, unmapped, pg_dsn):
-    before = state_of(pg_dsn, unmapped["big"])
+def test_a_write_without_the_csrf_header_or_from_another_site_is_403(support, review_rows, pg_dsn):
+    before = state_of(pg_dsn, review_rows["big"])
     body = {"org_id": "org-a-harbour"}
-    assert post_resolve(support, unmapped["big"], body, headers={}).status_code == 403
-    assert post_resolve(support, unmapped["big"], body, headers={"X-CSRF-Token": "guess"}).status_code == 403
+    assert post_resolve(support, review_rows["big"], body, headers={}).status_code == 403
+    assert post_resolve(support, review_rows["big"], body, headers={"X-CSRF-Token": "guess"}).status_code == 403
     foreign = {**csrf(support), "Origin": "https://evil.example"}
-    answer = post_resolve(support, unmapped["big"], body, headers=foreign)
+    answer = post_resolve(support, review_rows["big"], body, headers=foreign)
     assert answer.status_code == 403 and "another site" in answer.json()["detail"]
     cross_site = {**csrf(support), "Sec-Fetch-Site": "cross-site"}
-    assert post_resolve(support, unmapped["big"], body, headers=cross_site).status_code == 403
-    assert state_of(pg_dsn, unmapped["big"]) == before
+    assert post_resolve(support, review_rows["big"], body, headers=cross_site).status_code == 403
+    assert state_of(pg_dsn, review_rows["big"]) == before
 
 
 # --- Reading ---------------------------------------------------------------------------------------------
 
 
-def test_open_customers_come_biggest_amount_first_with_counts_reasons_and_candidates(support, unmapped):
+def test_open_customers_come_biggest_amount_first_with_counts_reasons_and_candidates(support, review_rows):
     data = support.get(f"{PAGE}/api/customers").json()
     assert data["counts"] == {"open": 4, "no_match": 2, "ambiguous": 1, "unknown_seller": 1, "resolved": 0}
     order = [row["sophos_customer_id"] for row in data["customers"]]
-    assert order == [unmapped["big"], unmapped["stranger"], unmapped["small"], unmapped["ambiguous"]]
+    assert order == [review_rows["big"], review_rows["stranger"], review_rows["small"], review_rows["ambiguous"]]
     big = data["customers"][0]
     assert big["amount"] == {"value": "1400.0000", "currency": "EUR", "month": "2026-10", "text": "EUR 1,400.00"}
     assert big["reason"] == "no_match" and big["reason_text"] == "No organization of the seller has this name"
@@ -252,38 +232,38 @@ def test_open_customers_come_biggest_amount_first_with_counts_reasons_and_candid
     assert {seller["seller_id"] for seller in data["sellers"]} == {"seller-a"}
 
 
-def test_an_unknown_amount_says_why_and_an_unknown_seller_says_what_to_do(support, unmapped):
+def test_an_unknown_amount_says_why_and_an_unknown_seller_says_what_to_do(support, review_rows):
     rows = {row["sophos_customer_id"]: row for row in support.get(f"{PAGE}/api/customers").json()["customers"]}
-    ambiguous = rows[unmapped["ambiguous"]]
+    ambiguous = rows[review_rows["ambiguous"]]
     assert ambiguous["amount"]["value"] is None
     assert ambiguous["amount"]["text"] == "unknown: no billing line for this customer in 2026-10"
-    stranger = rows[unmapped["stranger"]]
+    stranger = rows[review_rows["stranger"]]
     assert stranger["candidates"] == []
     assert f"python -m sophos_sync sellers link SELLER_ID {PARTNER_UNLINKED}" in stranger["todo"]
-    assert rows[unmapped["big"]]["todo"] is None
+    assert rows[review_rows["big"]]["todo"] is None
 
 
-def test_sort_and_filters(support, unmapped):
+def test_sort_and_filters(support, review_rows):
     ascending = support.get(f"{PAGE}/api/customers", params={"sort": "amount_asc"}).json()["customers"]
     assert [row["sophos_customer_id"] for row in ascending[:3]] == [
-        unmapped["small"], unmapped["stranger"], unmapped["big"]
+        review_rows["small"], review_rows["stranger"], review_rows["big"]
     ]
     by_reason = support.get(f"{PAGE}/api/customers", params={"reason": "unknown_seller"}).json()["customers"]
-    assert [row["sophos_customer_id"] for row in by_reason] == [unmapped["stranger"]]
+    assert [row["sophos_customer_id"] for row in by_reason] == [review_rows["stranger"]]
     by_seller = support.get(f"{PAGE}/api/customers", params={"seller_id": "seller-a"}).json()["customers"]
     assert len(by_seller) == 3
     assert support.get(f"{PAGE}/api/customers", params={"seller_id": "seller-b"}).json()["customers"] == []
 
 
-def test_type_ahead_offers_only_organizations_of_the_customers_seller(support, unmapped):
-    found = support.get(f"{PAGE}/api/customers/{unmapped['big']}/organizations", params={"q": "twin"}).json()
+def test_type_ahead_offers_only_organizations_of_the_customers_seller(support, review_rows):
+    found = support.get(f"{PAGE}/api/customers/{review_rows['big']}/organizations", params={"q": "twin"}).json()
     assert found["seller_id"] == "seller-a"
     assert [org["org_id"] for org in found["organizations"]] == ["org-a-twin1", "org-a-twin2"]
-    delta = support.get(f"{PAGE}/api/customers/{unmapped['big']}/organizations", params={"q": "delta"}).json()
+    delta = support.get(f"{PAGE}/api/customers/{review_rows['big']}/organizations", params={"q": "delta"}).json()
     assert delta["organizations"] == []
-    wildcard = support.get(f"{PAGE}/api/customers/{unmapped['big']}/organizations", params={"q": "%"}).json()
+    wildcard = support.get(f"{PAGE}/api/customers/{review_rows['big']}/organizations", params={"q": "%"}).json()
     assert wildcard["organizations"] == []  # % is text to match, not a wildcard
-    stranger = support.get(f"{PAGE}/api/customers/{unmapped['stranger']}/organizations").json()
+    stranger = support.get(f"{PAGE}/api/customers/{review_rows['stranger']}/organizations").json()
     assert stranger == {"seller_id": None, "organizations": []}
 
 
@@ -304,24 +284,24 @@ def test_type_ahead_offers_only_organizations_of_the_customers_seller(support, u
         ("POST", "/api/customers/{big}/resolve", {"org_id": "org-a-harbour", "by": "someone"}, "by: Extra inputs"),
     ],
 )
-def test_bad_input_is_a_clear_400_and_changes_nothing(support, unmapped, pg_dsn, method, path, body, says):
-    before = state_of(pg_dsn, unmapped["big"])
+def test_bad_input_is_a_clear_400_and_changes_nothing(support, review_rows, pg_dsn, method, path, body, says):
+    before = state_of(pg_dsn, review_rows["big"])
     headers = csrf(support)
-    answer = support.request(method, PAGE + path.format(**unmapped), json=body, headers=headers)
+    answer = support.request(method, PAGE + path.format(**review_rows), json=body, headers=headers)
     assert answer.status_code == 400, answer.text
     assert says in answer.json()["detail"]
-    assert state_of(pg_dsn, unmapped["big"]) == before
+    assert state_of(pg_dsn, review_rows["big"]) == before
 
 
 # --- Resolving --------------------------------------------------------------------------------------------
 
 
-def test_support_resolves_to_a_candidate_as_themselves_and_the_row_moves_to_resolved(support, unmapped, pg_dsn):
-    answer = post_resolve(support, unmapped["big"], {"org_id": "org-a-harbour"})
+def test_support_resolves_to_a_candidate_as_themselves_and_the_row_moves_to_resolved(support, review_rows, pg_dsn):
+    answer = post_resolve(support, review_rows["big"], {"org_id": "org-a-harbour"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["resolved_by"] == "support"
     assert "The next sync imports its subscriptions" in answer.json()["message"]
-    assert state_of(pg_dsn, unmapped["big"]) == (
+    assert state_of(pg_dsn, review_rows["big"]) == (
         "resolved", "org-a-harbour", "support", "org-a-harbour", "manual", "support", 1
     )
     resolved = support.get(f"{PAGE}/api/customers", params={"status": "resolved"}).json()
@@ -350,8 +330,8 @@ def cli_refusal(dsn: str, customer: str, org_id: str, force: bool = False) -> st
         ("unseen", "org-a-harbour", "no sync has seen it"),
     ],
 )
-def test_each_refusal_is_the_clis_sentence_and_changes_nothing(support, unmapped, pg_dsn, customer, org_id, says):
-    customer_id = unmapped.get(customer) or str(uuid.uuid4())
+def test_each_refusal_is_the_clis_sentence_and_changes_nothing(support, review_rows, pg_dsn, customer, org_id, says):
+    customer_id = review_rows.get(customer) or str(uuid.uuid4())
     before = state_of(pg_dsn, customer_id)
     answer = post_resolve(support, customer_id, {"org_id": org_id})
     assert answer.status_code == 409
@@ -361,22 +341,22 @@ def test_each_refusal_is_the_clis_sentence_and_changes_nothing(support, unmapped
     assert state_of(pg_dsn, customer_id) == before
 
 
-def test_replacing_a_mapping_needs_the_explicit_force(support, unmapped, pg_dsn):
-    assert post_resolve(support, unmapped["small"], {"org_id": "org-a-alpine"}).status_code == 200
-    before = state_of(pg_dsn, unmapped["small"])
-    refused = post_resolve(support, unmapped["small"], {"org_id": "org-a-twin1"})
+def test_replacing_a_mapping_needs_the_explicit_force(support, review_rows, pg_dsn):
+    assert post_resolve(support, review_rows["small"], {"org_id": "org-a-alpine"}).status_code == 200
+    before = state_of(pg_dsn, review_rows["small"])
+    refused = post_resolve(support, review_rows["small"], {"org_id": "org-a-twin1"})
     assert refused.status_code == 409
     assert refused.json()["replaceable"] is True
     assert "already mapped to organization org-a-alpine" in refused.json()["detail"]
-    assert state_of(pg_dsn, unmapped["small"]) == before
-    replaced = post_resolve(support, unmapped["small"], {"org_id": "org-a-twin1", "force": True})
+    assert state_of(pg_dsn, review_rows["small"]) == before
+    replaced = post_resolve(support, review_rows["small"], {"org_id": "org-a-twin1", "force": True})
     assert replaced.status_code == 200, replaced.text
-    assert state_of(pg_dsn, unmapped["small"])[:4] == ("resolved", "org-a-twin1", "support", "org-a-twin1")
+    assert state_of(pg_dsn, review_rows["small"])[:4] == ("resolved", "org-a-twin1", "support", "org-a-twin1")
     with psycopg.connect(pg_dsn) as conn:
         events = conn.execute(
             "SELECT event, previous_org_id, changed_by FROM review.mapping_changes WHERE sophos_customer_id = %s "
             "ORDER BY change_id",
-            (unmapped["small"],),
+            (review_rows["small"],),
         ).fetchall()
     assert events == [("resolved", None, "support"), ("remapped", "org-a-alpine", "support")]
 
