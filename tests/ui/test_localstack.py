@@ -1,7 +1,9 @@
 """Pure helpers of the local Airflow stack (fast; they run in `make test`)."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -31,3 +33,14 @@ def test_preferred_port_is_used_when_free_and_another_one_when_taken():
         busy.listen()
         taken = busy.getsockname()[1]
         assert localstack.free_port(taken) != taken
+
+
+def test_the_stack_signs_in_support_who_may_resolve_and_a_viewer_who_may_only_read(tmp_path):
+    env = localstack.stack_env(
+        airflow_home=tmp_path, dsn="host=127.0.0.1 dbname=w", metadata_dsn="host=127.0.0.1 dbname=m",
+        simulator_url="http://127.0.0.1:1", credentials=[("id", "secret")], api_port=18080,
+    )
+    users = dict(entry.split(":") for entry in env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(","))
+    assert users == {"admin": "admin", "support": "user", "viewer": "viewer"}
+    passwords = json.loads(Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).read_text())
+    assert passwords == dict([localstack.LOGIN, localstack.SUPPORT_LOGIN, localstack.VIEWER_LOGIN])
