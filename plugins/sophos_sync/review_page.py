@@ -5,7 +5,8 @@ Who may do what is the auth manager's decision, on the DAG that fills the review
 read the page = may read DAG `sophos_monthly_sync` (simple auth manager: VIEWER and up; FAB: can read on
 DAG:sophos_monthly_sync); resolve = may edit it (simple auth manager: USER and up; FAB: can edit on
 DAG:sophos_monthly_sync). The caller is the one the Airflow UI's JWT (cookie `_token`, or an
-`Authorization: Bearer` header) names; that name is recorded as who resolved.
+`Authorization: Bearer` header) names; that name is recorded as who resolved. Only the script, style and
+icon under static/ are served to anyone, like the Airflow UI's own assets: they hold no data.
 
 Airflow's api-server modules are imported inside the functions: the scheduler, dag-processor and workers
 also load plugins, and they have no auth manager.
@@ -37,7 +38,13 @@ TITLE = "Unmapped Sophos customers"
 URL_PREFIX = "/sophos-review"
 # The Airflow UI shows the page in a frame at plugin/<UI_ROUTE>; both links are relative to its base URL.
 UI_ROUTE = "unmapped-sophos-customers"
-NAV_ENTRY = {"name": TITLE, "href": f"{URL_PREFIX.lstrip('/')}/", "url_route": UI_ROUTE, "destination": "nav"}
+NAV_ENTRY = {
+    "name": TITLE,
+    "href": f"{URL_PREFIX.lstrip('/')}/",
+    "icon": f"{URL_PREFIX.lstrip('/')}/static/icon.svg",
+    "url_route": UI_ROUTE,
+    "destination": "nav",
+}
 
 READ, WRITE = "GET", "PUT"
 CSRF_HEADER = "X-CSRF-Token"

@@ -374,6 +374,6 @@ def test_the_plugin_registers_the_app_and_a_relative_nav_entry():
     plugin = sophos_review_plugin.SophosReviewPlugin
     [view] = plugin.external_views
     assert view["name"] == "Unmapped Sophos customers" and view["destination"] == "nav"
-    assert not view["href"].startswith("/") and view["href"] == "sophos-review/"
+    assert view["href"] == "sophos-review/" and view["icon"] == "sophos-review/static/icon.svg"
     [app] = plugin.fastapi_apps
     assert app["url_prefix"] == PAGE
