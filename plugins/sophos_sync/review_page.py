@@ -6,7 +6,7 @@ read the page = may read DAG `sophos_monthly_sync` (simple auth manager: VIEWER 
 DAG:sophos_monthly_sync); resolve = may edit it (simple auth manager: USER and up; FAB: can edit on
 DAG:sophos_monthly_sync). The caller is the one the Airflow UI's JWT (cookie `_token`, or an
 `Authorization: Bearer` header) names; that name is recorded as who resolved. Only the script, style and
-icon under static/ are served to anyone, like the Airflow UI's own assets: they hold no data.
+icon (review_ui/static/) are served to anyone, like the Airflow UI's own assets: they hold no data.
 
 Airflow's api-server modules are imported inside the functions: the scheduler, dag-processor and workers
 also load plugins, and they have no auth manager.
@@ -264,7 +264,7 @@ app = FastAPI(
     openapi_url=None,
     exception_handlers={RequestValidationError: _invalid_request, psycopg.OperationalError: _database_unreachable},
 )
-app.mount("/static", StaticFiles(directory=_UI_DIR), name="static")
+app.mount("/static", StaticFiles(directory=_UI_DIR / "static"), name="static")
 
 
 @app.get("/", response_class=HTMLResponse, include_in_schema=False)

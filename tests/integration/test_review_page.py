@@ -181,6 +181,7 @@ def test_the_page_and_its_assets_are_served_with_relative_urls_only(support):
     assert page.status_code == 200
     assert 'href="static/review.css"' in page.text and 'src="static/review.js"' in page.text
     script = support.get(f"{PAGE}/static/review.js").text
+    assert support.get(f"{PAGE}/static/index.html").status_code == 404  # the page itself only behind the login
     assert "fetch(path" in script
     for text in (page.text, script):
         assert 'href="/' not in text and 'src="/' not in text and "`/api" not in text and '"/api' not in text
