@@ -64,19 +64,28 @@ class SophosClient:
         token_url: str = DEFAULT_TOKEN_URL,
         global_url: str = DEFAULT_GLOBAL_URL,
         api_host_override: str | None = None,
-        concurrency: int = settings.LICENSE_CONCURRENCY,
-        timeout: float = settings.HTTP_TIMEOUT_SECONDS,
-        max_attempts: int = settings.HTTP_MAX_ATTEMPTS,
-        deadline_seconds: float = settings.HTTP_DEADLINE_SECONDS,
-        page_size: int = settings.BILLING_PAGE_SIZE,
+        concurrency: int | None = None,
+        timeout: float | None = None,
+        max_attempts: int | None = None,
+        deadline_seconds: float | None = None,
+        page_size: int | None = None,
         tenant_page_size: int = TENANT_PAGE_SIZE,
-        max_pages: int = settings.MAX_PAGES,
-        max_response_bytes: int = settings.MAX_RESPONSE_BYTES,
-        backoff_base: float = 0.5,
+        max_pages: int | None = None,
+        max_response_bytes: int | None = None,
+        backoff_base: float | None = None,
         backoff_cap: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        # Options left out come from the settings as they are now, not as they were at import.
+        concurrency = settings.LICENSE_CONCURRENCY if concurrency is None else concurrency
+        timeout = settings.HTTP_TIMEOUT_SECONDS if timeout is None else timeout
+        max_attempts = settings.HTTP_MAX_ATTEMPTS if max_attempts is None else max_attempts
+        deadline_seconds = settings.HTTP_DEADLINE_SECONDS if deadline_seconds is None else deadline_seconds
+        page_size = settings.BILLING_PAGE_SIZE if page_size is None else page_size
+        max_pages = settings.MAX_PAGES if max_pages is None else max_pages
+        max_response_bytes = settings.MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes
+        backoff_base = settings.HTTP_BACKOFF_SECONDS if backoff_base is None else backoff_base
         if not client_id or not client_secret:
             raise ConfigurationError(
                 f"connection '{name}': the Sophos client id and client secret are both required "

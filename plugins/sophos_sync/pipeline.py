@@ -52,8 +52,9 @@ def parse_month(value: str) -> date:
         raise ConfigurationError(f"billing month {value!r} is not of the form YYYY-MM (e.g. 2026-10)") from None
 
 
-def billing_month_for(logical_date: date, lag_months: int = settings.BILLING_MONTH_LAG) -> date:
-    """The month a run bills: its logical date's month, minus the configured lag."""
+def billing_month_for(logical_date: date, lag_months: int | None = None) -> date:
+    """The month a run bills: its logical date's month, minus the lag (default: the configured one)."""
+    lag_months = settings.BILLING_MONTH_LAG if lag_months is None else lag_months
     index = logical_date.year * 12 + logical_date.month - 1 - lag_months
     return date(index // 12, index % 12 + 1, 1)
 
@@ -149,7 +150,7 @@ def write_stage(conn: psycopg.Connection, sync_run_id: int, result) -> None:
     )
 
 
-def validate_run(sync_run_id: int, threshold: float = settings.REJECT_THRESHOLD, dsn: str | None = None) -> dict:
+def validate_run(sync_run_id: int, threshold: float | None = None, dsn: str | None = None) -> dict:
     """Landing → contracts → stage tables and rejected rows, all entities in one transaction.
 
     Raises ContractViolation (whole-entity breakage) or RejectionThresholdExceeded before anything is
@@ -157,6 +158,7 @@ def validate_run(sync_run_id: int, threshold: float = settings.REJECT_THRESHOLD,
     """
     from sophos_sync import validate
 
+    threshold = settings.REJECT_THRESHOLD if threshold is None else threshold
     summary: dict[str, dict] = {}
     with db.connect(dsn) as conn:
         results = []

@@ -26,7 +26,7 @@ def use_simulator(monkeypatch, sim, dsn: str, currency: str | None = None) -> li
             f"AIRFLOW_CONN_{account.upper()}",
             json.dumps(localstack.sophos_connection(sim.base_url, client_id, secret, currency=currency)),
         )
-    monkeypatch.setattr(pipeline.settings, "SOPHOS_CONN_IDS", accounts)
+    monkeypatch.setenv("SOPHOS_SYNC_CONN_IDS", ",".join(accounts))
     monkeypatch.setenv("SOPHOS_SYNC_DB_DSN", dsn)
     return accounts
 
@@ -141,19 +141,18 @@ def test_sellers_cli_links_and_lists(monkeypatch, sim, seeded):
     use_simulator(monkeypatch, sim, seeded)
     seller_id, partner_id = linked_seller(seeded)
     unlink(seeded, seller_id)
-    env = {**__import__("os").environ, "SOPHOS_SYNC_CONN_IDS": ",".join(pipeline.settings.SOPHOS_CONN_IDS)}
     linked = subprocess.run(
-        [sys.executable, "-m", "sophos_sync", "sellers", "link", seller_id, partner_id], env=env,
+        [sys.executable, "-m", "sophos_sync", "sellers", "link", seller_id, partner_id],
         capture_output=True, text=True,
     )
     assert linked.returncode == 0, linked.stderr
     refused = subprocess.run(
-        [sys.executable, "-m", "sophos_sync", "sellers", "link", seller_id, "nope"], env=env,
+        [sys.executable, "-m", "sophos_sync", "sellers", "link", seller_id, "nope"],
         capture_output=True, text=True,
     )
     assert refused.returncode == 1 and "is not a Partner Tenant ID" in refused.stderr
     listed = subprocess.run(
-        [sys.executable, "-m", "sophos_sync", "sellers", "list"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "sophos_sync", "sellers", "list"], capture_output=True, text=True
     )
     assert listed.returncode == 0 and partner_id in listed.stdout and "never" in listed.stdout
 

@@ -18,7 +18,6 @@ import psycopg
 
 from devtools import localstack
 from sophos_sync import pipeline, report, settings
-from sophos_sync.client import SophosClient
 
 TODAY = "2026-11-25"          # October's report is out, November's is not
 SEED = 7
@@ -91,14 +90,6 @@ def seed_platform(dsn: str, dataset: dict) -> None:
 
     with psycopg.connect(dsn) as conn:
         load_platform_seed(conn, dataset)
-
-
-def client_settings(monkeypatch, **values) -> None:
-    """Client settings (SOPHOS_SYNC_BILLING_PAGE_SIZE, ..._HTTP_MAX_ATTEMPTS) as if set before import:
-    SophosClient binds them as keyword defaults when sophos_sync.client is imported."""
-    for name, value in values.items():
-        assert name in SophosClient.__init__.__kwdefaults__, name
-        monkeypatch.setitem(SophosClient.__init__.__kwdefaults__, name, value)
 
 
 def _manual_run_id() -> str:

@@ -13,7 +13,7 @@ import pytest
 from simulator.testing import run_simulator
 from sophos_sync.errors import SophosApiError
 
-from harness import OCTOBER, SEED, SEPTEMBER, TODAY, Sync, checksums, client_settings, month_lines, run_status, \
+from harness import OCTOBER, SEED, SEPTEMBER, TODAY, Sync, checksums, month_lines, run_status, \
     seed_platform
 
 # Small billing pages, so every partner's month is read over several pages and faults land mid-paging.
@@ -34,7 +34,8 @@ def retry_lines(caplog) -> list[str]:
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_month_under_api_faults_equals_the_undisturbed_month(fault, monkeypatch, pg_dsn, baseline, caplog):
     options, evidence = FAULTS[fault]
-    client_settings(monkeypatch, page_size=PAGE_SIZE, backoff_base=0.05)
+    monkeypatch.setenv("SOPHOS_SYNC_BILLING_PAGE_SIZE", str(PAGE_SIZE))
+    monkeypatch.setenv("SOPHOS_SYNC_HTTP_BACKOFF_SECONDS", "0.05")
     with run_simulator(scale="small", seed=SEED, today=TODAY, **options) as sim:
         seed_platform(pg_dsn, sim.dataset(months=[]))
         with caplog.at_level(logging.INFO):
@@ -46,7 +47,7 @@ def test_month_under_api_faults_equals_the_undisturbed_month(fault, monkeypatch,
 
 
 def test_token_expiring_every_second_while_paging_loses_no_line(monkeypatch, pg_dsn, baseline, caplog):
-    client_settings(monkeypatch, page_size=10)
+    monkeypatch.setenv("SOPHOS_SYNC_BILLING_PAGE_SIZE", "10")
     with run_simulator(scale="small", seed=SEED, today=TODAY, token_ttl=1, latency_ms=100) as sim:
         seed_platform(pg_dsn, sim.dataset(months=[]))
         with caplog.at_level(logging.INFO):
@@ -108,7 +109,8 @@ def _subscriptions_of(dsn: str, customer: str) -> list[tuple]:
 
 
 def test_api_outage_fails_the_extract_cleanly_and_a_rerun_completes(monkeypatch, pg_dsn, baseline):
-    client_settings(monkeypatch, max_attempts=3, backoff_base=0.05)
+    monkeypatch.setenv("SOPHOS_SYNC_HTTP_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("SOPHOS_SYNC_HTTP_BACKOFF_SECONDS", "0.05")
     with run_simulator(scale="small", seed=SEED, today=TODAY) as sim:
         seed_platform(pg_dsn, sim.dataset(months=[]))
         sync = Sync(monkeypatch, pg_dsn, sim)
