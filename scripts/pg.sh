@@ -85,6 +85,8 @@ case "$cmd" in
     extra=""
     # Durability settings off only for the test and bench instances: their data is thrown away.
     [ "$name" != demo ] && extra="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    # More server settings for one start, e.g. the TLS test's "-c ssl=on -c ssl_cert_file=...".
+    extra="$extra ${PG_SERVER_OPTIONS:-}"
     as_owner "$bin/pg_ctl" -D "$base/data" -l "$base/server.log" -w -t 60 \
       -o "-p $port -c listen_addresses=127.0.0.1 -k $base/data -c max_connections=200 $extra" start >/dev/null \
       || { tail -20 "$base/server.log" >&2; exit 1; }

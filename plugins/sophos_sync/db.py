@@ -11,7 +11,7 @@ import psycopg
 from psycopg import sql as pgsql
 
 from sophos_sync import settings
-from sophos_sync.errors import ConfigurationError
+from sophos_sync.errors import ConfigurationError, MigrationChecksumMismatch
 
 log = logging.getLogger(__name__)
 
@@ -28,24 +28,35 @@ def resolve_dsn(dsn: str | None = None, conn_id: str | None = None) -> str:
 
 
 def dsn_from_airflow_connection(conn_id: str) -> str:
-    from airflow.sdk import BaseHook
+    """The libpq DSN of an Airflow postgres connection, read through the provider's PostgresHook.
+
+    Its extras are libpq parameters (sslmode, sslrootcert, sslcert, sslkey, options, connect_timeout...) and
+    reach psycopg as they are, but for the ones the provider itself keeps for other uses (cursor, iam, ...).
+    """
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     from sophos_sync.hook import mask_password
 
+    hook = PostgresHook(postgres_conn_id=conn_id)
     try:
-        conn = BaseHook.get_connection(conn_id)
+        conn = hook.connection
     except Exception as exc:  # Airflow raises its own not-found type, which differs by context
         raise ConfigurationError(
             f"database connection '{conn_id}' is not configured: set AIRFLOW_CONN_{conn_id.upper()} "
             f"(a postgresql:// URI) or add it in the Airflow UI, or set SOPHOS_SYNC_DB_DSN"
         ) from exc
     mask_password(conn.password)
+    libpq_extras = {
+        name: str(value) for name, value in conn.extra_dejson.items()
+        if name not in PostgresHook.ignored_extra_options and value is not None
+    }
     return psycopg.conninfo.make_conninfo(
         host=conn.host or "localhost",
         port=str(conn.port or 5432),
         user=conn.login or "",
         password=conn.password or "",
         dbname=conn.schema or "postgres",
+        **libpq_extras,
     )
 
 
@@ -67,7 +78,11 @@ def migration_files() -> list[tuple[str, str]]:
 
 
 def migrate(conn: psycopg.Connection) -> list[str]:
-    """Apply the migrations not applied yet, in order; concurrent callers wait on an advisory lock."""
+    """Apply the migrations not applied yet, in order; concurrent callers wait on an advisory lock.
+
+    Applied migrations are append-only: one whose file changed since it was applied stops everything
+    (MigrationChecksumMismatch) before any pending one runs, since the database no longer matches the files.
+    """
     applied_now: list[str] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (MIGRATION_LOCK,))
@@ -83,7 +98,7 @@ def migrate(conn: psycopg.Connection) -> list[str]:
             checksum = hashlib.sha256(text.encode()).hexdigest()
             if version in done:
                 if done[version] != checksum:
-                    log.warning("migration %s changed after it was applied; migrations are append-only", version)
+                    raise MigrationChecksumMismatch(version, done[version], checksum)
                 continue
             conn.execute(text)
             conn.execute(

@@ -9,6 +9,18 @@ class ConfigurationError(SophosSyncError):
     """Settings or connections are wrong; retrying will not help."""
 
 
+class MigrationChecksumMismatch(ConfigurationError):
+    """A migration file changed after the database applied it: its schema may not be what the file says."""
+
+    def __init__(self, version: str, applied_checksum: str, file_checksum: str):
+        self.version, self.applied_checksum, self.file_checksum = version, applied_checksum, file_checksum
+        super().__init__(
+            f"migration {version}.sql changed after it was applied: sha256 when applied "
+            f"{applied_checksum}, now {file_checksum}. Applied migrations are never edited: restore the file "
+            f"and put the change in a new migration"
+        )
+
+
 class SophosAuthError(ConfigurationError):
     """Sophos rejected the credentials of a connection."""
 

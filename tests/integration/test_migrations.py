@@ -1,6 +1,11 @@
-import psycopg
+import hashlib
+import shutil
 
-from sophos_sync import db
+import psycopg
+import pytest
+
+from sophos_sync import db, settings
+from sophos_sync.errors import ConfigurationError, MigrationChecksumMismatch
 
 
 def test_migrations_apply_once_and_are_recorded(empty_pg_dsn):
@@ -34,3 +39,26 @@ def test_contract_tables_exist(db_conn):
         "review.unmapped_customers",
     ):
         assert table in tables
+
+
+def test_a_changed_applied_migration_stops_migrate_with_both_checksums(db_conn, tmp_path, monkeypatch):
+    include = tmp_path / "include"
+    shutil.copytree(settings.INCLUDE_DIR, include)
+    migrations = include / "sql" / "migrations"
+    changed = sorted(migrations.glob("[0-9]*.sql"))[0]
+    applied_checksum = hashlib.sha256(changed.read_bytes()).hexdigest()
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n-- edited after it was applied\n", encoding="utf-8")
+    edited_checksum = hashlib.sha256(changed.read_bytes()).hexdigest()
+    (migrations / "9999_pending.sql").write_text("CREATE TABLE sophos.pending_marker (id int);\n", encoding="utf-8")
+    monkeypatch.setenv("SOPHOS_SYNC_INCLUDE_DIR", str(include))
+
+    with pytest.raises(MigrationChecksumMismatch) as refused:
+        db.migrate(db_conn)
+
+    message = str(refused.value)
+    assert f"{changed.name} changed after it was applied" in message
+    assert applied_checksum in message and edited_checksum in message
+    assert isinstance(refused.value, ConfigurationError)
+    assert db_conn.execute("SELECT to_regclass('sophos.pending_marker')").fetchone()[0] is None
+    assert db_conn.execute("SELECT count(*) FROM sophos.schema_migrations WHERE version = '9999_pending'") \
+        .fetchone()[0] == 0
