@@ -1,4 +1,5 @@
-"""The Sophos Partner API as an ASGI app: the paths, headers, paging and error bodies of DESIGN.md section 3.
+"""The Sophos Partner API as an ASGI app: the paths, headers, paging and error bodies of
+docs/architecture.md, Sophos API facts.
 
 Simulator-only control endpoints live under /_sim/ (health, the simulated "today"); no real Sophos
 host has them, and faults never touch them.

@@ -1,4 +1,4 @@
-"""`python -m sophos_sync <command>`: the operator's commands (DESIGN.md section 6).
+"""`python -m sophos_sync <command>`: the operator's commands (docs/architecture.md, Interfaces).
 
 Adding a command: write one `_cmd_<name>(args) -> int` function and register its parser in `build_parser`
 with `set_defaults(handler=...)`. Handlers raise SophosSyncError for anything a person must fix; `main`

@@ -1,9 +1,9 @@
 """The Sophos Central Partner API: whoami, tenants, billing usage and licences of one partner credential.
 
 httpx only, no Airflow import, so it runs and is tested on its own; `sophos_sync.hook` is the one place that
-builds it from an Airflow connection. The API facts it follows are in DESIGN.md section 3. The HTTP session
-(token, retries, bodies) is `sophos_sync.sophos_http`, the rule of which URLs may receive the secret or the
-token `sophos_sync.sophos_urls`, and the paging checks `sophos_sync.sophos_paging`.
+builds it from an Airflow connection. The API facts it follows are in docs/architecture.md, Sophos API
+facts. The HTTP session (token, retries, bodies) is `sophos_sync.sophos_http`, the rule of which URLs may
+receive the secret or the token `sophos_sync.sophos_urls`, and the paging checks `sophos_sync.sophos_paging`.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Customer mapping decisions (DESIGN.md section 5), pure: DataFrames in, DataFrame out, no I/O.
+"""Customer mapping decisions (docs/architecture.md, Mapping rules), pure: DataFrames in, DataFrame out, no I/O.
 
 Outcome of each Sophos tenant of the month, first rule that applies:
 1. ``mapped``: a row in ``sophos.customer_mappings`` exists (manual or auto) and its organization belongs

@@ -2,8 +2,8 @@
 
 The DAG's tasks call these functions one each; `run_month` calls the very same ones in the DAG's order
 (STAGES) for the benchmark and the tests. Every stage opens its own database connection and reads its
-input from, and writes its output to, PostgreSQL tables keyed by the run (DESIGN.md section 1), so stages
-can run on any worker.
+input from, and writes its output to, PostgreSQL tables keyed by the run (docs/architecture.md, The flow),
+so stages can run on any worker.
 """
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Customer mapping and Support's review workflow: the SQL side of mapping.py (DESIGN.md sections 4 and 5).
+"""Customer mapping and Support's review workflow: the SQL side of mapping.py.
+
+The tables and rules are in docs/architecture.md, Table contracts and Mapping rules.
 
 Every function takes an open psycopg connection and runs inside the caller's transaction: it never
 commits or rolls back. After a ReviewError the caller must roll back (PostgreSQL aborted the transaction).

@@ -1,4 +1,4 @@
-"""Contract tests of the simulator over real HTTP on 127.0.0.1, against DESIGN.md section 3."""
+"""Contract tests of the simulator over real HTTP on 127.0.0.1, against docs/architecture.md, Sophos API facts."""
 from __future__ import annotations
 
 import json

@@ -1,5 +1,5 @@
 -- Upsert the licences of mapped customers into the subscription mirror, deriving their status
--- (DESIGN.md section 4). The account status of a customer comes from this month's billing lines, the
+-- (docs/architecture.md, Table contracts). The account status of a customer comes from this month's billing lines, the
 -- worst one winning (canceled > suspended > active); "ended" is judged at %(reference_date)s, the
 -- billing month's last day, so a rerun or a backfill decides the same way whenever it runs.
 -- last_seen_at moves on every run; "changed" ignores it.
