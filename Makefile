@@ -4,11 +4,12 @@ SHELL := /bin/bash
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell (cat requirements.txt; python3 --version) | sha1sum | cut -c1-12)
 
-.PHONY: help venv test test-ui demo airflow stop bench migrate
+.PHONY: help venv test test-quick test-ui demo airflow stop bench migrate
 
 help:
 	@echo "make demo   run one monthly sync against the Sophos simulator and a local PostgreSQL"
 	@echo "make test   run the whole test suite (what CI runs)"
+	@echo "make test-quick  the inner loop: unit and integration tests without whole-month runs (under 2 minutes)"
 	@echo "make airflow  a local Airflow 3 UI (http://127.0.0.1:8080, admin/admin; support/support, viewer/viewer for the review page) running the DAG on the demo data"
 	@echo "make test-ui  the Airflow stack and browser tests (installs Debian's chromium if missing)"
 	@echo "make bench  benchmark a large month (SCALE=medium|large)"
@@ -27,6 +28,10 @@ venv: $(STAMP)
 
 test: venv
 	@scripts/test.sh
+
+# Leaves out the tests marked e2e or slow in pytest.ini; `make test` still runs them, as CI does.
+test-quick: venv
+	@scripts/test.sh -m "not e2e and not slow"
 
 demo: venv
 	@scripts/demo.sh

@@ -10,7 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from devtools import bench
+
+pytestmark = pytest.mark.slow  # the benchmark of a whole month, in a subprocess
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_STAGES = [

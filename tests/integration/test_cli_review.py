@@ -14,6 +14,8 @@ import pytest
 
 from sophos_sync import review
 
+pytestmark = pytest.mark.slow  # each test runs the CLI in a subprocess, an Airflow import apiece
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PARTNER_A = "aaaaaaaa-0000-4000-8000-000000000001"
 PARTNER_B = "bbbbbbbb-0000-4000-8000-000000000002"

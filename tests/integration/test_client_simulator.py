@@ -64,6 +64,7 @@ def test_clean_run_fetches_every_partners_dataset_verbatim():
                 _assert_exactly(partner, *_fetch_all(client))
 
 
+@pytest.mark.slow  # every partner's dataset through every fault the simulator has
 def test_every_fault_at_once_still_fetches_exactly_the_dataset(caplog):
     with run_simulator(scale="medium", today=TODAY, latency_ms=5, rate_limit="200/s", error_rate=0.05,
                        drop_rate=0.03, malformed_page_rate=0.05, token_ttl=1, fault_seed=11) as sim:

@@ -15,6 +15,8 @@ from devtools import localstack
 from sophos_sync import pipeline, report, sellers, visibility
 from sophos_sync.errors import SophosSyncError
 
+pytestmark = pytest.mark.slow  # syncs whole months against the simulator; the sellers CLI in a subprocess
+
 MONTH = "2026-10"
 
 

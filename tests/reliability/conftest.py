@@ -44,6 +44,15 @@ class Databases:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def pytest_collection_modifyitems(items):
+    """The tests here drive whole months through every stage, disturbed: `slow` (not in `make test-quick`),
+    but for the least-privilege ones, which only check roles and grants."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.parent == here and item.path.name != "test_least_privilege.py":
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def databases(pg_server_dsn, pg_template):
     dbs = Databases(pg_server_dsn, pg_template)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYED = [ROOT / "plugins", ROOT / "dags"]
 DEVELOPMENT_ONLY = ("simulator", "devtools")
@@ -29,6 +31,7 @@ def test_no_deployed_module_imports_development_tooling_even_lazily():
     assert {path: names for path, names in offenders.items() if names} == {}
 
 
+@pytest.mark.slow  # imports every deployed module, Airflow included, in a fresh interpreter
 def test_every_deployed_module_imports_where_the_development_tooling_is_absent():
     # `None` in sys.modules makes any import of those packages fail, as on a deployment without them.
     script = f"""
