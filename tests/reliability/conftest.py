@@ -44,12 +44,15 @@ class Databases:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# These drive whole months through every stage, disturbed: `slow`, so `make test-quick` leaves them out.
+# The least-privilege and hostile-Sophos tests check roles and single calls, and stay in the quick tier.
+WHOLE_MONTHS = {"test_api_faults.py", "test_bad_input.py", "test_concurrency.py", "test_crashes.py", "test_secrets.py"}
+
+
 def pytest_collection_modifyitems(items):
-    """The tests here drive whole months through every stage, disturbed: `slow` (not in `make test-quick`),
-    but for the least-privilege ones, which only check roles and grants."""
     here = Path(__file__).parent
     for item in items:
-        if item.path.parent == here and item.path.name != "test_least_privilege.py":
+        if item.path.parent == here and item.path.name in WHOLE_MONTHS:
             item.add_marker(pytest.mark.slow)
 
 
