@@ -4,14 +4,16 @@ SHELL := /bin/bash
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell (cat requirements.txt; python3 --version) | sha1sum | cut -c1-12)
 
-.PHONY: help venv test test-quick test-ui demo airflow stop bench migrate
+.PHONY: help venv test test-quick test-ui test-distributed demo airflow stop bench migrate
 
 help:
 	@echo "make demo   run one monthly sync against the Sophos simulator and a local PostgreSQL"
 	@echo "make test   run the whole test suite (what CI runs)"
 	@echo "make test-quick  the inner loop: unit and integration tests without whole-month runs (under 2 minutes)"
 	@echo "make airflow  a local Airflow 3 UI (http://127.0.0.1:8080, admin/admin; support/support, viewer/viewer for the review page) running the DAG on the demo data"
+	@echo "             EXECUTOR=celery: CeleryExecutor, Redis and two Celery workers instead of LocalExecutor"
 	@echo "make test-ui  the Airflow stack and browser tests (installs Debian's chromium if missing)"
+	@echo "make test-distributed  a month on CeleryExecutor with two workers, one killed mid-extract"
 	@echo "make bench  benchmark a large month (SCALE=medium|large)"
 	@echo "make stop   stop what make demo and make airflow left running"
 
@@ -37,12 +39,15 @@ demo: venv
 	@scripts/demo.sh
 
 airflow: venv
-	@scripts/airflow.sh
+	@EXECUTOR=$(or $(EXECUTOR),local) scripts/airflow.sh
 
 test-ui: venv
 	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@AIRFLOW__CORE__LOAD_EXAMPLES=False $(VENV)/bin/python -m pytest -m ui tests/ui
+
+test-distributed: venv
+	@AIRFLOW__CORE__LOAD_EXAMPLES=False $(VENV)/bin/python -m pytest -m distributed tests/distributed
 
 stop:
 	@scripts/stop.sh

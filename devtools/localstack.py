@@ -113,6 +113,11 @@ def dags_test(
 # --- The local Airflow stack (`make airflow`, tests/ui): api-server, scheduler, dag-processor, triggerer ---
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
+# `make airflow EXECUTOR=celery`: two Celery workers, each named by --celery-hostname, which is also what
+# their task instances record as hostname (celery_worker_hostname), so the UI and the tests can tell them apart.
+CELERY_WORKERS = ("worker-1", "worker-2")
+CELERY_WORKER_CONCURRENCY = 2
 DAG_ID = "sophos_monthly_sync"
 LOGIN = ("admin", "admin")
 # Support's review page (plugins/sophos_review_plugin.py): role USER may edit the DAG, so it may resolve;
@@ -154,8 +159,11 @@ def stack_env(
     credentials: Sequence[tuple[str, str]],
     api_port: int,
     extra_env: dict[str, str] | None = None,
+    executor: str = "local",
+    broker_url: str | None = None,
 ) -> dict[str, str]:
-    """`airflow_env` plus what the long-running components share: PostgreSQL metadata DB, LocalExecutor,
+    """`airflow_env` plus what the long-running components share: PostgreSQL metadata DB, the executor
+    (LocalExecutor, or CeleryExecutor with `broker_url`'s Redis and its results in the metadata DB),
     one api-server URL, the same JWT secret, SimpleAuthManager with a fixed local login, and the
     `airflow_api` connection through which the report task writes the DAG run note."""
     airflow_home.mkdir(parents=True, exist_ok=True)
@@ -174,7 +182,7 @@ def stack_env(
     )
     stack = {
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__EXECUTOR": EXECUTORS[executor],
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__AUTH_MANAGER": (
             "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
@@ -197,6 +205,8 @@ def stack_env(
             {"conn_type": "http", "host": api_url, "login": user, "password": password}
         ),
     }
+    if executor == "celery":
+        stack.update(celery_env(broker_url, metadata_dsn))
     return airflow_env(
         airflow_home=airflow_home,
         dsn=dsn,
@@ -204,6 +214,49 @@ def stack_env(
         credentials=credentials,
         extra_env={**stack, **(extra_env or {})},
     )
+
+
+def celery_env(broker_url: str | None, metadata_dsn: str) -> dict[str, str]:
+    """CeleryExecutor's settings: the Redis broker, task results in the metadata PostgreSQL (never on a
+    worker's disk), and task instances named after the worker that ran them."""
+    if not broker_url:
+        raise RuntimeError("the Celery executor needs a broker: scripts/redis.sh start NAME gives its URL")
+    params = psycopg.conninfo.conninfo_to_dict(metadata_dsn)
+    return {
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": (
+            f"db+postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:"
+            f"{params.get('port', 5432)}/{params['dbname']}"
+        ),
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(CELERY_WORKER_CONCURRENCY),
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": "devtools.localstack.celery_worker_hostname",
+    }
+
+
+def celery_worker_hostname() -> str:
+    """[core] hostname_callable of the local Celery workers. Both run on this one machine, so its FQDN
+    (Airflow's default) cannot say which ran a task; the worker's --celery-hostname can."""
+    from celery import current_task
+
+    request = getattr(current_task, "request", None)
+    return getattr(request, "hostname", None) or socket.getfqdn()
+
+
+def component_commands(env: dict[str, str]) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """name -> (airflow arguments, environment of its own) of each long-running component of the stack.
+
+    Each Celery worker gets its own log-server port and temporary folder: whatever one worker's tasks
+    leave on its disk is invisible to the other's, as on two machines (tasks share only PostgreSQL)."""
+    commands = {name: ([name], {}) for name in COMPONENTS}
+    if env.get("AIRFLOW__CORE__EXECUTOR") == EXECUTORS["celery"]:
+        for worker in CELERY_WORKERS:
+            tmp = Path(env["AIRFLOW_HOME"]) / worker / "tmp"
+            tmp.mkdir(parents=True, exist_ok=True)
+            commands[worker] = (
+                ["celery", "worker", "--celery-hostname", f"{worker}@%h"],
+                {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()), "TMPDIR": str(tmp)},
+            )
+    return commands
 
 
 def migrate_metadata(env: dict[str, str]) -> None:
@@ -222,10 +275,10 @@ def start_components(env: dict[str, str], run_dir: Path, log_dir: Path) -> dict[
     log_dir.mkdir(parents=True, exist_ok=True)
     executable = str(Path(sys.executable).with_name("airflow"))
     pids = {}
-    for name in COMPONENTS:
+    for name, (args, own_env) in component_commands(env).items():
         with (log_dir / f"{name}.log").open("ab") as log_file:
             process = subprocess.Popen(
-                [executable, name], env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                [executable, *args], env={**env, **own_env}, stdout=log_file, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )
         (run_dir / f"airflow-{name}.pid").write_text(str(process.pid))
@@ -236,25 +289,20 @@ def start_components(env: dict[str, str], run_dir: Path, log_dir: Path) -> dict[
 def running_components(run_dir: Path) -> dict[str, int]:
     """The components whose pid file names a live process."""
     alive = {}
-    for name in COMPONENTS:
-        pidfile = run_dir / f"airflow-{name}.pid"
-        if pidfile.exists():
-            pid = int(pidfile.read_text())
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                continue
-            alive[name] = pid
+    for pidfile in sorted(run_dir.glob("airflow-*.pid")):
+        pid = int(pidfile.read_text())
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            continue
+        alive[pidfile.stem.removeprefix("airflow-")] = pid
     return alive
 
 
 def stop_components(run_dir: Path, grace_seconds: float = 20) -> None:
     """SIGTERM to each component's process group, SIGKILL to what is left after the grace period."""
     groups = []
-    for name in COMPONENTS:
-        pidfile = run_dir / f"airflow-{name}.pid"
-        if not pidfile.exists():
-            continue
+    for pidfile in run_dir.glob("airflow-*.pid"):
         pid = int(pidfile.read_text())
         pidfile.unlink()
         try:
@@ -417,9 +465,11 @@ def up(
     scale: str = "small",
     seed: int = 42,
     wait_seconds: float = 300,
+    executor: str = "local",
+    broker_url: str | None = None,
 ) -> int:
-    """`make airflow`: the warehouse DB prepared, the stack running (started unless it already is), the DAG
-    unpaused, and a run of the demo month triggered and awaited."""
+    """`make airflow`: the warehouse DB prepared, the stack running (started unless it already is, with the
+    same executor), the DAG unpaused, and a run of the demo month triggered and awaited."""
     from simulator import generator
     from devtools import demo
 
@@ -428,7 +478,8 @@ def up(
     print(f"warehouse: {dsn} ({seeded['sellers']} sellers, {seeded['customer_organizations']} organizations)")
     portfile = run_dir / "airflow.port"
     log_dir = airflow_home / "component-logs"
-    if len(running_components(run_dir)) == len(COMPONENTS) and portfile.exists():
+    wanted = {*COMPONENTS, *(CELERY_WORKERS if executor == "celery" else ())}
+    if set(running_components(run_dir)) == wanted and portfile.exists():
         api = AirflowApi(f"http://127.0.0.1:{portfile.read_text().strip()}")
         print(f"Airflow is already running ({api.base_url})")
     else:
@@ -444,8 +495,11 @@ def up(
             simulator_url=simulator_url,
             credentials=credentials,
             api_port=api_port,
+            executor=executor,
+            broker_url=broker_url,
         )
-        print(f"starting Airflow ({', '.join(COMPONENTS)}; logs: {log_dir}) - about a minute")
+        print(f"starting Airflow ({', '.join(sorted(wanted))}; {EXECUTORS[executor]}; logs: {log_dir})"
+              " - about a minute")
         run_dir.mkdir(parents=True, exist_ok=True)
         portfile.write_text(str(api_port))
         try:
@@ -488,11 +542,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080, help="api-server port if free (default 8080)")
     parser.add_argument("--scale", default="small")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--executor", choices=sorted(EXECUTORS), default="local")
+    parser.add_argument("--broker-url", help="Redis URL of the Celery broker (--executor celery)")
     args = parser.parse_args(argv)
     try:
         return up(
             args.server_dsn, args.simulator_url, Path(args.airflow_home), Path(args.run_dir),
-            port=args.port, scale=args.scale, seed=args.seed,
+            port=args.port, scale=args.scale, seed=args.seed, executor=args.executor, broker_url=args.broker_url,
         )
     except RuntimeError as exc:
         print(f"make airflow failed: {exc}", file=sys.stderr)

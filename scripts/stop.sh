@@ -11,4 +11,5 @@ for pidfile in .local/run/*.pid; do
   fi
   rm -f "$pidfile"
 done
+scripts/redis.sh stop demo
 scripts/pg.sh stop demo && echo "stopped the demo PostgreSQL"

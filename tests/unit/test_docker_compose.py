@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -12,10 +13,16 @@ from simulator.__main__ import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+CELERY_WORKERS = ("airflow-worker-1", "airflow-worker-2")
 
 
 def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def interpolated(value: str, environ: dict[str, str]) -> str:
+    """`${VAR:-default}` as docker compose resolves it from the shell's environment."""
+    return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: environ.get(m.group(1)) or m.group(2), value)
 
 
 def test_airflow_3_services_with_local_executor_and_both_databases():
@@ -26,7 +33,7 @@ def test_airflow_3_services_with_local_executor_and_both_databases():
     assert commands == {"api-server", "scheduler", "dag-processor", "triggerer"}
     for name in AIRFLOW_SERVICES:
         env = services[name]["environment"]
-        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        assert interpolated(env["AIRFLOW__CORE__EXECUTOR"], {}) == "LocalExecutor"
         assert "@airflow-db:" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
         assert services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
 
@@ -104,3 +111,29 @@ def test_values_to_change_for_production_are_named_and_come_from_the_environment
     readme = (ROOT / "README.md").read_text()
     for name in ("AIRFLOW_JWT_SECRET", "SOPHOS_OWNER_PASSWORD", "AIRFLOW_SIMPLE_AUTH_ALL_ADMINS"):
         assert name in readme, name
+
+
+def test_celery_profile_adds_redis_and_two_workers_that_share_only_the_databases():
+    services = compose()["services"]
+    chosen = {"AIRFLOW_EXECUTOR": "CeleryExecutor"}
+    assert services["redis"]["profiles"] == ["celery"]
+    hostnames = set()
+    for name in CELERY_WORKERS:
+        worker = services[name]
+        assert worker["profiles"] == ["celery"]
+        assert worker["command"][:2] == ["celery", "worker"]
+        celery_hostname = worker["command"][worker["command"].index("--celery-hostname") + 1]
+        assert celery_hostname.startswith(worker["hostname"] + "@")
+        hostnames.add(worker["hostname"])
+        assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+        assert worker["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+        # Code and SQL come from the image's mounts; nothing a task writes is shared through a volume.
+        assert all(v.split(":")[0].startswith("./") for v in worker["volumes"])
+    assert len(hostnames) == len(CELERY_WORKERS)
+    for name in (*AIRFLOW_SERVICES, *CELERY_WORKERS):
+        env = services[name]["environment"]
+        assert interpolated(env["AIRFLOW__CORE__EXECUTOR"], chosen) == "CeleryExecutor"
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:")
+        assert "@airflow-db:" in env["AIRFLOW__CELERY__RESULT_BACKEND"]
+    requirements = (ROOT / "requirements.txt").read_text().splitlines()
+    assert any(line.startswith("apache-airflow-providers-celery==") for line in requirements)

@@ -1,0 +1,115 @@
+"""The DAG on CeleryExecutor: the local Airflow stack (devtools.localstack) with a Redis broker
+(`scripts/redis.sh start distributed`) and two Celery workers, a PostgreSQL instance of its own
+(`scripts/pg.sh start distributed`: warehouse, Airflow metadata and Celery results) and the simulator;
+all torn down at the end, failed test or not.
+
+Run only when selected with `-m distributed` (`make test-distributed`): `make test` leaves them out.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from simulator.testing import SimulatorHandle, run_simulator
+from devtools import demo, localstack
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTANCE = "distributed"
+SEED = 42
+# Every API answer takes this long, so an extract task runs long enough to be caught, and killed, mid-way.
+LATENCY_MS = 1000
+FAST = {
+    "SOPHOS_SYNC_REPORT_POKE_SECONDS": "3",
+    "SOPHOS_SYNC_TASK_RETRY_DELAY_SECONDS": "2",
+    "SOPHOS_SYNC_TASK_MAX_RETRY_DELAY_SECONDS": "10",
+    # A killed worker's task instances are failed (and retried) once their heartbeats stop this long.
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "15",
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
+    "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "2",
+}
+
+
+def _selected(config) -> bool:
+    return bool(re.search(r"(?<!not )\bdistributed\b", config.getoption("markexpr") or ""))
+
+
+def pytest_collection_modifyitems(config, items):
+    if _selected(config):
+        return
+    skipped = [item for item in items if item.get_closest_marker("distributed")]
+    if skipped:
+        items[:] = [item for item in items if not item.get_closest_marker("distributed")]
+        config.hook.pytest_deselected(items=skipped)
+
+
+@dataclass
+class CeleryStack:
+    api: localstack.AirflowApi
+    env: dict[str, str]
+    warehouse_dsn: str
+    server_dsn: str
+    simulator: SimulatorHandle
+    home: Path
+    run_dir: Path
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with psycopg.connect(self.warehouse_dsn) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def worker_pids(self) -> dict[str, int]:
+        running = localstack.running_components(self.run_dir)
+        return {name: running[name] for name in localstack.CELERY_WORKERS if name in running}
+
+
+def fresh_database(server_dsn: str, name: str) -> str:
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return demo.database_dsn(server_dsn, name)
+
+
+def _script(*args: str) -> str:
+    return subprocess.run([str(ROOT / "scripts" / args[0]), *args[1:]], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def celery_stack(tmp_path_factory) -> CeleryStack:
+    server_dsn = _script("pg.sh", "start", INSTANCE)
+    home = tmp_path_factory.mktemp("airflow-celery-home")
+    run_dir = home / "run"
+    try:
+        broker_url = _script("redis.sh", "start", INSTANCE)
+        warehouse = fresh_database(server_dsn, "sophos")
+        metadata = fresh_database(server_dsn, "airflow")
+        demo.prepare(warehouse, "small", SEED)
+        with run_simulator(scale="small", seed=SEED, latency_ms=LATENCY_MS) as simulator:
+            env = localstack.stack_env(
+                airflow_home=home,
+                dsn=warehouse,
+                metadata_dsn=metadata,
+                simulator_url=simulator.base_url,
+                credentials=[(cid, secret) for cid, secret, _ in simulator.credentials],
+                api_port=localstack.free_port(),
+                extra_env=FAST,
+                executor="celery",
+                broker_url=broker_url,
+            )
+            try:
+                started = time.monotonic()
+                api = localstack.start_stack(env, run_dir, home / "component-logs")
+                api.unpause(localstack.DAG_ID)
+                print(f"\nCelery stack up in {time.monotonic() - started:.0f} s")
+                yield CeleryStack(api, env, warehouse, server_dsn, simulator, home, run_dir)
+                api.close()
+            finally:
+                localstack.stop_components(run_dir)
+    finally:
+        subprocess.run([str(ROOT / "scripts" / "redis.sh"), "stop", INSTANCE], check=False)
+        subprocess.run([str(ROOT / "scripts" / "pg.sh"), "stop", INSTANCE], check=False)
