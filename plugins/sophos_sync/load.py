@@ -124,14 +124,14 @@ def replace_invoice_lines(conn: psycopg.Connection, sync_run_id: int, billing_mo
 
 
 def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date,
-              raw_amounts: Callable[[], dict] | None = None) -> dict:
+              raw_amounts: Callable[[], dict] | None = None, compared_with: str = "the raw API records") -> dict:
     """Check the month's loaded lines against what Sophos reported; raise ReconciliationError if they differ.
 
     Counts: loaded + rejected + collapsed identical duplicates == the API's announced count.
     Money: per currency, sum(line_amount) in PostgreSQL == the Decimal sum over the raw landing JSON of
     the lines validation kept (identical duplicates once). Needs the run's landing rows (before sync_run.cleanup).
     The raw side is `raw_amounts()` when given (the same figures computed on another connection, e.g. while
-    the load ran), else it is computed here.
+    the load ran, or the staged lines' sums after the commit: `compared_with` names it), else it is computed here.
     """
     started = time.monotonic()
     params = {"sync_run_id": sync_run_id, "billing_month": billing_month}
@@ -167,7 +167,7 @@ def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date,
     if loaded_amounts != raw:
         raise ReconciliationError(
             f"billing month {month} (sync run {sync_run_id}): amounts differ between PostgreSQL "
-            f"{_fmt_amounts(loaded_amounts)} and the raw API records {_fmt_amounts(raw)}. The month was not "
+            f"{_fmt_amounts(loaded_amounts)} and {compared_with} {_fmt_amounts(raw)}. The month was not "
             f"committed; a difference means prices were altered between landing and load: report it as a bug."
         )
     figures = {

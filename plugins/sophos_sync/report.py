@@ -92,12 +92,24 @@ def _flatten(values: dict, prefix: str = "") -> str:
     return " · ".join(p for p in parts if p)
 
 
+def staged_line_amounts(conn: psycopg.Connection, sync_run_id: int) -> dict:
+    """Per currency, the money of the billing lines validation staged for the run, summed by PostgreSQL."""
+    return dict(conn.execute(db.sql("report/stage_line_amounts"), {"sync_run_id": sync_run_id}).fetchall())
+
+
 def reconcile_and_report(sync_run_id: int, billing_month: date, dsn: str | None = None) -> dict:
-    """Re-reconciles the committed month, marks the run succeeded, drops its landing data, logs the summary."""
+    """Re-reconciles the committed month, marks the run succeeded, drops its landing data, logs the summary.
+
+    The load already checked the month's money against the raw API records before its commit; this re-check
+    asks PostgreSQL alone whether what was committed still matches what was staged (counts and per-currency
+    sums), without reading the month's raw JSON again."""
     from sophos_sync import load, sync_run
 
     with db.connect(dsn) as conn:
-        figures = load.reconcile(conn, sync_run_id, billing_month)
+        figures = load.reconcile(
+            conn, sync_run_id, billing_month, lambda: staged_line_amounts(conn, sync_run_id),
+            compared_with="the lines validation staged",
+        )
         conn.commit()
         sync_run.finish(conn, sync_run_id, "succeeded", {"reconcile": figures})
         sync_run.cleanup(conn, sync_run_id)

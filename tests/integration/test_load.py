@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from sophos_sync import load, sync_run
+from sophos_sync import load, report, sync_run
 from sophos_sync.errors import ReconciliationError
 from sophos_sync.validate import line_key
 
@@ -472,6 +472,24 @@ def test_count_mismatch_rolls_back_with_both_figures(db_conn):
     with pytest.raises(ReconciliationError, match=r"reported 9 lines but the run accounts for 6"):
         load.load_month(db_conn, october(reported_extra=3).seed(db_conn), OCTOBER)
     assert checksums(db_conn) == before
+
+
+def test_report_recheck_in_sql_agrees_with_the_raw_check_and_catches_a_changed_commit(db_conn):
+    month = october(rejected_lines=[line(8, ACME, price="1,40")], duplicated_lines=[line(1, ACME)])
+    run = month.seed(db_conn)
+    figures = load.load_month(db_conn, run, OCTOBER)["reconciliation"]
+    db_conn.commit()
+
+    def staged() -> dict:
+        return report.staged_line_amounts(db_conn, run)
+
+    assert load.reconcile(db_conn, run, OCTOBER, staged) == figures
+    db_conn.execute(
+        "UPDATE sophos.invoice_lines SET net_price = net_price + 0.01 WHERE line_key = "
+        "(SELECT min(line_key) FROM sophos.invoice_lines WHERE currency = 'EUR')"
+    )
+    with pytest.raises(ReconciliationError, match=r"the lines validation staged \{EUR: 48\.8500"):
+        load.reconcile(db_conn, run, OCTOBER, staged, compared_with="the lines validation staged")
 
 
 def test_finish_and_cleanup_keep_the_report_and_drop_the_run_data(db_conn):
