@@ -6,9 +6,16 @@ measured per stage (wall time, rows/s, peak RSS), against three baselines on the
 It starts the simulator at the scale (simulator.testing.run_simulator) and a throwaway PostgreSQL server
 (scripts/pg.sh start bench, stopped at the end unless it was already running), creates a database of its
 own there, seeds the Platform's reference data, and gives the stages their Airflow connections as
-AIRFLOW_CONN_* environment variables of this process, as a worker would have them. The stages run one
-after another in this process (the DAG may run the extract tasks of several accounts side by side, so
-the whole-month time here is an upper bound for one worker slot).
+AIRFLOW_CONN_* environment variables of this process, as a worker would have them. The stages run in
+the DAG's order in this process; each extract stage runs its accounts side by side (threads), as the
+DAG's mapped extract tasks do (processes, so their memory here is one process's sum of theirs).
+
+Limits, one per stage, from the same run (bench/README.md: stage | seconds | limit | ratio):
+  raw fetch     the same client fetching every billing page of every account, same concurrency, lines
+                dropped as decoded: the API floor of the billing extract;
+  bare decode   Arrow's JSON reader on the landed billing lines (with raw COPY: validate's floor);
+  raw COPY      below (the load's floor);
+  report SELECT a plain count(*), sum(line_amount) per currency over the loaded month.
 
 Baselines, after the month is loaded:
   raw COPY      psql \\copy of the month's invoice lines (exported with COPY TO) into an empty clone of
@@ -30,6 +37,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
@@ -348,6 +356,16 @@ class _Recorder:
     def __init__(self, peak_rss: PeakRss) -> None:
         self.peak_rss = peak_rss
         self.stages: list[Stage] = []
+        self.untimed_seconds = 0.0
+
+    @contextmanager
+    def untimed(self) -> Iterator[None]:
+        """Bench bookkeeping between stages: left out of the whole month's time."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.untimed_seconds += time.perf_counter() - started
 
     def stage(self, name: str, action: Callable[[], object], rows: Callable[[object], int],
               detail: Callable[[object], dict] | None = None):
@@ -367,6 +385,21 @@ class _Recorder:
 
 def _sum(results: Sequence[dict], key: str) -> int:
     return sum(int(r.get(key) or 0) for r in results)
+
+
+def _export_landed_lines(run_id: int, path: Path) -> None:
+    """The run's landed billing lines as JSON lines, for the bare-decode limit (landing rows go at cleanup)."""
+    from sophos_sync import db
+
+    with db.connect() as conn, path.open("w", encoding="utf-8") as out, conn.cursor(name="landed_lines") as cur:
+        cur.itersize = 20_000
+        cur.execute(
+            "SELECT raw::text FROM sophos.landing_records WHERE sync_run_id = %s AND entity = 'billing_usage'",
+            (run_id,),
+        )
+        for (text,) in cur:
+            out.write(text)
+            out.write("\n")
 
 
 def _reconciled_lines(result: dict) -> int:
@@ -420,8 +453,9 @@ def _tenant_sample(sync_run_id: int, limit: int) -> dict[str, list[str]]:
 
 
 def _run_month(recorder: _Recorder, accounts: Sequence[str], billing_month: date, dag_run_id: str,
-               sample_tenants: int) -> tuple[int, dict[str, list[str]]]:
-    """The month through pipeline.run_month, every stage timed; the run id and the sequential baseline's tenants."""
+               sample_tenants: int, landed_lines: Path) -> tuple[int, dict[str, list[str]]]:
+    """The month through pipeline.run_month, every stage timed, the accounts of each extract stage side by
+    side as the DAG's mapped tasks run; the run id and the sequential baseline's tenants."""
     from sophos_sync import load, pipeline
 
     subset: dict[str, list[str]] = {}
@@ -436,11 +470,16 @@ def _run_month(recorder: _Recorder, accounts: Sequence[str], billing_month: date
         result = recorder.stage(name, step, *STAGE_MEASURES[name])
         if name == "start_sync_run":
             opened.append(result)
-        elif name == "extract_tenants":  # untimed, between stages
-            subset.update(_tenant_sample(opened[0], sample_tenants))
+        elif name == "extract_tenants":
+            with recorder.untimed():
+                subset.update(_tenant_sample(opened[0], sample_tenants))
+        elif name == "extract_billing_usage":
+            with recorder.untimed():
+                _export_landed_lines(opened[0], landed_lines)
         return result
 
-    run_id = pipeline.run_month(billing_month, accounts, dag_run_id, around_stage=around_stage)
+    run_id = pipeline.run_month(billing_month, accounts, dag_run_id, around_stage=around_stage,
+                                account_workers=len(accounts))
     return run_id, subset
 
 
@@ -509,6 +548,68 @@ def _sequential_baseline(subset: Mapping[str, Sequence[str]]) -> dict:
             "tenants_per_s": round(fetched.tenants_per_s, 1)}
 
 
+def _raw_fetch_limit(accounts: Sequence[str], billing_month: date) -> dict:
+    """The API floor of the billing extract: the same client fetching every page of every account, the
+    accounts side by side as the DAG's mapped tasks, each line dropped as soon as it is decoded."""
+    from sophos_sync.hook import SophosHook
+
+    def fetch(account: str) -> tuple[int, int]:
+        with SophosHook(account).get_client() as client:
+            client.whoami()  # the extract asks it too
+            usage = client.billing_usage(billing_month.year, billing_month.month)
+            lines = sum(1 for _ in usage)
+            return lines, usage.pages
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(accounts), thread_name_prefix="raw-fetch") as pool:
+        fetched = list(pool.map(fetch, accounts))
+    seconds = time.perf_counter() - started
+    return {"rows": sum(n for n, _ in fetched), "pages": sum(p for _, p in fetched), "seconds": round(seconds, 3),
+            "concurrency": len(accounts)}
+
+
+def _bare_decode_limit(landed_lines: Path) -> dict:
+    """Arrow's JSON reader alone on the month's landed billing lines: the floor of decoding them."""
+    import pyarrow.json
+
+    started = time.perf_counter()
+    table = pyarrow.json.read_json(landed_lines)
+    seconds = time.perf_counter() - started
+    rows = table.num_rows
+    del table
+    return {"rows": rows, "seconds": round(seconds, 3), "mb": round(landed_lines.stat().st_size / MB, 1)}
+
+
+def _report_select_limit(dsn: str, billing_month: date) -> dict:
+    """A plain count and sum per currency over the loaded month: the floor of re-checking it."""
+    with psycopg.connect(dsn) as conn:
+        started = time.perf_counter()
+        rows = conn.execute(
+            """SELECT currency, count(*), sum(line_amount) FROM sophos.invoice_lines
+               WHERE billing_month = %s GROUP BY currency""",
+            (billing_month,),
+        ).fetchall()
+        seconds = time.perf_counter() - started
+    return {"rows": sum(n for _, n, _ in rows), "seconds": round(seconds, 3)}
+
+
+def stage_limits(stages: Mapping[str, Stage], limits: Mapping[str, dict], raw_copy: dict) -> list[dict]:
+    """Each stage's time against the same run's floor for its work: stage | seconds | limit | ratio."""
+    pairs = [
+        ("extract_billing_usage", limits["raw_fetch"]["seconds"], "raw fetch (same client, same concurrency)"),
+        ("validate", limits["bare_decode"]["seconds"] + raw_copy["seconds"],
+         "bare Arrow decode of the landed lines + raw COPY of the month"),
+        ("load_mirror", raw_copy["seconds"], "raw COPY of the month's invoice lines"),
+        ("reconcile_and_report", limits["report_select"]["seconds"], "plain SELECT count(*), sum() per currency"),
+    ]
+    rows = []
+    for name, limit, what in pairs:
+        seconds = stages[name].seconds
+        rows.append({"stage": name, "seconds": round(seconds, 2), "limit_seconds": round(limit, 3),
+                     "ratio": round(seconds / limit, 2) if limit > 0 else None, "limit": what})
+    return rows
+
+
 def _verdict(met: bool, scale: str) -> bool | None:
     """Whether a target is met; None below the scale the targets are set for."""
     return met if scale == TARGET_SCALE else None
@@ -568,8 +669,9 @@ def run(options: Options) -> dict:
         dag_run_id = f"bench__{options.scale}__{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
         with recorder.peak_rss.window() as month_rss:
             started = time.perf_counter()
-            _, subset = _run_month(recorder, accounts, billing_month, dag_run_id, options.sequential_tenants)
-            total_seconds = time.perf_counter() - started
+            _, subset = _run_month(recorder, accounts, billing_month, dag_run_id, options.sequential_tenants,
+                                   workdir / "landed_lines.jsonl")
+            total_seconds = time.perf_counter() - started - recorder.untimed_seconds
         simulator_peak = proc_status_mb(sim.process.pid, "VmHWM")
 
         print("baselines:", flush=True)
@@ -582,6 +684,14 @@ def run(options: Options) -> dict:
         sequential = _sequential_baseline(subset)
         print(f"  sequential licences       {sequential['tenants']:>10,} tenants {sequential['tenants_per_s']:>8,.1f} "
               f"tenants/s", flush=True)
+        print("limits:", flush=True)
+        limits = {
+            "raw_fetch": _raw_fetch_limit(accounts, billing_month),
+            "bare_decode": _bare_decode_limit(workdir / "landed_lines.jsonl"),
+            "report_select": _report_select_limit(dsn, billing_month),
+        }
+        for name, limit in limits.items():
+            print(f"  {name:<25} {limit['rows']:>10,} rows  {limit['seconds']:8.2f} s", flush=True)
         machine = _machine(dsn)
 
     stages = {s.name: s for s in recorder.stages}
@@ -618,6 +728,8 @@ def run(options: Options) -> dict:
             "to_sql_multi": to_sql,
             "sequential_licenses": sequential,
         },
+        "limits": {**limits, "raw_copy": raw_copy},
+        "stage_limits": stage_limits(stages, limits, raw_copy),
         "rates": {
             "load_invoice_lines_per_s": round(load_rate, 1),
             "load_invoice_line_statement_per_s": round(lines_rate, 1),
@@ -680,6 +792,11 @@ def markdown(results: dict) -> str:
         f"| **whole month** | **{_n(total['seconds'], 1)}** | {_n(total['rows'])} extracted | "
         f"{_n(total['rows_per_s'])} | **{_n(total['peak_rss_mb'])}** | |"
     )
+    lines += ["", "| stage | seconds | its limit (same run) | limit seconds | ratio |", "|---|---:|---|---:|---:|"]
+    for row in results["stage_limits"]:
+        ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else "-"
+        lines.append(f"| {row['stage']} | {_n(row['seconds'], 2)} | {row['limit']} | {_n(row['limit_seconds'], 2)} "
+                     f"| {ratio} |")
     baselines, rates, ratios = results["baselines"], results["rates"], results["ratios"]
     copy, to_sql, seq = baselines["raw_copy"], baselines["to_sql_multi"], baselines["sequential_licenses"]
     lines += [

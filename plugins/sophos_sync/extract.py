@@ -6,9 +6,12 @@ Objects are streamed from the API into COPY, never collected in memory first.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import queue
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -23,6 +26,10 @@ log = logging.getLogger(__name__)
 LANDING_COLUMNS = ("sync_run_id", "account", "entity", "seq", "tenant_id", "raw")
 # A \u0000 escape not itself escaped (preceded by an even number of backslashes) in JSON text.
 _NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+# Lines handed from the page-fetching thread to the COPY at a time, and batches waiting at most: the next
+# pages are fetched while the current ones are written, with bounded memory.
+PREFETCH_BATCH = 1000
+PREFETCH_BATCHES = 8
 
 
 def _landing_json(item: object) -> str:
@@ -34,6 +41,50 @@ def _landing_json(item: object) -> str:
     """
     text = json.dumps(item)
     return _NUL_ESCAPE.sub(r"\1\\u001a", text) if "\\u0000" in text else text
+
+
+def prefetched(items: Iterable, batch: int = PREFETCH_BATCH, depth: int = PREFETCH_BATCHES) -> Iterator:
+    """`items`, iterated in a thread of their own, ahead of the consumer by at most depth x batch items.
+
+    Key paging cannot ask for a page before the previous one named its key, but it can fetch the next
+    pages while this thread writes the current ones into COPY. An error of the source is raised here."""
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stopped = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        source = iter(items)
+        try:
+            while not stopped.is_set():
+                chunk = list(itertools.islice(source, batch))
+                if not chunk:
+                    break
+                _put(chunk)
+            _put(done)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            _put(exc)
+
+    def _put(value: object) -> None:
+        while not stopped.is_set():
+            try:
+                handoff.put(value, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    producer = threading.Thread(target=produce, name="prefetch", daemon=True)
+    producer.start()
+    try:
+        while True:
+            value = handoff.get()
+            if value is done:
+                return
+            if isinstance(value, BaseException):
+                raise value
+            yield from value
+    finally:
+        stopped.set()
+        producer.join()
 
 
 def _replace_slice(
@@ -147,7 +198,7 @@ def extract_billing_usage(
     partner_id = client.whoami().id
     usage = client.billing_usage(billing_month.year, billing_month.month)
     with conn.transaction():
-        count = _replace_slice(conn, sync_run_id, account, "billing_usage", ((None, item) for item in usage))
+        count = _replace_slice(conn, sync_run_id, account, "billing_usage", ((None, item) for item in prefetched(usage)))
         _record_batch(
             conn, sync_run_id, account, "billing_usage", partner_id, count, usage.reported_count,
             contract_currency=contract_currency,

@@ -265,16 +265,26 @@ def load_mirror(sync_run_id: int, billing_month: date, dsn: str | None = None) -
     return counts
 
 
+def _each_account(extract_one: Callable[[str], dict], accounts: Sequence[str], workers: int) -> list[dict]:
+    if workers <= 1:
+        return [extract_one(account) for account in accounts]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract-account") as pool:
+        return list(pool.map(extract_one, accounts))
+
+
 def _run_stage(name: str, step: Callable[[], object]) -> object:
     return step()
 
 
 def _stage_call(name: str, billing_month: date, accounts: Sequence[str], dag_run_id: str | None,
-                sync_run_id: int | None, dsn: str | None) -> Callable[[], object]:
+                sync_run_id: int | None, dsn: str | None, account_workers: int = 1) -> Callable[[], object]:
     """What the DAG's task `name` calls, for all accounts at once where the DAG maps it over them."""
     for entity, stage in EXTRACT_STAGES.items():
         if name == stage:
-            return lambda: [extract_entity(entity, account, sync_run_id, billing_month, dsn) for account in accounts]
+            return lambda entity=entity: _each_account(
+                lambda account: extract_entity(entity, account, sync_run_id, billing_month, dsn),
+                accounts, account_workers,
+            )
     return {
         "start_sync_run": lambda: start_run(dag_run_id, billing_month, dsn),
         "validate": lambda: validate_run(sync_run_id, dsn=dsn),
@@ -294,12 +304,14 @@ def run_month(
     stages: Iterable[str] = STAGES,
     around_stage: Callable[[str, Callable[[], object]], object] = _run_stage,
     dsn: str | None = None,
+    account_workers: int = 1,
 ) -> int:
     """A month in-process, through the functions the DAG's tasks call, in STAGES' order; the run's id.
 
     The whole month opens a run for `dag_run_id`; a part of it (`stages`, some of STAGES) goes on with the
     open run `sync_run_id`. As in the DAG, unmapped customers are recorded only when this call's mapping
     found some. `around_stage(name, step)` runs each stage and must return `step()` (e.g. to time it).
+    `account_workers` > 1 extracts that many accounts at a time (threads), as the DAG's mapped tasks do.
     """
     wanted = set(stages)
     if wanted - set(STAGES):
@@ -312,7 +324,9 @@ def run_month(
     for name in STAGES:
         if name not in wanted or (name == "record_unmapped_customers" and not mapping.get("unmapped", 0)):
             continue
-        result = around_stage(name, _stage_call(name, billing_month, accounts, dag_run_id, sync_run_id, dsn))
+        result = around_stage(
+            name, _stage_call(name, billing_month, accounts, dag_run_id, sync_run_id, dsn, account_workers)
+        )
         if name == "start_sync_run":
             sync_run_id = result
         elif name == "map_customers":

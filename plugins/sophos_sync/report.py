@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+import psycopg
+
 from sophos_sync import db
 
 log = logging.getLogger(__name__)

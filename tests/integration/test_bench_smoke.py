@@ -55,11 +55,19 @@ def test_bench_at_small_scale_measures_every_stage_and_baseline(tmp_path, pg_ser
         assert ratio["value"] > 0, name
         assert ratio["met"] is None, "targets are judged at large scale only"
     assert results["machine"]["cores"] >= 1 and results["machine"]["postgresql"]
+    limits = results["limits"]
+    assert limits["raw_fetch"]["rows"] == stages["extract_billing_usage"]["rows"]
+    assert limits["bare_decode"]["rows"] == stages["extract_billing_usage"]["rows"]
+    assert limits["report_select"]["rows"] == stages["reconcile_and_report"]["rows"]
+    limited = {row["stage"]: row for row in results["stage_limits"]}
+    assert set(limited) == {"extract_billing_usage", "validate", "load_mirror", "reconcile_and_report"}
+    for row in limited.values():
+        assert row["limit_seconds"] > 0 and row["ratio"] > 0, row
 
     text = readme.read_text()
     assert text.startswith("# Benchmarks\n\nHand-written intro.\n")
     assert "old table" not in text
-    assert "| load_mirror |" in text and "to_sql" in text
+    assert "| load_mirror |" in text and "to_sql" in text and "its limit (same run)" in text
 
 
 def test_peak_rss_sees_a_spike_freed_before_its_block_ends():
