@@ -88,3 +88,9 @@ def db_conn(pg_dsn):
     """An open connection (not autocommit) to the test's database."""
     with psycopg.connect(pg_dsn) as conn:
         yield conn
+
+
+def pytest_collection_modifyitems(config, items):
+    from tests.opt_in import deselect_unselected
+
+    deselect_unselected(config, items)

@@ -7,7 +7,6 @@ Run only when selected with `-m distributed` (`make test-distributed`): `make te
 """
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -33,19 +32,6 @@ FAST = {
     "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
     "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "2",
 }
-
-
-def _selected(config) -> bool:
-    return bool(re.search(r"(?<!not )\bdistributed\b", config.getoption("markexpr") or ""))
-
-
-def pytest_collection_modifyitems(config, items):
-    if _selected(config):
-        return
-    skipped = [item for item in items if item.get_closest_marker("distributed")]
-    if skipped:
-        items[:] = [item for item in items if not item.get_closest_marker("distributed")]
-        config.hook.pytest_deselected(items=skipped)
 
 
 @dataclass

@@ -6,7 +6,6 @@ These tests run only when selected with `-m ui` (`make test-ui`): `make test` le
 """
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import pytest
 
 from simulator.testing import SimulatorHandle, run_simulator
 from devtools import demo, localstack
+from tests.opt_in import marker_selected
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_INSTANCE = "ui"
@@ -29,23 +29,10 @@ FAST = {
 }
 
 
-def _ui_selected(config) -> bool:
-    return bool(re.search(r"(?<!not )\bui\b", config.getoption("markexpr") or ""))
-
-
 def pytest_report_header(config):
-    if not _ui_selected(config):
+    if not marker_selected(config, "ui"):
         return "tests marked ui (the local Airflow stack and a browser) run only with -m ui: make test-ui"
     return None
-
-
-def pytest_collection_modifyitems(config, items):
-    if _ui_selected(config):
-        return
-    skipped = [item for item in items if item.get_closest_marker("ui")]
-    if skipped:
-        items[:] = [item for item in items if not item.get_closest_marker("ui")]
-        config.hook.pytest_deselected(items=skipped)
 
 
 @dataclass

@@ -1,0 +1,21 @@
+"""Tests that start a whole Airflow stack run only when their marker is selected (`-m ui`, `-m distributed`):
+`make test` leaves them out, `make test-ui` and `make test-distributed` run them."""
+from __future__ import annotations
+
+import re
+
+OPT_IN_MARKERS = ("ui", "distributed")
+
+
+def marker_selected(config, marker: str) -> bool:
+    return bool(re.search(rf"(?<!not )\b{marker}\b", config.getoption("markexpr") or ""))
+
+
+def deselect_unselected(config, items) -> None:
+    for marker in OPT_IN_MARKERS:
+        if marker_selected(config, marker):
+            continue
+        skipped = [item for item in items if item.get_closest_marker(marker)]
+        if skipped:
+            items[:] = [item for item in items if not item.get_closest_marker(marker)]
+            config.hook.pytest_deselected(items=skipped)
