@@ -52,5 +52,15 @@ test-distributed: venv
 stop:
 	@scripts/stop.sh
 
-bench: venv
+PEER_VENV := .local/bench-peer-venv
+PEER_STAMP := $(PEER_VENV)/.installed-$(shell cat bench/peer/requirements.txt | sha1sum | cut -c1-12)
+
+$(PEER_STAMP): bench/peer/requirements.txt
+	@test -x $(PEER_VENV)/bin/python || python3 -m venv $(PEER_VENV)
+	@echo "installing the bench's dlt peer into $(PEER_VENV)"
+	@$(PEER_VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/peer/requirements.txt
+	@rm -f $(PEER_VENV)/.installed-*
+	@touch $@
+
+bench: venv $(PEER_STAMP)
 	@$(VENV)/bin/python -m devtools.bench --scale $(or $(SCALE),large)

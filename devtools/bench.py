@@ -16,6 +16,8 @@ Limits, one per stage, from the same run (bench/README.md: stage | seconds | lim
   bare decode   Arrow's JSON reader on the landed billing lines (with raw COPY: validate's floor);
   raw COPY      below (the load's floor);
   report SELECT a plain count(*), sum(line_amount) per currency over the loaded month.
+The dlt peer (bench/peer/dlt_month.py, in .local/bench-peer-venv, which `make bench` installs): dlt's rest_api
+source loading the same month into the same database, timed with its peak RSS, and checked line by line.
 
 Baselines, after the month is loaded:
   raw COPY      psql \\copy of the month's invoice lines (exported with COPY TO) into an empty clone of
@@ -32,6 +34,7 @@ import json
 import logging
 import os
 import platform
+import resource
 import subprocess
 import tempfile
 import time
@@ -65,6 +68,7 @@ TARGETS = {
     "load_vs_raw_copy": 0.5,
     "load_vs_to_sql": 20.0,
     "licenses_vs_sequential": 10.0,
+    "peer_speedup": 2.0,
 }
 
 
@@ -610,6 +614,82 @@ def stage_limits(stages: Mapping[str, Stage], limits: Mapping[str, dict], raw_co
     return rows
 
 
+PEER_DIR = ROOT / "bench" / "peer"
+PEER_PYTHON = ROOT / ".local" / "bench-peer-venv" / "bin" / "python"
+PEER_KEY_COLUMNS = (
+    "partner_account_id", "order_number", "order_line_item_number", "account_number_or_serial_number", "sku",
+    "billing_start_date", "billing_end_date",
+)
+
+
+def _peer_baseline(dsn: str, simulator_url: str, credentials: Sequence[tuple[str, str]], billing_month: date,
+                   workdir: Path) -> dict | None:
+    """dlt (bench/peer/dlt_month.py, in its own venv) loading the same month from the same simulator into the
+    same database, timed, with its peak RSS; then a line-by-line check against our invoice lines."""
+    if not PEER_PYTHON.exists():
+        print(f"  dlt peer: skipped ({PEER_PYTHON} missing: `make bench` installs bench/peer/requirements.txt)")
+        return None
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    # dlt takes a URL only, and a password always (a trust-auth server ignores it).
+    url = (f"postgresql://{params.get('user', 'postgres')}:{params.get('password') or 'unused'}@"
+           f"{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{params['dbname']}")
+    credentials_file = workdir / "peer-credentials.json"
+    credentials_file.write_text(json.dumps([list(pair) for pair in credentials]))
+    process = subprocess.Popen(
+        [str(PEER_PYTHON), str(PEER_DIR / "dlt_month.py"), "--base-url", simulator_url, "--dsn", url,
+         "--month", f"{billing_month:%Y-%m}", "--credentials", str(credentials_file),
+         "--page-size", str(settings.BILLING_PAGE_SIZE)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    started = time.perf_counter()
+    output, errors = process.communicate()
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"the dlt peer failed:\n{errors[-3000:]}")
+    figures = json.loads(output.strip().splitlines()[-1])
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far: dlt's
+    return {"lines": figures["lines"], "seconds": figures["seconds"], "wall_seconds": round(wall, 3),
+            "peak_rss_mb": round(peak_mb, 1), "check": _peer_check(dsn, billing_month)}
+
+
+PEER_COMPARED_STAGES = ("extract_tenants", "extract_licenses", "extract_billing_usage", "validate", "load_mirror")
+
+
+def _peer_comparison(peer: dict, stages: Mapping[str, Stage], our_peak_mb: float) -> dict:
+    """dlt against our extract + validate + load (it loads no tenants or licences: ours is an upper bound)."""
+    ours = sum(stages[name].seconds for name in PEER_COMPARED_STAGES)
+    return {**peer, "our_seconds": round(ours, 2), "our_peak_rss_mb": round(our_peak_mb, 1),
+            "speedup": round(peer["seconds"] / ours, 2) if ours else None,
+            "speedup_target": TARGETS["peer_speedup"], "compares": " + ".join(PEER_COMPARED_STAGES)}
+
+
+def _peer_check(dsn: str, billing_month: date) -> dict:
+    """Whether every line we loaded is in dlt's table with the same price and quantity, and the money per
+    currency is the same. dlt keeps the lines our contracts reject (it has none), so it holds more."""
+    key = " || '|' || ".join(f"coalesce(left(p.{column}::text, 10), '')" if column.startswith("billing_")
+                             else f"coalesce(p.{column}::text, '')" for column in PEER_KEY_COLUMNS)
+    with psycopg.connect(dsn) as conn:
+        (peer_lines,) = conn.execute("SELECT count(*) FROM dlt_peer.billing_usage").fetchone()
+        rows = conn.execute(
+            f"""WITH peer AS (SELECT {key} AS line_key, p.net_price::text AS net_price, p.billable_quantity
+                              FROM dlt_peer.billing_usage p)
+                SELECT o.currency, count(*), count(peer.line_key),
+                       count(*) FILTER (WHERE peer.net_price::numeric IS DISTINCT FROM o.net_price
+                                           OR peer.billable_quantity IS DISTINCT FROM o.billable_quantity),
+                       sum(o.line_amount), sum(peer.net_price::numeric * peer.billable_quantity)
+                FROM sophos.invoice_lines o LEFT JOIN peer ON peer.line_key = o.line_key
+                WHERE o.billing_month = %s GROUP BY o.currency""",
+            (billing_month,),
+        ).fetchall()
+    ours = sum(r[1] for r in rows)
+    matched = sum(r[2] for r in rows)
+    differing = sum(r[3] for r in rows)
+    same_money = all(r[4] == r[5] for r in rows)
+    return {"our_lines": ours, "peer_lines": peer_lines, "ours_found_in_peer": matched,
+            "differing_price_or_quantity": differing, "same_sum_per_currency": same_money,
+            "same_valid_lines": matched == ours and differing == 0 and same_money}
+
+
 def _verdict(met: bool, scale: str) -> bool | None:
     """Whether a target is met; None below the scale the targets are set for."""
     return met if scale == TARGET_SCALE else None
@@ -684,6 +764,11 @@ def run(options: Options) -> dict:
         sequential = _sequential_baseline(subset)
         print(f"  sequential licences       {sequential['tenants']:>10,} tenants {sequential['tenants_per_s']:>8,.1f} "
               f"tenants/s", flush=True)
+        peer = _peer_baseline(dsn, sim.base_url, credentials, billing_month, workdir)
+        if peer:
+            print(f"  dlt peer (rest_api, merge) {peer['lines']:>9,} lines  {peer['seconds']:8.1f} s  "
+                  f"peak RSS {peer['peak_rss_mb']:,.0f} MB  same valid lines: {peer['check']['same_valid_lines']}",
+                  flush=True)
         print("limits:", flush=True)
         limits = {
             "raw_fetch": _raw_fetch_limit(accounts, billing_month),
@@ -729,6 +814,7 @@ def run(options: Options) -> dict:
             "sequential_licenses": sequential,
         },
         "limits": {**limits, "raw_copy": raw_copy},
+        "peer": _peer_comparison(peer, stages, peak) if peer else None,
         "stage_limits": stage_limits(stages, limits, raw_copy),
         "rates": {
             "load_invoice_lines_per_s": round(load_rate, 1),
@@ -797,6 +883,25 @@ def markdown(results: dict) -> str:
         ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else "-"
         lines.append(f"| {row['stage']} | {_n(row['seconds'], 2)} | {row['limit']} | {_n(row['limit_seconds'], 2)} "
                      f"| {ratio} |")
+    peer = results.get("peer")
+    if peer:
+        check = peer["check"]
+        lines += [
+            "",
+            "| peer (same simulator, same PostgreSQL) | seconds | peak RSS MB | lines loaded |",
+            "|---|---:|---:|---:|",
+            f"| dlt `rest_api` (OAuth2, cursor paginator, merge on the natural key) | {_n(peer['seconds'], 1)} "
+            f"| {_n(peer['peak_rss_mb'])} | {_n(peer['lines'])} |",
+            f"| sophos-sync ({peer['compares']}) | {_n(peer['our_seconds'], 1)} | {_n(peer['our_peak_rss_mb'])} "
+            f"| {_n(check['our_lines'])} |",
+            "",
+            f"sophos-sync is {peer['speedup']:.2f}x dlt's speed (target >= {peer['speedup_target']:g}x) and peaks at "
+            f"{_n(peer['our_peak_rss_mb'])} MB against dlt's {_n(peer['peak_rss_mb'])} MB. Line by line: "
+            f"{_n(check['ours_found_in_peer'])} of our {_n(check['our_lines'])} valid lines are in dlt's table, "
+            f"{_n(check['differing_price_or_quantity'])} with another price or quantity; sums per currency "
+            f"{'equal' if check['same_sum_per_currency'] else 'DIFFER'}. dlt also keeps the "
+            f"{_n(check['peer_lines'] - check['ours_found_in_peer'])} lines our contracts reject.",
+        ]
     baselines, rates, ratios = results["baselines"], results["rates"], results["ratios"]
     copy, to_sql, seq = baselines["raw_copy"], baselines["to_sql_multi"], baselines["sequential_licenses"]
     lines += [

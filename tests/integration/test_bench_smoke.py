@@ -63,6 +63,9 @@ def test_bench_at_small_scale_measures_every_stage_and_baseline(tmp_path, pg_ser
     assert set(limited) == {"extract_billing_usage", "validate", "load_mirror", "reconcile_and_report"}
     for row in limited.values():
         assert row["limit_seconds"] > 0 and row["ratio"] > 0, row
+    if results["peer"] is not None:  # the dlt peer's venv is there once `make bench` has run
+        assert results["peer"]["check"]["same_valid_lines"], results["peer"]
+        assert results["peer"]["check"]["our_lines"] == stages["load_mirror"]["rows"]
 
     text = readme.read_text()
     assert text.startswith("# Benchmarks\n\nHand-written intro.\n")
