@@ -17,6 +17,7 @@ import pytest
 
 from simulator.testing import SimulatorHandle, run_simulator
 from devtools import demo, localstack
+from tests.opt_in import fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCE = "distributed"
@@ -51,13 +52,6 @@ class CeleryStack:
     def worker_pids(self) -> dict[str, int]:
         running = localstack.running_components(self.run_dir)
         return {name: running[name] for name in localstack.CELERY_WORKERS if name in running}
-
-
-def fresh_database(server_dsn: str, name: str) -> str:
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return demo.database_dsn(server_dsn, name)
 
 
 def _script(*args: str) -> str:

@@ -14,7 +14,8 @@ import pytest
 from devtools import demo, localstack
 from devtools.localstack import CELERY_WORKERS, DAG_ID
 from simulator.testing import run_simulator
-from tests.distributed.conftest import FAST, SEED, fresh_database
+from tests.distributed.conftest import FAST, SEED
+from tests.opt_in import fresh_database
 
 pytestmark = pytest.mark.distributed
 

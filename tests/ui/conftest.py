@@ -16,7 +16,7 @@ import pytest
 
 from simulator.testing import SimulatorHandle, run_simulator
 from devtools import demo, localstack
-from tests.opt_in import marker_selected
+from tests.opt_in import fresh_database, marker_selected
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_INSTANCE = "ui"
@@ -53,13 +53,6 @@ class UiStack:
             return conn.execute(sql, params).fetchall()
 
 
-def _fresh_database(server_dsn: str, name: str) -> str:
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return demo.database_dsn(server_dsn, name)
-
-
 @pytest.fixture(scope="session")
 def ui_stack(tmp_path_factory) -> UiStack:
     pg = str(ROOT / "scripts" / "pg.sh")
@@ -67,8 +60,8 @@ def ui_stack(tmp_path_factory) -> UiStack:
     home = tmp_path_factory.mktemp("airflow-home")
     run_dir = home / "run"
     try:
-        warehouse = _fresh_database(server_dsn, "sophos")
-        metadata = _fresh_database(server_dsn, "airflow")
+        warehouse = fresh_database(server_dsn, "sophos")
+        metadata = fresh_database(server_dsn, "airflow")
         demo.prepare(warehouse, "small", SEED)
         with run_simulator(scale="small", seed=SEED) as simulator:
             env = localstack.stack_env(
