@@ -7,7 +7,7 @@ and compares what it loaded with sophos-sync's invoice lines line by line.
 
     python bench/peer/dlt_month.py --base-url URL --dsn DSN --month YYYY-MM --credentials FILE [--page-size N]
 
-FILE: JSON list of [client_id, client_secret]. Prints one JSON line: {"lines": ..., "seconds": ...}.
+FILE: JSON list of [client_id, client_secret]. Prints one JSON line: {"lines": ..., "seconds": ..., "peak_rss_mb": ...}.
 """
 from __future__ import annotations
 
@@ -72,7 +72,16 @@ def main() -> None:
     seconds = time.perf_counter() - started
     with pipeline.sql_client() as client:
         lines = client.execute_sql(f"SELECT count(*) FROM {client.make_qualified_table_name(TABLE)}")[0][0]
-    print(json.dumps({"lines": lines, "seconds": round(seconds, 3)}))
+    print(json.dumps({"lines": lines, "seconds": round(seconds, 3), "peak_rss_mb": round(peak_rss_mb(), 1)}))
+
+
+def peak_rss_mb() -> float:
+    """This process's own high-water mark (a parent's figure for its children would count the parent's
+    memory at fork time)."""
+    for line in open("/proc/self/status", encoding="ascii"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("VmHWM is not in /proc/self/status")
 
 
 if __name__ == "__main__":
