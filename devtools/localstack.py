@@ -222,11 +222,13 @@ def celery_env(broker_url: str | None, metadata_dsn: str) -> dict[str, str]:
     if not broker_url:
         raise RuntimeError("the Celery executor needs a broker: scripts/redis.sh start NAME gives its URL")
     params = psycopg.conninfo.conninfo_to_dict(metadata_dsn)
+    login = quote(params.get("user", "postgres"), safe="")
+    if params.get("password"):  # scripts/pg.sh servers take password logins only
+        login += ":" + quote(params["password"], safe="")
     return {
         "AIRFLOW__CELERY__BROKER_URL": broker_url,
         "AIRFLOW__CELERY__RESULT_BACKEND": (
-            f"db+postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:"
-            f"{params.get('port', 5432)}/{params['dbname']}"
+            f"db+postgresql://{login}@{params.get('host', '127.0.0.1')}:{params.get('port', 5432)}/{params['dbname']}"
         ),
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(CELERY_WORKER_CONCURRENCY),
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "devtools.localstack.celery_worker_hostname",
