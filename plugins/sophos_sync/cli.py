@@ -17,8 +17,25 @@ from sophos_sync import db, review
 from sophos_sync.errors import SophosSyncError
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """A wrong argument is one line on stderr (exit 2), not the usage block: `--help` has that."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sophos_sync", description="Sophos → Platform monthly sync.")
+    parser = OneLineErrorParser(prog="python -m sophos_sync", description="Sophos → Platform monthly sync.")
     parser.add_argument(
         "--dsn",
         help="PostgreSQL DSN (default: $SOPHOS_SYNC_DB_DSN, else the Airflow connection sophos_db)",
@@ -33,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     review_commands = review_parser.add_subparsers(dest="review_command", required=True, metavar="ACTION")
 
     review_list = review_commands.add_parser("list", help="open unmapped customers, biggest amount first")
-    review_list.add_argument("--limit", type=int, help="show at most this many customers")
+    review_list.add_argument("--limit", type=positive_int, help="show at most this many customers")
     review_list.set_defaults(handler=_cmd_review_list)
 
     review_resolve = review_commands.add_parser(
@@ -109,7 +126,8 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 def _cmd_review_list(args: argparse.Namespace) -> int:
     with db.connect(args.dsn) as conn:
         rows = review.list_open(conn, limit=args.limit)
-    print(format_open_rows(rows))
+        total = review.count_open(conn)
+    print(format_open_rows(rows, total))
     return 0
 
 
@@ -173,7 +191,7 @@ def _cmd_subscriptions_unhide(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_open_rows(rows: list[dict]) -> str:
+def format_open_rows(rows: list[dict], total: int) -> str:
     """Support's table: one line per customer, its candidates indented below it."""
     if not rows:
         return "No open unmapped customers."
@@ -204,7 +222,6 @@ def format_open_rows(rows: list[dict]) -> str:
         out.append(render(cells))
         for candidate in row["candidates"]:
             out.append(f"    candidate {candidate['score']:5.1f}  {candidate['org_id']}  {candidate['name']}")
-    out.append(
-        f"{len(rows)} open; resolve with: python -m sophos_sync review resolve SOPHOS_CUSTOMER_ID ORG_ID --by NAME"
-    )
+    shown = f"{total:,} open" if len(rows) == total else f"showing {len(rows):,} of {total:,} open"
+    out.append(f"{shown}; resolve with: python -m sophos_sync review resolve SOPHOS_CUSTOMER_ID ORG_ID --by NAME")
     return "\n".join(out)

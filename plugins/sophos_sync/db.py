@@ -18,13 +18,27 @@ log = logging.getLogger(__name__)
 MIGRATION_LOCK = "sophos_sync.migrate"
 
 
+EXAMPLE_DSN = "postgresql://user:password@host:5432/dbname"
+
+
 def resolve_dsn(dsn: str | None = None, conn_id: str | None = None) -> str:
     """The database to use: an explicit DSN, else $SOPHOS_SYNC_DB_DSN, else the Airflow connection."""
     if dsn:
-        return dsn
+        return _checked_dsn(dsn, "the DSN given (--dsn)")
     if os.environ.get("SOPHOS_SYNC_DB_DSN"):
-        return os.environ["SOPHOS_SYNC_DB_DSN"]
+        return _checked_dsn(os.environ["SOPHOS_SYNC_DB_DSN"], "$SOPHOS_SYNC_DB_DSN")
     return dsn_from_airflow_connection(conn_id or settings.DB_CONN_ID)
+
+
+def _checked_dsn(dsn: str, source: str) -> str:
+    """`dsn` if libpq can parse it; the error does not quote it, since a DSN may carry a password."""
+    try:
+        psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        raise ConfigurationError(
+            f"{source} is not a PostgreSQL connection string (e.g. {EXAMPLE_DSN} or 'host=... dbname=...')"
+        ) from None
+    return dsn
 
 
 def dsn_from_airflow_connection(conn_id: str) -> str:
@@ -37,12 +51,17 @@ def dsn_from_airflow_connection(conn_id: str) -> str:
 
     from sophos_sync.hook import mask_password
 
+    variable = f"AIRFLOW_CONN_{conn_id.upper()}"
+    defined = os.environ.get(variable, "").strip()
+    # Airflow reads any text as a URI; without a scheme it becomes a connection to localhost:5432.
+    if defined and not defined.startswith("{") and "://" not in defined:
+        raise ConfigurationError(f"{variable} is not a connection URI ({EXAMPLE_DSN}) nor a JSON connection")
     hook = PostgresHook(postgres_conn_id=conn_id)
     try:
         conn = hook.connection
     except Exception as exc:  # Airflow raises its own not-found type, which differs by context
         raise ConfigurationError(
-            f"database connection '{conn_id}' is not configured: set AIRFLOW_CONN_{conn_id.upper()} "
+            f"database connection '{conn_id}' is not configured: set {variable} "
             f"(a postgresql:// URI) or add it in the Airflow UI, or set SOPHOS_SYNC_DB_DSN"
         ) from exc
     mask_password(conn.password)

@@ -100,6 +100,10 @@ def list_open(conn: psycopg.Connection, limit: int | None = None) -> list[dict]:
         return cur.execute(db.sql("review/list_open"), {"limit": limit}).fetchall()
 
 
+def count_open(conn: psycopg.Connection) -> int:
+    return conn.execute(db.sql("review/count_open")).fetchone()[0]
+
+
 def resolve(
     conn: psycopg.Connection, sophos_customer_id: str, org_id: str, resolved_by: str, force: bool = False
 ) -> dict:

@@ -174,3 +174,55 @@ def test_unreachable_database_is_a_clear_error_without_the_password(pg_server_ds
     assert result.returncode == 1
     assert "cannot reach PostgreSQL" in result.stderr and "Traceback" not in result.stderr
     assert "s3cret-pw" not in result.stderr
+
+
+def open_rows(dsn: str) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "SELECT sophos_customer_id, status, resolved_org_id FROM review.unmapped_customers ORDER BY 1"
+        ).fetchall()
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, code: int, says: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), result.stderr
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_review_list_with_limit_says_how_many_are_open_in_all(pg_dsn, unmapped):
+    result = run_cli("review", "list", "--limit", "2", dsn=pg_dsn)
+    assert result.returncode == 0, result.stderr
+    assert "showing 2 of 3 open;" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("limit", "says"), [("-1", "must be 1 or more, not -1"), ("0", "must be 1 or more, not 0"), ("x", "'x' is not")]
+)
+def test_a_limit_that_is_not_a_positive_number_is_refused_in_one_line(pg_dsn, unmapped, limit, says):
+    before = open_rows(pg_dsn)
+    assert_one_line_error(run_cli("review", "list", "--limit", limit, dsn=pg_dsn), 2, f"--limit: {says}")
+    assert open_rows(pg_dsn) == before
+
+
+@pytest.mark.parametrize("where", ["--dsn", "SOPHOS_SYNC_DB_DSN"])
+def test_a_malformed_dsn_is_refused_in_one_line_without_quoting_it(pg_dsn, unmapped, where):
+    before = open_rows(pg_dsn)
+    command = ("review", "resolve", unmapped["small"], "org-a-alpine", "--by", "jane.doe")
+    if where == "--dsn":
+        result = run_cli("--dsn", "not a dsn s3cret-pw", *command)
+    else:
+        result = run_cli(*command, dsn="not a dsn s3cret-pw")
+    assert_one_line_error(result, 1, "is not a PostgreSQL connection string")
+    assert where in result.stderr and "s3cret-pw" not in result.stderr
+    assert open_rows(pg_dsn) == before
+
+
+def test_a_malformed_airflow_connection_is_not_a_connection_uri(pg_dsn, unmapped, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_SOPHOS_DB", "garbage-s3cret-pw")
+    before = open_rows(pg_dsn)
+    result = run_cli("review", "resolve", unmapped["small"], "org-a-alpine", "--by", "jane.doe")
+    assert_one_line_error(result, 1, "AIRFLOW_CONN_SOPHOS_DB is not a connection URI")
+    assert "s3cret-pw" not in result.stderr
+    assert open_rows(pg_dsn) == before

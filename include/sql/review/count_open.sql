@@ -1,0 +1,1 @@
+SELECT count(*) FROM review.unmapped_customers WHERE status = 'open'
