@@ -5,9 +5,11 @@ Connections are given the standard way, as AIRFLOW_CONN_<ID> environment variabl
 """
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -207,13 +209,38 @@ def stack_env(
     }
     if executor == "celery":
         stack.update(celery_env(broker_url, metadata_dsn))
-    return airflow_env(
+    env = airflow_env(
         airflow_home=airflow_home,
         dsn=dsn,
         simulator_url=simulator_url,
         credentials=credentials,
         extra_env={**stack, **(extra_env or {})},
     )
+    write_cli_config(env)
+    return env
+
+
+def write_cli_config(env: dict[str, str]) -> Path:
+    """AIRFLOW_HOME/airflow.cfg with every Airflow setting the components get from `env`, so that
+    `export AIRFLOW_HOME=...` alone points the `airflow` CLI (dags trigger, backfill create) at this stack."""
+    config = configparser.ConfigParser(interpolation=None)
+    for name, value in sorted(env.items()):
+        if name.startswith("AIRFLOW__") and name.count("__") >= 2:
+            section, key = name.removeprefix("AIRFLOW__").lower().split("__", 1)
+            if not config.has_section(section):
+                config.add_section(section)
+            config.set(section, key, value)
+    path = Path(env["AIRFLOW_HOME"]) / "airflow.cfg"
+    with path.open("w") as out:
+        config.write(out)
+    path.chmod(0o600)
+    return path
+
+
+def cli_exports(airflow_home: Path) -> str:
+    """The shell line under which `airflow ...` works against the stack of `airflow_home`."""
+    venv_bin = Path(sys.executable).parent
+    return f'export AIRFLOW_HOME={shlex.quote(str(airflow_home))} PATH={shlex.quote(str(venv_bin))}:"$PATH"'
 
 
 def celery_env(broker_url: str | None, metadata_dsn: str) -> dict[str, str]:
@@ -302,25 +329,31 @@ def running_components(run_dir: Path) -> dict[str, int]:
 
 
 def stop_components(run_dir: Path, grace_seconds: float = 20) -> None:
-    """SIGTERM to each component's process group, SIGKILL to what is left after the grace period."""
-    groups = []
-    for pidfile in run_dir.glob("airflow-*.pid"):
+    """SIGTERM to each component's process group, SIGKILL (said on stderr) to what is left after the grace
+    period; returns once every group has exited."""
+    groups = {}
+    for pidfile in sorted(run_dir.glob("airflow-*.pid")):
+        name = pidfile.stem.removeprefix("airflow-")
         pid = int(pidfile.read_text())
         pidfile.unlink()
         try:
             os.killpg(pid, signal.SIGTERM)
-            groups.append(pid)
+            groups[pid] = name
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + grace_seconds
     while groups and time.monotonic() < deadline:
-        groups = [g for g in groups if _group_alive(g)]
+        groups = {g: name for g, name in groups.items() if _group_alive(g)}
         time.sleep(0.2)
-    for group in groups:
+    for group, name in groups.items():
+        print(f"{name} (pid {group}) still running {grace_seconds:.0f} s after SIGTERM: SIGKILL", file=sys.stderr)
         try:
             os.killpg(group, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    killed_by = time.monotonic() + 10  # SIGKILL cannot be ignored; this bounds a process stuck in the kernel
+    while any(_group_alive(g) for g in groups) and time.monotonic() < killed_by:
+        time.sleep(0.2)
 
 
 def _group_alive(pgid: int) -> bool:
@@ -411,6 +444,12 @@ class AirflowApi:
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances"
         return self.request("GET", path, params={"limit": 100})["task_instances"]
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        """The messages of a task's log, one a line."""
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/logs/{try_number}"
+        content = self.request("GET", path, params={"full_content": "true"})["content"]
+        return "\n".join(entry.get("event", "") if isinstance(entry, dict) else str(entry) for entry in content)
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float, poll: float = 2) -> dict:
         """The run once it has finished (success or failed)."""
@@ -527,6 +566,8 @@ def up(
     except TimeoutError as exc:
         print(f"              {exc}; follow it in the UI")
         status = 0
+    print(f"Airflow CLI:  {cli_exports(airflow_home)}")
+    print(f"              then e.g. airflow dags trigger {DAG_ID} --conf '{{\"billing_month\": \"{month}\"}}'")
     print("stop:         make stop")
     api.close()
     return status

@@ -43,7 +43,9 @@ PARAMS = {
         type=["null", "string"],
         pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
         title="Billing month (YYYY-MM)",
-        description="Manual runs only: the month to sync. Empty: the month of the run's logical date"
-        f" minus {settings.BILLING_MONTH_LAG} month(s).",
+        description="The month to sync. Empty: the latest month whose invoice report Sophos has published"
+        f" (on the {settings.REPORT_DAY}th: before that day, the previous month)"
+        + (f", minus {settings.BILLING_MONTH_LAG} month(s)" if settings.BILLING_MONTH_LAG else "")
+        + ". The run's note names the month.",
     ),
 }

@@ -35,6 +35,22 @@ def _post_webhook(url: str, message: str) -> None:
     httpx.post(url, json={"text": message}, timeout=10).raise_for_status()
 
 
+def _billing_month(ti) -> str | None:
+    """The run's month as the billing_month task decided it (None when that task is what failed)."""
+    try:
+        return ti.xcom_pull(task_ids="billing_month")
+    except Exception:  # noqa: BLE001 - a note without the month beats no note
+        return None
+
+
+def _note_failure(context, ti) -> None:
+    from sophos_sync import run_note
+
+    task = getattr(getattr(ti, "task", None), "task_display_name", None) or getattr(ti, "task_id", "?")
+    note = run_note.failure_line(_billing_month(ti), task, context.get("exception"))
+    run_note.annotate(context.get("run_id", ""), note)
+
+
 def on_failure(context) -> None:
     """Airflow on_failure_callback: never raises, so the original failure stays what the UI shows."""
     ti = context.get("ti") or context.get("task_instance")
@@ -42,6 +58,7 @@ def on_failure(context) -> None:
         getattr(ti, "dag_id", "?"), context.get("run_id", "?"), getattr(ti, "task_id", "?"), context.get("exception")
     )
     log.error("%s", message)
+    _note_failure(context, ti)
     try:
         _mark_run_failed(context.get("run_id", ""), message)
     except Exception as exc:  # the database may be the very thing that failed

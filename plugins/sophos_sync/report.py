@@ -69,7 +69,9 @@ def format_summary(summary: dict) -> str:
             f"{d['field']} is {d['found']} (was {d['expected']}) in {_fmt(d['records'])} records, kept"
             for d in changed))
     if summary["top_unmapped"]:
-        lines.append("  top unmapped customers by amount (python -m sophos_sync review list):")
+        lines.append(
+            f"  top unmapped customers by amount in {summary['billing_month']} (python -m sophos_sync review list):"
+        )
         for row in summary["top_unmapped"]:
             amount = f"{row['billed_amount']:,.2f} {row['currency'] or ''}".strip() if row["billed_amount"] else "-"
             name = str(row["customer_name"]).strip()  # stored as Sophos spells it, stray spaces too; aligned here
@@ -100,12 +102,13 @@ def staged_line_amounts(conn: psycopg.Connection, sync_run_id: int) -> dict:
 
 
 def reconcile_and_report(sync_run_id: int, billing_month: date, dsn: str | None = None) -> dict:
-    """Re-reconciles the committed month, marks the run succeeded, drops its landing data, logs the summary.
+    """Re-reconciles the committed month, marks the run succeeded, drops its landing data, logs the summary;
+    returns the summary's one line for the run note.
 
     The load already checked the month's money against the raw API records before its commit; this re-check
     asks PostgreSQL alone whether what was committed still matches what was staged (counts and per-currency
     sums), without reading the month's raw JSON again."""
-    from sophos_sync import load, sync_run
+    from sophos_sync import load, run_note, sync_run
 
     with db.connect(dsn) as conn:
         figures = load.reconcile(
@@ -120,4 +123,9 @@ def reconcile_and_report(sync_run_id: int, billing_month: date, dsn: str | None 
         summary = sync_run.summary(conn, sync_run_id)
     for line in format_summary(summary).splitlines():
         log.info("%s", line)
-    return {"status": summary["status"], "billing_month": summary["billing_month"], "sync_run_id": sync_run_id}
+    return {
+        "status": summary["status"],
+        "billing_month": summary["billing_month"],
+        "sync_run_id": sync_run_id,
+        "note": run_note.one_line(summary),
+    }

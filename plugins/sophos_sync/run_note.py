@@ -1,10 +1,12 @@
-"""The DAG run note: a one-line run summary that the Airflow grid shows beside the run.
+"""The DAG run note: one line that the Airflow grid shows beside the run, written by the DAG itself: the
+month as soon as it is decided, the run summary at the end of *Reconcile and report*, the failure from the
+failure callback.
 
 Airflow 3 tasks have no metadata-database access and the Execution API cannot change a note, so the note
 is written the supported way, through the public REST API (`PATCH /api/v2/dags/{dag_id}/dagRuns/{run_id}`),
 with a JWT from `POST /auth/token`. Where that API is, and as whom, is the Airflow connection
 `airflow_api` (conn type http: host = the api-server's URL, login/password = a user who may edit DAG runs).
-Without that connection (`airflow dags test`, the tests) writing the note is skipped.
+Without that connection (`airflow dags test`) the note is logged in one line instead, and the run goes on.
 """
 from __future__ import annotations
 
@@ -68,10 +70,22 @@ def one_line(summary: dict) -> str:
     return (f"{head}: " + " · ".join(parts) if parts else head)[:MAX_NOTE_CHARS]
 
 
+def started_line(billing_month: str, how: str) -> str:
+    """The note while the run works, e.g. `2026-09 running: the billing_month param`."""
+    return f"{billing_month} running: {how}"[:MAX_NOTE_CHARS]
+
+
+def failure_line(billing_month: str | None, task: str, exception: BaseException | None) -> str:
+    """e.g. `2026-10 failed in Validate against the data contracts: ContractViolation: tenant: field ...`."""
+    what = " ".join(f"{type(exception).__name__}: {exception}".split()) if exception else "no exception recorded"
+    return f"{billing_month or 'run'} failed in {task}: {what}"[:MAX_NOTE_CHARS]
+
+
 def set_run_note(run_id: str, note: str, dag_id: str = DAG_ID, conn_id: str = CONN_ID) -> bool:
-    """Writes `note` on the DAG run; False (and a debug line) when no API connection is configured."""
+    """Writes `note` on the DAG run; False (and one log line with the note) when no API connection is configured."""
     api = _api_connection(conn_id)
     if api is None:
+        log.info("no Airflow connection %r, so the DAG run note is not written: %s", conn_id, note)
         return False
     base_url, username, password = api
     token = api_token(base_url, username, password)
@@ -91,11 +105,10 @@ def set_run_note(run_id: str, note: str, dag_id: str = DAG_ID, conn_id: str = CO
     return True
 
 
-def annotate_run(summary: dict, dag_id: str = DAG_ID, conn_id: str = CONN_ID) -> bool:
-    """Sets the one-line summary as the note of the summary's DAG run. Never raises: the month is already
-    committed, and a missing note must not fail the run."""
+def annotate(run_id: str, note: str, dag_id: str = DAG_ID, conn_id: str = CONN_ID) -> bool:
+    """Sets `note` on the DAG run. Never raises: a missing note must not fail the run (or hide its failure)."""
     try:
-        return set_run_note(summary["dag_run_id"], one_line(summary), dag_id=dag_id, conn_id=conn_id)
+        return set_run_note(run_id, note, dag_id=dag_id, conn_id=conn_id)
     except Exception as exc:  # noqa: BLE001 - any failure here is reported, never raised
         log.warning("could not set the DAG run note (the run itself is fine): %s", exc)
         return False
@@ -107,7 +120,6 @@ def _api_connection(conn_id: str) -> tuple[str, str, str] | None:
 
         conn = BaseHook.get_connection(conn_id)
     except Exception:  # noqa: BLE001 - not-found differs by Airflow context; all mean "not configured"
-        log.debug("no Airflow connection %r: the DAG run note is not written", conn_id)
         return None
     host = (conn.host or "").rstrip("/")
     if not host.startswith(("http://", "https://")):

@@ -14,6 +14,8 @@ from pathlib import Path
 from sophos_sync.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Sophos produces a month's invoice report on this day of the month (the schedule's day).
+REPORT_DAY = 26
 
 
 def _text(name: str, default: str) -> Callable[[], str]:

@@ -10,6 +10,7 @@ import logging
 from datetime import date
 
 import psycopg
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from sophos_sync import db, settings
@@ -76,13 +77,16 @@ def purge_raw_records(conn: psycopg.Connection, sync_run_id: int,
     return landing, rejected
 
 
-def top_unmapped(conn: psycopg.Connection, limit: int = TOP_UNMAPPED) -> list[dict]:
-    keys = ("sophos_customer_id", "customer_name", "reason", "billed_amount", "currency", "subscription_count")
-    return [dict(zip(keys, row)) for row in conn.execute(db.sql("sync_run/top_unmapped"), {"limit": limit})]
+def top_unmapped(conn: psycopg.Connection, billing_month: date, limit: int = TOP_UNMAPPED) -> list[dict]:
+    """The open unmapped customers billed most in `billing_month`, with that month's amounts."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            db.sql("sync_run/top_unmapped"), {"billing_month": billing_month, "limit": limit}
+        ).fetchall()
 
 
 def summary(conn: psycopg.Connection, sync_run_id: int) -> dict:
-    """What the run did, as recorded in its row, and the open unmapped customers that bill the most."""
+    """What the run did, as recorded in its row, and the open unmapped customers that bill the most in its month."""
     row = conn.execute(db.sql("sync_run/summary"), {"sync_run_id": sync_run_id}).fetchone()
     billing_month, status, started_at, finished_at, counts, dag_run_id = row
     return {
@@ -92,5 +96,5 @@ def summary(conn: psycopg.Connection, sync_run_id: int) -> dict:
         "status": status,
         "seconds": round((finished_at - started_at).total_seconds(), 1) if finished_at else None,
         "counts": counts,
-        "top_unmapped": top_unmapped(conn),
+        "top_unmapped": top_unmapped(conn, billing_month),
     }

@@ -33,15 +33,25 @@ def ensure_schema() -> list[str]:
 
 @task(task_display_name="Decide the billing month")
 def billing_month() -> str:
-    """The `billing_month` param (YYYY-MM) of a manual run, else the logical date's month minus the lag."""
-    from sophos_sync import pipeline
+    """The `billing_month` param (YYYY-MM) if given; else, for a manual run triggered for now, the latest
+    month whose invoice report is published; else the logical date's month (minus the lag). Logged, and
+    written on the run's note, so the grid names the month from the start."""
+    import logging
+
+    from sophos_sync import pipeline, run_note
 
     context = get_current_context()
-    chosen = context["params"].get("billing_month")
-    if chosen:
-        return pipeline.parse_month(chosen).strftime("%Y-%m")
-    when = context.get("logical_date") or context["dag_run"].run_after
-    return pipeline.billing_month_for(when.date()).strftime("%Y-%m")
+    dag_run = context["dag_run"]
+    month, how = pipeline.choose_billing_month(
+        context["params"].get("billing_month"),
+        manual=dag_run.run_type == "manual",
+        logical_date=dag_run.logical_date,
+        run_after=dag_run.run_after,
+    )
+    chosen = month.strftime("%Y-%m")
+    logging.getLogger(__name__).info("billing month %s: %s", chosen, how)
+    run_note.annotate(context["run_id"], run_note.started_line(chosen, how))
+    return chosen
 
 
 @task(task_display_name="Open the sync run")
@@ -141,7 +151,9 @@ def load_mirror(sync_run_id: int, month: str) -> dict:
 
 @task(task_display_name="Reconcile and report")
 def reconcile_and_report(sync_run_id: int, month: str) -> dict:
-    """Re-checks the committed month against Sophos's figures and logs the run summary."""
-    from sophos_sync import report
+    """Re-checks the committed month against Sophos's figures, logs the run summary and sets the run's note."""
+    from sophos_sync import report, run_note
 
-    return report.reconcile_and_report(sync_run_id, _month(month))
+    result = report.reconcile_and_report(sync_run_id, _month(month))
+    run_note.annotate(get_current_context()["run_id"], result["note"])
+    return result

@@ -52,6 +52,10 @@ class UiStack:
         with psycopg.connect(self.warehouse_dsn) as conn:
             return conn.execute(sql, params).fetchall()
 
+    def execute(self, sql: str) -> None:
+        with psycopg.connect(self.warehouse_dsn) as conn:
+            conn.execute(sql)
+
 
 @pytest.fixture(scope="session")
 def ui_stack(tmp_path_factory) -> UiStack:

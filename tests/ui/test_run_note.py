@@ -1,4 +1,5 @@
-"""The DAG run note's text and its no-op paths (fast: no Airflow stack; they run in `make test`)."""
+"""The DAG run note's text and its no-op paths (fast: no Airflow stack; they run in `make test`). The notes
+the DAG writes on real runs are checked in test_browser.py and test_scheduler_runs.py."""
 from __future__ import annotations
 
 import json
@@ -42,12 +43,25 @@ def test_one_line_never_exceeds_what_the_api_accepts():
     assert len(run_note.one_line(summary)) == run_note.MAX_NOTE_CHARS
 
 
-def test_without_an_api_connection_writing_the_note_is_skipped(monkeypatch, caplog):
+def test_failure_note_names_the_month_the_task_and_the_error_in_one_line():
+    error = ValueError("tenant: required field 'id' missing\n  in every record")
+    assert run_note.failure_line("2026-10", "Validate against the data contracts", error) == (
+        "2026-10 failed in Validate against the data contracts: ValueError: tenant: required field 'id' missing "
+        "in every record"
+    )
+    assert run_note.failure_line(None, "Decide the billing month", None) == (
+        "run failed in Decide the billing month: no exception recorded"
+    )
+
+
+def test_without_an_api_connection_the_note_is_logged_in_one_line_instead(monkeypatch, caplog):
     monkeypatch.delenv("AIRFLOW_CONN_SOPHOS_NO_SUCH_API", raising=False)
     with caplog.at_level(logging.DEBUG, logger="sophos_sync.run_note"):
-        assert run_note.annotate_run(SUMMARY, conn_id="sophos_no_such_api") is False
-    assert "not written" in caplog.text
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert run_note.annotate("manual__1", "2026-10 succeeded", conn_id="sophos_no_such_api") is False
+    assert [r.getMessage() for r in caplog.records] == [
+        "no Airflow connection 'sophos_no_such_api', so the DAG run note is not written: 2026-10 succeeded"
+    ]
+    assert caplog.records[0].levelno == logging.INFO
 
 
 def test_an_unreachable_api_is_a_warning_not_a_failure(monkeypatch, caplog):
@@ -55,6 +69,6 @@ def test_an_unreachable_api_is_a_warning_not_a_failure(monkeypatch, caplog):
     connection = {"conn_type": "http", "host": f"http://127.0.0.1:{closed_port}", "login": "a", "password": "secret-x"}
     monkeypatch.setenv("AIRFLOW_CONN_SOPHOS_TEST_API", json.dumps(connection))
     with caplog.at_level(logging.WARNING, logger="sophos_sync.run_note"):
-        assert run_note.annotate_run(SUMMARY, conn_id="sophos_test_api") is False
+        assert run_note.annotate(SUMMARY["dag_run_id"], "2026-10 succeeded", conn_id="sophos_test_api") is False
     assert "could not set the DAG run note" in caplog.text
     assert "secret-x" not in caplog.text

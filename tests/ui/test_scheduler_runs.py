@@ -1,17 +1,22 @@
 """The DAG under the real scheduler path: REST-triggered runs, the sensor's reschedules, mapped tasks, the
-branch, and `airflow backfill create`, checked in PostgreSQL."""
+branch, a failing run, and the README's `airflow dags trigger` / `airflow backfill create` lines run as a user
+would after `make airflow`, checked in PostgreSQL and in the notes the DAG wrote on its runs."""
 from __future__ import annotations
 
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
+from devtools import localstack
 from devtools.localstack import DAG_ID
 
 pytestmark = pytest.mark.ui
 
 SENSOR = "wait_for_billing_report"
 BACKFILL_MONTHS = ["2026-04", "2026-05", "2026-06"]
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def month_digests(stack, months: list[str]) -> dict[str, tuple[int, str]]:
@@ -48,6 +53,7 @@ def test_rest_triggered_run_waits_for_the_report_then_loads_the_month(ui_stack):
     run = ui_stack.api.wait_for_run(DAG_ID, run_id, timeout=240)
     assert run["state"] == "success"
     assert run["run_type"] == "manual"
+    assert run["note"].startswith(f"{month} succeeded: "), run["note"]
 
     instances = ui_stack.api.task_instances(DAG_ID, run_id)
     by_task: dict[str, list[dict]] = {}
@@ -76,11 +82,63 @@ def test_rest_triggered_run_waits_for_the_report_then_loads_the_month(ui_stack):
     assert counts["reconcile"]["lines"]["reported"] == reported
 
 
-def test_backfill_of_three_months_equals_running_them_one_by_one(ui_stack):
-    done = ui_stack.airflow(
-        "backfill", "create", "--dag-id", DAG_ID, "--from-date", "2026-04-01", "--to-date", "2026-06-30"
+def readme_command(prefix: str) -> str:
+    """The README's command line that starts with `prefix` (its comment cut off)."""
+    [line] = {line.split("  #")[0].strip() for line in README.read_text().splitlines() if line.startswith(prefix)}
+    return line
+
+
+def run_as_a_user_would(stack, command: str, tmp_path: Path) -> None:
+    """`command` in a fresh shell after the line `make airflow` prints, with nothing else of ours set."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    done = subprocess.run(
+        ["bash", "-euc", f"{localstack.cli_exports(stack.home)}\n{command}"],
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert not (home / "airflow").exists(), "the command used an AIRFLOW_HOME of its own"
+
+
+def test_a_failed_run_says_in_its_note_which_month_failed_where_and_why(ui_stack):
+    # Sophos "changes its API" for this run: billing usage lines arrive without their sku.
+    ui_stack.execute(
+        """CREATE FUNCTION public.ui_test_drop_sku() RETURNS trigger LANGUAGE plpgsql
+           AS $$ BEGIN NEW.raw := NEW.raw - 'sku'; RETURN NEW; END $$;
+           CREATE TRIGGER ui_test_drop_sku BEFORE INSERT ON sophos.landing_records FOR EACH ROW
+           WHEN (NEW.entity = 'billing_usage') EXECUTE FUNCTION public.ui_test_drop_sku()"""
+    )
+    try:
+        run_id = ui_stack.api.trigger(DAG_ID, conf={"billing_month": "2026-07"})
+        run = ui_stack.api.wait_for_run(DAG_ID, run_id, timeout=240)
+    finally:
+        ui_stack.execute(
+            "DROP TRIGGER ui_test_drop_sku ON sophos.landing_records; DROP FUNCTION public.ui_test_drop_sku()"
+        )
+    assert run["state"] == "failed"
+    assert run["note"].startswith(
+        "2026-07 failed in Validate against the data contracts: ContractViolation: billing_usage"
+    ), run["note"]
+    assert "sku" in run["note"]
+    [(status,)] = ui_stack.query("SELECT status FROM sophos.sync_runs WHERE dag_run_id = %s", (run_id,))
+    assert status == "failed"
+
+
+def test_the_readmes_trigger_line_works_as_make_airflow_prints_it(ui_stack, tmp_path):
+    command = readme_command("airflow dags trigger ")
+    assert '"billing_month": "2026-09"' in command
+    run_as_a_user_would(ui_stack, command, tmp_path)
+    [run] = [r for r in ui_stack.api.dag_runs(DAG_ID) if (r.get("conf") or {}).get("billing_month") == "2026-09"]
+    run = ui_stack.api.wait_for_run(DAG_ID, run["dag_run_id"], timeout=240)
+    assert run["state"] == "success"
+    assert run["note"].startswith("2026-09 succeeded: "), run["note"]
+
+
+def test_backfill_of_three_months_equals_running_them_one_by_one(ui_stack, tmp_path):
+    command = readme_command("airflow backfill create ")
+    assert "--from-date 2026-04-01 --to-date 2026-06-30" in command
+    run_as_a_user_would(ui_stack, command, tmp_path)
 
     deadline = time.monotonic() + 300
     while True:
@@ -91,6 +149,9 @@ def test_backfill_of_three_months_equals_running_them_one_by_one(ui_stack):
         time.sleep(3)
     assert sorted(r["logical_date"][:7] for r in backfilled) == BACKFILL_MONTHS
     assert {r["state"] for r in backfilled} == {"success"}
+    assert sorted(r["note"][:len("2026-04 succeeded")] for r in backfilled) == [
+        f"{month} succeeded" for month in BACKFILL_MONTHS
+    ]
     per_month = ui_stack.query(
         """SELECT to_char(billing_month, 'YYYY-MM'), count(*) FROM sophos.sync_runs
            WHERE dag_run_id = ANY(%s) AND status = 'succeeded' GROUP BY 1 ORDER BY 1""",

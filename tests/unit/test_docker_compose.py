@@ -137,3 +137,11 @@ def test_celery_profile_adds_redis_and_two_workers_that_share_only_the_databases
         assert "@airflow-db:" in env["AIRFLOW__CELERY__RESULT_BACKEND"]
     requirements = (ROOT / "requirements.txt").read_text().splitlines()
     assert any(line.startswith("apache-airflow-providers-celery==") for line in requirements)
+
+
+def test_the_dag_can_write_its_run_notes_through_the_api_server_of_the_file():
+    services = compose()["services"]
+    api = services["airflow-scheduler"]["environment"]["AIRFLOW_CONN_AIRFLOW_API"]
+    assert api == "http://${AIRFLOW_NOTE_USER:-admin}:${AIRFLOW_NOTE_PASSWORD:-admin}@airflow-apiserver:8080"
+    assert services["airflow-apiserver"]["command"] == "api-server"
+    assert "AIRFLOW_NOTE_PASSWORD" in (ROOT / "docker-compose.yml").read_text().split("x-airflow:")[0]

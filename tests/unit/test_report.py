@@ -21,6 +21,7 @@ def test_top_unmapped_customers_are_aligned_whatever_spaces_sophos_put_around_a_
     }
     text = format_summary(summary).splitlines()
     assert text[0] == "Sophos sync 2026-11 (sync run 1): succeeded in 4.1 s"
+    assert text[-3].strip().startswith("top unmapped customers by amount in 2026-11 ")
     rows = text[-2:]
     assert rows[0].index("Lindqvist") == rows[1].index("Andersson")
     assert rows[0].index("unknown_seller") == rows[1].index("ambiguous")
