@@ -86,6 +86,12 @@ def test_normal_month_loads_reconciles_and_records_unmapped(runner, pg_dsn, simu
         open_rows = conn.execute("SELECT count(*) FROM review.unmapped_customers WHERE status = 'open'").fetchone()[0]
     assert open_rows == expected_unmapped
     assert "Sophos sync 2026-10" in result.output  # the run summary is in the last task's log
+    assert "top unmapped customers by amount in 2026-10" in result.output
+    assert "billing month 2026-10: the month of the logical date 2026-10-26" in result.output
+    # `airflow dags test` has no api-server: the note is one line of the log, and the run succeeds all the same
+    assert "no Airflow connection 'airflow_api', so the DAG run note is not written: 2026-10 succeeded: " in (
+        result.output
+    )
 
 
 def test_month_with_every_customer_mapped_skips_the_review_branch(airflow_home, pg_dsn, tmp_path):
