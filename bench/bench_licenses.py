@@ -17,7 +17,7 @@ sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
 from simulator.testing import run_simulator  # noqa: E402
 from sophos_sync import settings  # noqa: E402
-from devtools.bench import fetch_licences  # noqa: E402
+from devtools.bench import fetch_licenses  # noqa: E402
 from sophos_sync.client import SophosClient  # noqa: E402
 
 
@@ -47,7 +47,7 @@ def main() -> None:
               f"{args.latency_ms} ms latency per call")
         runs = []
         for concurrency in (1, args.concurrency):
-            fetched = fetch_licences(client, tenants_by_credential, concurrency)
+            fetched = fetch_licenses(client, tenants_by_credential, concurrency)
             if fetched.skipped:
                 raise SystemExit(f"{fetched.skipped} tenants were skipped (403); the credentials should see them all")
             print(f"  concurrency {concurrency:2d}: {fetched.seconds:7.2f} s  ({fetched.licenses:,} licences)")

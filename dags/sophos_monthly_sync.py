@@ -57,9 +57,9 @@ def sophos_monthly_sync():
 
     with TaskGroup("extract", tooltip="Sophos API → landing tables, once per Sophos connection") as extracted:
         tenants = tasks.extract_tenants.partial(sync_run_id=run, month=month).expand(account=accounts)
-        licences = tasks.extract_licenses.partial(sync_run_id=run, month=month).expand(account=accounts)
+        licenses = tasks.extract_licenses.partial(sync_run_id=run, month=month).expand(account=accounts)
         billing = tasks.extract_billing_usage.partial(sync_run_id=run, month=month).expand(account=accounts)
-        tenants >> licences
+        tenants >> licenses
     report_published >> extracted
 
     validated = tasks.validate(run)

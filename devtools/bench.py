@@ -261,7 +261,7 @@ def timed_copy(dsn: str, table: str, columns: Sequence[str], csv_path: Path) -> 
 # --- licences -------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class LicenceFetch:
+class LicenseFetch:
     tenants: int
     licenses: int
     skipped: int
@@ -272,14 +272,14 @@ class LicenceFetch:
         return self.tenants / self.seconds if self.seconds > 0 else 0.0
 
 
-def fetch_licences(
+def fetch_licenses(
     make_client: Callable[[object, int], object],
     tenants_by_account: Mapping[object, Sequence[str]],
     concurrency: int,
-) -> LicenceFetch:
+) -> LicenseFetch:
     """Fetch the licences of each account's tenants with `make_client(account, concurrency)`, timed."""
     started = time.perf_counter()
-    tenants = licences = skipped = 0
+    tenants = licenses = skipped = 0
     for account, listed in tenants_by_account.items():
         with make_client(account, concurrency) as client:
             for result in client.licenses(listed):
@@ -287,8 +287,8 @@ def fetch_licences(
                 if result.licenses is None:
                     skipped += 1
                 else:
-                    licences += len(result.licenses)
-    return LicenceFetch(tenants, licences, skipped, time.perf_counter() - started)
+                    licenses += len(result.licenses)
+    return LicenseFetch(tenants, licenses, skipped, time.perf_counter() - started)
 
 
 # --- the run --------------------------------------------------------------------------------------------------
@@ -546,7 +546,7 @@ def _to_sql_baseline(dsn: str, billing_month: date, rows_wanted: int) -> dict:
 def _sequential_baseline(subset: Mapping[str, Sequence[str]]) -> dict:
     from sophos_sync.hook import SophosHook
 
-    fetched = fetch_licences(lambda account, c: SophosHook(account, concurrency=c).get_client(), subset, 1)
+    fetched = fetch_licenses(lambda account, c: SophosHook(account, concurrency=c).get_client(), subset, 1)
     return {"tenants": fetched.tenants, "licenses": fetched.licenses, "seconds": round(fetched.seconds, 3),
             "tenants_per_s": round(fetched.tenants_per_s, 1)}
 
@@ -783,7 +783,7 @@ def run(options: Options) -> dict:
     lines_seconds = load_stage.detail["invoice_lines_seconds"]
     lines_rate = load_stage.rows / lines_seconds if lines_seconds else 0.0
     tenants = stages["extract_tenants"].rows
-    licence_rate = tenants / stages["extract_licenses"].seconds
+    license_rate = tenants / stages["extract_licenses"].seconds
     extracted = sum(stages[name].rows for name in ("extract_tenants", "extract_licenses", "extract_billing_usage"))
     peak = month_rss["peak_mb"]
 
@@ -817,7 +817,7 @@ def run(options: Options) -> dict:
         "rates": {
             "load_invoice_lines_per_s": round(load_rate, 1),
             "load_invoice_line_statement_per_s": round(lines_rate, 1),
-            "licenses_tenants_per_s": round(licence_rate, 1),
+            "licenses_tenants_per_s": round(license_rate, 1),
         },
         "ratios": {
             "load_vs_raw_copy": ratio(
@@ -833,7 +833,7 @@ def run(options: Options) -> dict:
                 "invoice lines per second of the whole load stage / to_sql(method='multi')",
             ),
             "licenses_vs_sequential": ratio(
-                "licenses_vs_sequential", licence_rate / sequential["tenants_per_s"],
+                "licenses_vs_sequential", license_rate / sequential["tenants_per_s"],
                 "tenants per second of the licence stage / sequential fetching (concurrency 1)",
             ),
         },

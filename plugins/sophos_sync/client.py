@@ -224,7 +224,7 @@ class SophosClient:
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"licenses-{self.name}")
         pending: set[Future[LicenseResult]] = set()
         started = time.monotonic()
-        done_count = licence_count = 0
+        done_count = license_count = 0
         skipped: list[str] = []
         try:
             while True:
@@ -239,13 +239,13 @@ class SophosClient:
                     if result.licenses is None:
                         skipped.append(result.tenant_id)
                     else:
-                        licence_count += len(result.licenses)
+                        license_count += len(result.licenses)
                     yield result
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         log.info(
             "fetched licences of '%s': %s tenants, %s licences, %s skipped, in %.1f s (concurrency %s)",
-            self.name, f"{done_count:,}", f"{licence_count:,}", len(skipped), time.monotonic() - started,
+            self.name, f"{done_count:,}", f"{license_count:,}", len(skipped), time.monotonic() - started,
             self.concurrency,
         )
         if skipped:

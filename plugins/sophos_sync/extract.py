@@ -162,16 +162,16 @@ def extract_licenses(conn: psycopg.Connection, client: SophosClient, sync_run_id
     tenants = _landed_tenants(conn, sync_run_id, account)
     skipped: list[dict] = []
 
-    def licence_rows() -> Iterator[tuple[str, dict]]:
+    def license_rows() -> Iterator[tuple[str, dict]]:
         for result in client.licenses(tenants):
             if result.skipped_reason is not None:
                 skipped.append({"tenant_id": result.tenant_id, "reason": result.skipped_reason})
                 continue
-            for licence in result.licenses or []:
-                yield result.tenant_id, licence
+            for license in result.licenses or []:
+                yield result.tenant_id, license
 
     with conn.transaction():
-        count = _replace_slice(conn, sync_run_id, account, "license", licence_rows())
+        count = _replace_slice(conn, sync_run_id, account, "license", license_rows())
         _record_batch(conn, sync_run_id, account, "license", None, count, None, skipped)
     if skipped:
         log.warning(

@@ -76,7 +76,7 @@ def test_published_tenant_details_alone_pass():
     assert result.rejected.empty and result.unknown_fields == []
 
 
-def test_published_licences_pass_except_postmans_mock_values():
+def test_published_licenses_pass_except_postmans_mock_values():
     newest = load("licenses_2026-01-08.json")
     result = validate("license", rows(newest["licenses"], newest["tenant"]["id"]))
     assert result.rejected.empty and result.valid.iloc[0].to_dict()["perpetual"] is True
@@ -210,7 +210,7 @@ def test_simulator_billing_pages_and_errors_have_the_published_shapes(sim):
     assert missing_from(shape(load("billing_usage_404_2026-01-08.json")), shape(missing.json())) == []
 
 
-def test_simulator_licences_have_the_published_shapes(sim):
+def test_simulator_licenses_have_the_published_shapes(sim):
     listed = served(sim, "/partner/v1/tenants", params={"page": 1, "pageSize": 20}).json()["items"]
     answers = [served(sim, "/licenses/v1/licenses", partner=False, tenant=t["id"]).json() for t in listed]
     # a licence may lack endDate (perpetual) or quantity (unlimited): fields are looked for over them all

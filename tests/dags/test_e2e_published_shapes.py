@@ -34,7 +34,7 @@ def tenant(n: int, name: str) -> dict:
                                     "postalCode": "99999"}}}
 
 
-def licences(tenant_id: str) -> list[dict]:
+def licenses(tenant_id: str) -> list[dict]:
     published = load("licenses_2024-07-15.json")["licenses"][0]
     return [{**published, "id": str(uuid.uuid5(uuid.NAMESPACE_URL, tenant_id)), "licenseIdentifier": "L-1",
              "product": {"code": "CIXA", "name": "Intercept X Advanced", "genericCode": "CIXA"},
@@ -60,7 +60,7 @@ def dataset() -> dict:
     return {
         "partners": [{
             "client_id": "published-client", "client_secret": "published-secret", "partner_id": PARTNER,
-            "tenants": tenants, "licenses": {t["id"]: licences(t["id"]) for t in tenants},
+            "tenants": tenants, "licenses": {t["id"]: licenses(t["id"]) for t in tenants},
             "billing": {"2026-10": lines(tenants)},
         }],
         "platform": {

@@ -34,8 +34,8 @@ def tenant(customer_id: str, name: str) -> dict:
             "dataGeography": "DE", "partner": {"id": PARTNER}}
 
 
-def licence(licence_id: str, customer_id: str, quantity: int = 10, end_date: str | None = "2027-12-31") -> dict:
-    return {"id": licence_id, "tenant": customer_id, "licenseIdentifier": f"L-{licence_id[-4:]}",
+def license(license_id: str, customer_id: str, quantity: int = 10, end_date: str | None = "2027-12-31") -> dict:
+    return {"id": license_id, "tenant": customer_id, "licenseIdentifier": f"L-{license_id[-4:]}",
             "product": {"code": "CIXA", "name": "Intercept X Advanced"}, "type": "term", "quantity": quantity,
             "startDate": "2025-01-01", "endDate": end_date, "usage": 7}
 
@@ -58,12 +58,12 @@ class Month:
 
     billing_month: date
     tenants: list[dict]
-    licences: list[dict]
+    licenses: list[dict]
     lines: list[dict]
     mapped: dict[str, str] = field(default_factory=dict)         # customer -> org, already mapped
     auto_matched: dict[str, str] = field(default_factory=dict)   # customer -> org, matched this run
     skipped_tenants: list[str] = field(default_factory=list)     # licence call answered 403
-    rejected_licences: list[dict] = field(default_factory=list)  # landed, failed validation
+    rejected_licenses: list[dict] = field(default_factory=list)  # landed, failed validation
     rejected_lines: list[dict] = field(default_factory=list)
     duplicated_lines: list[dict] = field(default_factory=list)   # landed twice, identical
     broken_lines: list = field(default_factory=list)             # landed, not a JSON object
@@ -82,13 +82,13 @@ class Month:
 
     def _land(self, conn: psycopg.Connection, run: int) -> None:
         landed_lines = self.lines + self.rejected_lines + self.duplicated_lines + self.broken_lines
-        landed_licences = self.licences + self.rejected_licences
+        landed_licenses = self.licenses + self.rejected_licenses
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO sophos.landing_records (sync_run_id, account, entity, seq, tenant_id, raw) "
                 "VALUES (%s, %s, %s, %s, %s, %s)",
                 [(run, ACCOUNT, "tenant", i, None, Jsonb(t)) for i, t in enumerate(self.tenants)]
-                + [(run, ACCOUNT, "license", i, lic["tenant"], Jsonb(lic)) for i, lic in enumerate(landed_licences)]
+                + [(run, ACCOUNT, "license", i, lic["tenant"], Jsonb(lic)) for i, lic in enumerate(landed_licenses)]
                 + [(run, ACCOUNT, "billing_usage", i, None, Jsonb(item)) for i, item in enumerate(landed_lines)],
             )
             cur.executemany(
@@ -96,7 +96,7 @@ class Month:
                 "reported_count, skipped) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 [
                     (run, ACCOUNT, "tenant", PARTNER, len(self.tenants), len(self.tenants), Jsonb([])),
-                    (run, ACCOUNT, "license", None, len(landed_licences), None,
+                    (run, ACCOUNT, "license", None, len(landed_licenses), None,
                      Jsonb([{"tenant_id": t, "reason": "403 forbidden"} for t in self.skipped_tenants])),
                     (run, ACCOUNT, "billing_usage", PARTNER, len(landed_lines),
                      len(landed_lines) + self.reported_extra, Jsonb([])),
@@ -117,7 +117,7 @@ class Month:
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [(run, ACCOUNT, lic["id"], lic["licenseIdentifier"], lic["tenant"], lic["product"]["code"],
                   lic["product"]["name"], lic["type"], lic["quantity"], lic["usage"], lic["startDate"],
-                  lic["endDate"]) for lic in self.licences],
+                  lic["endDate"]) for lic in self.licenses],
             )
             cur.executemany(
                 "INSERT INTO sophos.stage_billing_lines (sync_run_id, account, line_key, sophos_customer_id, "
@@ -136,7 +136,7 @@ class Month:
                 "INSERT INTO sophos.rejected_records (sync_run_id, entity, source_key, check_name, column_name, "
                 "failure_case, raw) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 [(run, "license", lic["id"], "quantity_non_negative", "quantity", "-1", Jsonb(lic))
-                 for lic in self.rejected_licences]
+                 for lic in self.rejected_licenses]
                 # a line failing two checks is one rejected line
                 + [(run, "billing_usage", line_key(item), check, "netPrice", "1,40", Jsonb(item))
                    for item in self.rejected_lines for check in ("decimal_string", "price_non_negative")]
@@ -171,8 +171,8 @@ def october(**overrides) -> Month:
         billing_month=OCTOBER,
         tenants=[tenant(ACME, "Acme GmbH"), tenant(GLOBEX, "Globex Ltd"), tenant(INITECH, "Initech Inc"),
                  tenant(HOOLI, "Hooli")],
-        licences=[licence(uid(101), ACME), licence(uid(102), ACME, quantity=5), licence(uid(201), GLOBEX),
-                  licence(uid(301), INITECH), licence(uid(401), HOOLI)],
+        licenses=[license(uid(101), ACME), license(uid(102), ACME, quantity=5), license(uid(201), GLOBEX),
+                  license(uid(301), INITECH), license(uid(401), HOOLI)],
         lines=[line(1, ACME), line(2, ACME, price="2.05", quantity=3), line(3, GLOBEX, currency="USD"),
                line(4, INITECH), line(5, HOOLI), line(6, None, price="0.10", quantity=7)],
         mapped={ACME: "org-acme", GLOBEX: "org-globex"},
@@ -277,7 +277,7 @@ def test_failure_before_commit_keeps_previous_month_and_rerun_completes(db_conn)
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
     load.load_month(db_conn, october().seed(db_conn), OCTOBER)
     before = checksums(db_conn)
-    changed = october(licences=[licence(uid(101), ACME, quantity=50)], lines=[line(1, ACME, quantity=50)])
+    changed = october(licenses=[license(uid(101), ACME, quantity=50)], lines=[line(1, ACME, quantity=50)])
     run = changed.seed(db_conn)
     # Fires at COMMIT, after every write of the load and its reconciliation.
     db_conn.execute(
@@ -301,14 +301,14 @@ def test_failure_before_commit_keeps_previous_month_and_rerun_completes(db_conn)
     ).fetchone() == (50,)
 
 
-def test_vanished_licence_becomes_cancelled_with_history(db_conn):
+def test_vanished_license_becomes_cancelled_with_history(db_conn):
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
     first = october()
     load.load_month(db_conn, first.seed(db_conn), OCTOBER)
 
     gone = uid(102)
     counts = load.load_month(
-        db_conn, october(licences=[lic for lic in first.licences if lic["id"] != gone]).seed(db_conn), OCTOBER
+        db_conn, october(licenses=[lic for lic in first.licenses if lic["id"] != gone]).seed(db_conn), OCTOBER
     )
 
     assert counts["subscriptions"]["cancelled_vanished"] == 1
@@ -320,16 +320,16 @@ def test_vanished_licence_becomes_cancelled_with_history(db_conn):
     assert history_of(db_conn, gone) == [("active", False), ("cancelled", False), ("active", True)]
 
 
-def test_skipped_tenant_and_rejected_licence_keep_their_subscriptions(db_conn):
+def test_skipped_tenant_and_rejected_license_keep_their_subscriptions(db_conn):
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
     first = october()
     load.load_month(db_conn, first.seed(db_conn), OCTOBER)
 
-    globex_licence = next(lic for lic in first.licences if lic["tenant"] == GLOBEX)
+    globex_license = next(lic for lic in first.licenses if lic["tenant"] == GLOBEX)
     second = october(
-        licences=[lic for lic in first.licences if lic["tenant"] not in (ACME, GLOBEX)],
+        licenses=[lic for lic in first.licenses if lic["tenant"] not in (ACME, GLOBEX)],
         skipped_tenants=[ACME],                                    # 403 on Acme's licences
-        rejected_licences=[{**globex_licence, "quantity": -1}],    # Globex's licence failed validation
+        rejected_licenses=[{**globex_license, "quantity": -1}],    # Globex's licence failed validation
     )
     counts = load.load_month(db_conn, second.seed(db_conn), OCTOBER)
 
@@ -344,7 +344,7 @@ def test_removed_customer_is_marked_and_its_subscriptions_cancelled(db_conn):
 
     without_globex = october(
         tenants=[t for t in first.tenants if t["id"] != GLOBEX],
-        licences=[lic for lic in first.licences if lic["tenant"] != GLOBEX],
+        licenses=[lic for lic in first.licenses if lic["tenant"] != GLOBEX],
         lines=[item for item in first.lines if item.get("accountId") != GLOBEX],
     )
     counts = load.load_month(db_conn, without_globex.seed(db_conn), OCTOBER)
@@ -366,10 +366,10 @@ def test_removed_customer_is_marked_and_its_subscriptions_cancelled(db_conn):
 def test_status_follows_account_status_and_end_date_at_month_end(db_conn):
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
     month = october(
-        licences=[licence(uid(101), ACME, end_date="2026-10-31"),   # ends on the month's last day: still active
-                  licence(uid(102), ACME, end_date="2026-10-30"),   # ended before it
-                  licence(uid(103), ACME, end_date=None),           # perpetual
-                  licence(uid(201), GLOBEX)],
+        licenses=[license(uid(101), ACME, end_date="2026-10-31"),   # ends on the month's last day: still active
+                  license(uid(102), ACME, end_date="2026-10-30"),   # ended before it
+                  license(uid(103), ACME, end_date=None),           # perpetual
+                  license(uid(201), GLOBEX)],
         # Globex has one active and one suspended line: the worse one counts
         lines=[line(1, ACME), line(3, GLOBEX), line(7, GLOBEX, status="suspended")],
     )
@@ -377,7 +377,7 @@ def test_status_follows_account_status_and_end_date_at_month_end(db_conn):
     assert subscription_statuses(db_conn) == {
         uid(101): "active", uid(102): "cancelled", uid(103): "active", uid(201): "suspended"}
 
-    canceled = october(licences=month.licences, lines=[line(1, ACME), line(3, GLOBEX, status="canceled")])
+    canceled = october(licenses=month.licenses, lines=[line(1, ACME), line(3, GLOBEX, status="canceled")])
     counts = load.load_month(db_conn, canceled.seed(db_conn), OCTOBER)
     assert counts["subscriptions"]["updated"] == 1
     assert counts["status_history"] == {"closed": 1, "opened": 1}
@@ -395,7 +395,7 @@ def test_backfill_of_older_month_leaves_mirror_at_newer_state(db_conn):
     september = october(
         billing_month=SEPTEMBER,
         tenants=[tenant(ACME, "Acme (old name)")],
-        licences=[licence(uid(101), ACME, quantity=1)],
+        licenses=[license(uid(101), ACME, quantity=1)],
         lines=[line(1, ACME, price="9.99", status="suspended")],
     )
     counts = load.load_month(db_conn, september.seed(db_conn), SEPTEMBER)
@@ -455,7 +455,7 @@ def test_amount_mismatch_rolls_back_with_both_figures(db_conn):
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
     load.load_month(db_conn, october().seed(db_conn), OCTOBER)
     before = checksums(db_conn)
-    altered = october(licences=[licence(uid(101), ACME, quantity=99)], stage_price_override={0: "1.41"})
+    altered = october(licenses=[license(uid(101), ACME, quantity=99)], stage_price_override={0: "1.41"})
 
     with pytest.raises(ReconciliationError) as failure:
         load.load_month(db_conn, altered.seed(db_conn), OCTOBER)

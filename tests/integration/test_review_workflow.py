@@ -235,7 +235,7 @@ def test_unmapped_customer_is_recorded_with_its_figures_in_its_main_currency(con
     assert review_row(conn, other) is None
 
 
-def test_unmapped_customer_without_lines_or_licences_has_zero_subscriptions_and_no_amount(conn):
+def test_unmapped_customer_without_lines_or_licenses_has_zero_subscriptions_and_no_amount(conn):
     run = new_run(conn)
     cid = customer_id()
     add_tenant(conn, run, cid, "Backerei Muller", partner=PARTNER_UNKNOWN)

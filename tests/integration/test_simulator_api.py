@@ -153,7 +153,7 @@ def test_missing_partner_header_gets_401_and_a_foreign_one_403(sim, http, partne
 
 # --- licences -----------------------------------------------------------------------------------------------
 
-def test_licences_of_an_own_tenant_are_served(sim, http, partner):
+def test_licenses_of_an_own_tenant_are_served(sim, http, partner):
     tenant = sim.world.partners[0].tenants[3]
     response = http.get("/licenses/v1/licenses", headers={**partner["auth"], "X-Tenant-ID": tenant["id"]})
     assert response.status_code == 200
@@ -161,18 +161,18 @@ def test_licences_of_an_own_tenant_are_served(sim, http, partner):
                                "licenses": sim.world.partners[0].license_objects(tenant["id"])}
 
 
-def test_licences_of_another_partners_tenant_get_403(sim, http, partner):
+def test_licenses_of_another_partners_tenant_get_403(sim, http, partner):
     foreign = sim.world.partners[1].tenants[0]["id"]
     for tenant_id in (foreign, str(uuid.uuid4())):
         response = http.get("/licenses/v1/licenses", headers={**partner["auth"], "X-Tenant-ID": tenant_id})
         _assert_sophos_error(response, 403)
 
 
-def test_licences_without_tenant_header_get_401(http, partner):
+def test_licenses_without_tenant_header_get_401(http, partner):
     _assert_sophos_error(http.get("/licenses/v1/licenses", headers=partner["auth"]), 401)
 
 
-def test_distributor_credential_reads_licences_of_both_resellers_tenants(sim, http):
+def test_distributor_credential_reads_licenses_of_both_resellers_tenants(sim, http):
     client_id, secret, _ = sim.credentials[-1]
     headers = {"Authorization": f"Bearer {_token(http, client_id, secret)}"}
     distributor = sim.world.partners[-1]
@@ -333,12 +333,12 @@ def test_dataset_objects_are_served_verbatim(messy_dataset):
         assert [_canonical(t) for t in tenants] == [_canonical(t) for t in first["tenants"]]
         lines, _, _ = _all_billing_pages(http, headers, "/partner/v1/billing/usage/2026/10", 1)
         assert [_canonical(line) for line in lines] == [_canonical(line) for line in first["billing"]["2026-10"]]
-        licences = http.get("/licenses/v1/licenses",
+        licenses = http.get("/licenses/v1/licenses",
                             headers={"Authorization": headers["Authorization"], "X-Tenant-ID": MESSY_TENANT["id"]})
-        assert _canonical(licences.json()["licenses"]) == _canonical(first["licenses"][MESSY_TENANT["id"]])
-        listed_only_in_licences = http.get("/licenses/v1/licenses", headers={
+        assert _canonical(licenses.json()["licenses"]) == _canonical(first["licenses"][MESSY_TENANT["id"]])
+        listed_only_in_licenses = http.get("/licenses/v1/licenses", headers={
             "Authorization": headers["Authorization"], "X-Tenant-ID": "only-in-licences"})
-        assert listed_only_in_licences.json()["licenses"] == []
+        assert listed_only_in_licenses.json()["licenses"] == []
         _assert_sophos_error(http.get("/partner/v1/billing/usage/2026/9", headers=headers), 404)
 
 

@@ -70,9 +70,9 @@ def test_malformed_page_rate_truncates_data_pages_but_not_the_token():
             with pytest.raises(json.JSONDecodeError):
                 response.json()
         tenant_id = sim.world.partners[0].tenants[0]["id"]
-        licences = http.get("/licenses/v1/licenses", headers={**headers, "X-Tenant-ID": tenant_id})
+        licenses = http.get("/licenses/v1/licenses", headers={**headers, "X-Tenant-ID": tenant_id})
         with pytest.raises(json.JSONDecodeError):
-            licences.json()
+            licenses.json()
 
 
 def test_rate_limit_answers_429_with_retry_after_and_the_sophos_error_body():

@@ -90,7 +90,7 @@ def landing(dataset: dict, entity: str, month: str = MONTHS[-1]) -> list[tuple[s
     return out
 
 
-def test_generated_tenants_and_licences_are_all_valid(generated, db_conn):
+def test_generated_tenants_and_licenses_are_all_valid(generated, db_conn):
     run = new_run(db_conn)
     for entity in ("tenant", "license"):
         result = validate(entity, landing(generated, entity))

@@ -71,7 +71,7 @@ def test_tenant_answering_403_is_skipped_and_keeps_its_subscriptions(monkeypatch
     path = tmp_path / "full.json"
     path.write_text(json.dumps(dataset))
     partner = dataset["partners"][0]
-    moved = next(tid for tid, licences in partner["licenses"].items() if licences and tid in matched)
+    moved = next(tid for tid, licenses in partner["licenses"].items() if licenses and tid in matched)
     partner["licenses"].pop(moved)
     partner["tenants"] = [t for t in partner["tenants"] if t["id"] != moved]
     dataset["partners"][1]["licenses"][moved] = []  # now another partner's tenant

@@ -82,10 +82,10 @@ class BadDataset:
         self.added: set[str] = set()  # ids and order numbers of the records added, bad or good
         first, third = dataset["partners"][0], dataset["partners"][2]
         self._tenant = first["tenants"][0]
-        self._licence = next(lic for items in first["licenses"].values() for lic in items)
+        self._license = next(lic for items in first["licenses"].values() for lic in items)
         self._line = {k: v for k, v in first["billing"][OCTOBER][0].items() if k != "accountId"}
         self._add_tenants(first)
-        self._add_licences(first, auto_matched)
+        self._add_licenses(first, auto_matched)
         self._add_lines(first["billing"][OCTOBER])
         self._add_huge_pages(third["billing"][OCTOBER])
 
@@ -94,9 +94,9 @@ class BadDataset:
         return {**copy.deepcopy(self._tenant), "id": uid(n), "name": f"Bad Input {n} GmbH",
                 "showAs": f"Bad Input {n}", **changes}
 
-    def licence(self, n: int, **changes) -> dict:
+    def license(self, n: int, **changes) -> dict:
         self.added.add(uid(n))
-        return {**copy.deepcopy(self._licence), "id": uid(n), **changes}
+        return {**copy.deepcopy(self._license), "id": uid(n), **changes}
 
     def line(self, n: int, **changes) -> dict:
         self.added.add(f"BAD-{n:04d}")
@@ -129,33 +129,33 @@ class BadDataset:
         self.sql_tenant = self.tenant(11, **injected(TENANT_TEXT))
         partner["tenants"] += [record for record, _ in bad] + [self.no_partner, self.sql_tenant]
         # Sophos lists licences under the ids it listed, but one that is no UUID is not asked for.
-        self.unasked = self.licence(20)
+        self.unasked = self.license(20)
         partner["licenses"][urn] = [self.unasked]
 
-    def _add_licences(self, partner: dict, tenant_id: str) -> None:
-        no_product = self.licence(22)
+    def _add_licenses(self, partner: dict, tenant_id: str) -> None:
+        no_product = self.license(22)
         del no_product["product"]
         bad = [
-            (self.licence(21, id=f"urn:uuid:{uid(21)}"), {("uuid_format", "id")}),
+            (self.license(21, id=f"urn:uuid:{uid(21)}"), {("uuid_format", "id")}),
             (no_product, {("required", "product.code")}),
-            ({name: None for name in self._licence},
+            ({name: None for name in self._license},
              {("required", "id"), ("required", "product.code"), ("required", "type")}),
-            (self.licence(23, quantity="10", usage={"current": {"count": "7"}}),
+            (self.license(23, quantity="10", usage={"current": {"count": "7"}}),
              {("json_integer", "quantity"), ("json_integer", "usage.current.count")}),
-            (self.licence(24, product={"code": "CIXA", "name": f"Intercept{NUL}X\x07"}),
+            (self.license(24, product={"code": "CIXA", "name": f"Intercept{NUL}X\x07"}),
              {("no_control_characters", "product.name")}),
-            (self.licence(25, product={"code": "CIXA", "name": "P" * 10_000}), {("max_chars", "product.name")}),
+            (self.license(25, product={"code": "CIXA", "name": "P" * 10_000}), {("max_chars", "product.name")}),
             (None, {("invalid_json", None)}),
         ]
         self.bad += [Bad("license", record, reasons) for record, reasons in bad]
         sql = injected(("licenseIdentifier", "code", "name", "genericCode", "collectedAt"))
-        self.sql_licence = self.licence(
+        self.sql_license = self.license(
             26, licenseIdentifier=sql["licenseIdentifier"],
             product={"code": sql["code"], "name": sql["name"], "genericCode": sql["genericCode"]},
             usage={"current": {"count": 1, "date": "2026-11-01", "collectedAt": sql["collectedAt"]}},
         )
         partner["licenses"][tenant_id] = partner["licenses"].get(tenant_id, []) + [
-            record for record, _ in bad] + [self.sql_licence]
+            record for record, _ in bad] + [self.sql_license]
 
     def _add_lines(self, lines: list) -> None:
         self.good_lines = []
@@ -267,9 +267,9 @@ def test_bad_records_are_quarantined_with_their_reason_and_every_good_record_is_
             bad.sql_tenant["name"], "no_match")
         assert conn.execute(
             "SELECT license_identifier, product_code, product_name FROM sophos.subscriptions "
-            "WHERE subscription_id = %s", (bad.sql_licence["id"],)).fetchone() == (
-            bad.sql_licence["licenseIdentifier"], bad.sql_licence["product"]["code"],
-            bad.sql_licence["product"]["name"])
+            "WHERE subscription_id = %s", (bad.sql_license["id"],)).fetchone() == (
+            bad.sql_license["licenseIdentifier"], bad.sql_license["product"]["code"],
+            bad.sql_license["product"]["name"])
         for view, columns in (("sophos.invoice_lines", list(LINE_TEXT)),
                               ("finance.invoice_lines", list(LINE_TEXT)[:-2])):
             assert conn.execute(f"SELECT {', '.join(columns)} FROM {view} WHERE order_number = %s",
@@ -299,11 +299,11 @@ def _every_quantity_a_string(dataset: dict) -> None:
             line["billableQuantity"] = str(line["billableQuantity"])
 
 
-def _every_licence_without_product(dataset: dict) -> None:
+def _every_license_without_product(dataset: dict) -> None:
     for partner in dataset["partners"]:
-        for licences in partner["licenses"].values():
-            for licence in licences:
-                del licence["product"]
+        for licenses in partner["licenses"].values():
+            for license in licenses:
+                del license["product"]
 
 
 def _no_tenant_an_object(dataset: dict) -> None:
@@ -314,7 +314,7 @@ def _no_tenant_an_object(dataset: dict) -> None:
 BROKEN = {
     "every billing quantity a string": (_every_quantity_a_string,
                                         r"billableQuantity is a string in all [\d,]+ records.*billing_usage\.py"),
-    "every licence without its product": (_every_licence_without_product,
+    "every licence without its product": (_every_license_without_product,
                                           r"product\.code is missing in all [\d,]+ records.*licenses\.py"),
     "no tenant a JSON object": (_no_tenant_an_object, r"tenant: none of the [\d,]+ records is a JSON object"),
 }

@@ -170,7 +170,7 @@ def test_the_bearer_token_never_goes_to_a_global_host_whoami_names_outside_sopho
     assert listener.requests == []
 
 
-def test_a_tenant_api_host_with_a_tab_neither_receives_the_token_nor_fails_the_accounts_licences(hostile):
+def test_a_tenant_api_host_with_a_tab_neither_receives_the_token_nor_fails_the_accounts_licenses(hostile):
     """Such a host once passed the Sophos-host check, then made httpx raise InvalidURL for the whole account.
     A tenant's apiHost is data: licences are asked of the global host whoami names, for every tenant."""
     hosts = {"t-tab": "https://api-eu01.central.sophos.com\t", "t-newline": "https://api-eu01.central.sophos.com\n.evil.example",
@@ -184,8 +184,8 @@ def test_a_tenant_api_host_with_a_tab_neither_receives_the_token_nor_fails_the_a
     with client(transport=sophos_names_to(sophos)) as attacked:
         results = {r.tenant_id: r for r in attacked.licenses(t["id"] for t in attacked.tenants())}
     assert {tenant_id: r.licenses for tenant_id, r in results.items()} == {t: [{"id": "l-1"}] for t in hosts}
-    licence_calls = [r for r in sophos.requests if r["path"] == "/licenses/v1/licenses"]
-    assert len(licence_calls) == len(hosts)
+    license_calls = [r for r in sophos.requests if r["path"] == "/licenses/v1/licenses"]
+    assert len(license_calls) == len(hosts)
 
 
 def test_the_override_is_the_one_escape_hatch_and_is_warned_about_once(hostile, caplog):

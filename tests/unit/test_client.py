@@ -95,7 +95,7 @@ class ScriptedSophos:
         self.token_calls = 0
         self.valid_tokens: set[str] = set()
         self.in_flight = self.max_in_flight = 0
-        self.licence_delay = 0.0
+        self.license_delay = 0.0
         self.lock = threading.Lock()
 
     def paths(self, prefix=""):
@@ -147,7 +147,7 @@ class ScriptedSophos:
             with self.lock:
                 self.in_flight += 1
                 self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            time.sleep(self.licence_delay)
+            time.sleep(self.license_delay)
             with self.lock:
                 self.in_flight -= 1
             return httpx.Response(200, json={"tenant": {"id": tenant}, "licenses": [{"id": f"lic-{tenant}"}]})
@@ -418,14 +418,14 @@ def test_forbidden_tenant_is_skipped_with_its_reason(make_client, sophos):
     assert results["t-0001"].licenses == [{"id": "lic-t-0001"}] and results["t-0001"].skipped_reason is None
 
 
-def test_licences_run_with_the_configured_concurrency_at_most(make_client, sophos):
-    sophos.licence_delay = 0.02
+def test_licenses_run_with_the_configured_concurrency_at_most(make_client, sophos):
+    sophos.license_delay = 0.02
     results = list(make_client(concurrency=4).licenses(t["id"] for t in sophos.tenants[:40]))
     assert len(results) == 40
     assert sophos.max_in_flight == 4
 
 
-def test_licences_stream_while_reading_input_only_a_window_ahead(make_client, sophos):
+def test_licenses_stream_while_reading_input_only_a_window_ahead(make_client, sophos):
     pulled = []
 
     def tenants():

@@ -39,7 +39,7 @@ def tenant(**changes) -> dict:
     return _apply(item, changes)
 
 
-def licence(**changes) -> dict:
+def license(**changes) -> dict:
     item = {
         "id": "5b0c7e9a-1d2f-4e3a-9b8c-7d6e5f4a3b2c", "licenseIdentifier": "CIXA-0000001",
         "product": {"code": "CIXA", "name": "Intercept X Advanced", "genericCode": "CIXA"},
@@ -251,8 +251,8 @@ def test_tenant_seen_through_two_accounts_is_kept_once_and_conflicting_copies_re
 
 # --- licences ----------------------------------------------------------------------------------------------
 
-def test_clean_licence_is_staged_under_the_tenant_it_was_listed_for():
-    result = validate("license", rows(licence(), tenant_id=TENANT))
+def test_clean_license_is_staged_under_the_tenant_it_was_listed_for():
+    result = validate("license", rows(license(), tenant_id=TENANT))
     assert result.rejected.empty
     row = result.valid.iloc[0].to_dict()
     assert row["sophos_customer_id"] == TENANT
@@ -263,8 +263,8 @@ def test_clean_licence_is_staged_under_the_tenant_it_was_listed_for():
     assert row["start_date"] == "2026-01-01" and row["end_date"] == "2026-12-31"
 
 
-def test_perpetual_unlimited_licence_without_end_or_quantity_is_valid():
-    item = licence(endDate=MISSING, quantity=MISSING, perpetual=True, unlimited=True, type="perpetual")
+def test_perpetual_unlimited_license_without_end_or_quantity_is_valid():
+    item = license(endDate=MISSING, quantity=MISSING, perpetual=True, unlimited=True, type="perpetual")
     result = validate("license", rows(item, tenant_id=TENANT))
     assert result.rejected.empty
     row = result.valid.iloc[0].to_dict()
@@ -282,19 +282,19 @@ def test_perpetual_unlimited_licence_without_end_or_quantity_is_valid():
     ("usage", {"current": {"count": "7"}}, "json_integer", "usage.current.count"),
     ("id", "not-a-uuid", "uuid_format", "id"),
 ])
-def test_defective_licence_is_rejected_with_its_reason(field, value, check, column):
-    result = one_bad_among_good("license", licence(**{field: value}), licence, tenant_id=TENANT)
+def test_defective_license_is_rejected_with_its_reason(field, value, check, column):
+    result = one_bad_among_good("license", license(**{field: value}), license, tenant_id=TENANT)
     assert [(c, col) for c, col, _ in reasons(result)] == [(check, column)]
 
 
-def test_licence_listed_for_a_tenant_id_that_is_no_uuid_is_rejected():
-    result = validate("license", rows(licence(), tenant_id="tenant-7") + rows(licence(id=_uuid(3)), tenant_id=TENANT))
+def test_license_listed_for_a_tenant_id_that_is_no_uuid_is_rejected():
+    result = validate("license", rows(license(), tenant_id="tenant-7") + rows(license(id=_uuid(3)), tenant_id=TENANT))
     assert reasons(result) == [("uuid_format", "tenantId", "tenant-7")]
     assert len(result.valid) == 1
 
 
-def test_same_licence_under_two_tenants_is_a_conflict():
-    result = validate("license", rows(licence(), tenant_id=TENANT) + rows(licence(), tenant_id=OTHER_TENANT))
+def test_same_license_under_two_tenants_is_a_conflict():
+    result = validate("license", rows(license(), tenant_id=TENANT) + rows(license(), tenant_id=OTHER_TENANT))
     assert result.rejected_by_check == {"conflicting_duplicate": 2} and result.valid.empty
 
 
@@ -350,8 +350,8 @@ def test_critical_field_of_another_type_is_still_rejected_beside_informational_d
     assert [d["field"] for d in result.type_drift] == ["productGroup"]
 
 
-def test_licence_flag_of_another_type_is_drift_not_a_rejection():
-    result = validate("license", rows(licence(perpetual="yes"), tenant_id=TENANT))
+def test_license_flag_of_another_type_is_drift_not_a_rejection():
+    result = validate("license", rows(license(perpetual="yes"), tenant_id=TENANT))
     assert result.rejected.empty and result.valid.iloc[0].to_dict()["perpetual"] is None
     assert result.type_drift == [{"field": "perpetual", "expected": "boolean", "found": "string", "records": 1}]
 

@@ -42,8 +42,8 @@ def test_same_seed_gives_the_same_data_and_another_seed_different_data():
 def test_small_scale_has_the_promised_sizes(world, october):
     assert len(world.partners) == 3
     assert sum(len(p.tenants) for p in world.partners) == 60
-    licences = sum(len(f.licenses) for p in world.partners for f in p.facts)
-    assert 120 <= licences <= 180
+    licenses = sum(len(f.licenses) for p in world.partners for f in p.facts)
+    assert 120 <= licenses <= 180
     assert 390 <= sum(len(lines) for lines in october.values()) <= 410
 
 
@@ -53,8 +53,8 @@ def test_ids_are_uuids_and_api_hosts_look_real(world):
         for tenant in partner.tenants:
             assert _is_uuid(tenant["id"]) and _is_uuid(tenant["partner"]["id"])
             assert re.fullmatch(r"https://api-[a-z]{2}\d{2}\.central\.sophos\.com", tenant["apiHost"])
-            for licence in partner.license_objects(tenant["id"]):
-                assert _is_uuid(licence["id"])
+            for license in partner.license_objects(tenant["id"]):
+                assert _is_uuid(license["id"])
 
 
 def test_distributor_credential_sees_tenants_of_two_partners(world):
@@ -65,15 +65,15 @@ def test_distributor_credential_sees_tenants_of_two_partners(world):
         assert {t["partner"]["id"] for t in partner.tenants} == {partner.partner_id}
 
 
-def test_licences_include_perpetual_without_end_date_and_unlimited_without_quantity():
-    licences = [generator.license_object(lic) for p in build_world("medium", 1).partners for f in p.facts
+def test_licenses_include_perpetual_without_end_date_and_unlimited_without_quantity():
+    licenses = [generator.license_object(lic) for p in build_world("medium", 1).partners for f in p.facts
                 for lic in f.licenses]
-    perpetual = [lic for lic in licences if lic["perpetual"]]
-    unlimited = [lic for lic in licences if lic["unlimited"]]
+    perpetual = [lic for lic in licenses if lic["perpetual"]]
+    unlimited = [lic for lic in licenses if lic["unlimited"]]
     assert perpetual and all("endDate" not in lic and lic["type"] == "perpetual" for lic in perpetual)
     assert unlimited and all("quantity" not in lic for lic in unlimited)
-    assert all("endDate" in lic for lic in licences if not lic["perpetual"])
-    assert {lic["type"] for lic in licences} == {"trial", "term", "usage", "ordered", "enterprise", "perpetual"}
+    assert all("endDate" in lic for lic in licenses if not lic["perpetual"])
+    assert {lic["type"] for lic in licenses} == {"trial", "term", "usage", "ordered", "enterprise", "perpetual"}
 
 
 def test_billing_lines_reference_own_tenants_and_their_licensed_products(world, october):

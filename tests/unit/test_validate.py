@@ -8,7 +8,7 @@ import pytest
 from sophos_sync.validation import decode as decoding
 from sophos_sync.errors import ContractViolation, RejectionThresholdExceeded
 from sophos_sync.validate import ENTITIES, STAGE_COLUMNS, enforce_threshold, line_key, validate
-from tests.unit.test_contracts import MISSING, TENANT, billing_line, licence, rows, tenant
+from tests.unit.test_contracts import MISSING, TENANT, billing_line, license, rows, tenant
 
 
 def lines(count: int, **changes) -> list[dict]:
@@ -76,7 +76,7 @@ def test_drift_is_found_wherever_it_first_appears(monkeypatch):
 
 
 def test_unknown_nested_fields_are_drift_too():
-    result = validate("license", rows(licence(product={"code": "CIXA", "family": "endpoint"}), tenant_id=TENANT))
+    result = validate("license", rows(license(product={"code": "CIXA", "family": "endpoint"}), tenant_id=TENANT))
     assert result.unknown_fields == ["product.family"] and result.rejected.empty
 
 
