@@ -47,7 +47,7 @@ from pathlib import Path
 
 import psycopg
 
-from sophos_sync import settings
+from sophos_sync import months, settings
 
 ROOT = settings.PROJECT_ROOT
 PG_SCRIPT = ROOT / "scripts" / "pg.sh"
@@ -722,7 +722,7 @@ def run(options: Options) -> dict:
     if options.scale not in generator.SCALES:
         raise ValueError(f"unknown scale {options.scale!r}: choose one of {', '.join(generator.SCALES)}")
     today = date.today()
-    billing_month = pipeline.parse_month(generator.latest_report_month(today))
+    billing_month = months.parse_month(generator.latest_report_month(today))
     print(f"benchmark: scale {options.scale} (seed {options.seed}), billing month {billing_month:%Y-%m}, "
           f"API latency {options.latency_ms} ms", flush=True)
     with ExitStack() as stack:

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 
 from devtools import localstack
-from sophos_sync import db, pipeline, report, settings, sync_run
+from sophos_sync import db, months, pipeline, report, settings, sync_run
 
 DEMO_DB = "sophos"
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     seeded = prepare(dsn, args.scale, args.seed)
     print(f"platform reference data: {seeded['sellers']} sellers, {seeded['customer_organizations']} organizations")
     credentials = [(p.client_id, p.client_secret) for p in generator.build_world(args.scale, args.seed).partners]
-    month = pipeline.parse_month(generator.latest_report_month(date.today()))
+    month = months.parse_month(generator.latest_report_month(date.today()))
     env = localstack.airflow_env(
         airflow_home=Path(args.airflow_home), dsn=dsn, simulator_url=args.simulator_url, credentials=credentials
     )

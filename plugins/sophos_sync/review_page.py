@@ -10,6 +10,9 @@ icon (review_ui/static/) are served to anyone, like the Airflow UI's own assets:
 
 Airflow's api-server modules are imported inside the functions: the scheduler, dag-processor and workers
 also load plugins, and they have no auth manager.
+
+Its endpoints stay in one module (a little over 350 lines) because they share one set of guards (who the
+caller is, what they may do, the CSRF and origin checks): split off the guards if the page grows.
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ def _show_account(account: str) -> None:
 
 
 def _month(month: str):
-    from sophos_sync.pipeline import parse_month
+    from sophos_sync.months import parse_month
 
     return parse_month(month)
 
@@ -38,11 +38,11 @@ def billing_month() -> str:
     written on the run's note, so the grid names the month from the start."""
     import logging
 
-    from sophos_sync import pipeline, run_note
+    from sophos_sync import months, run_note
 
     context = get_current_context()
     dag_run = context["dag_run"]
-    month, how = pipeline.choose_billing_month(
+    month, how = months.choose_billing_month(
         context["params"].get("billing_month"),
         manual=dag_run.run_type == "manual",
         logical_date=dag_run.logical_date,

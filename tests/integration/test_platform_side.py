@@ -12,7 +12,7 @@ import pytest
 from simulator.platform_seed import load_platform_seed
 from simulator.testing import run_simulator
 from devtools import localstack
-from sophos_sync import pipeline, report, sellers, visibility
+from sophos_sync import months, pipeline, report, sellers, visibility
 from sophos_sync.errors import SophosSyncError
 
 pytestmark = pytest.mark.slow  # syncs whole months against the simulator; the sellers CLI in a subprocess
@@ -35,7 +35,7 @@ def use_simulator(monkeypatch, sim, dsn: str, currency: str | None = None) -> li
 
 def sync_month(accounts: list[str], dsn: str, month: str = MONTH) -> int:
     """One month through the same stage functions the DAG's tasks call."""
-    billing_month = pipeline.parse_month(month)
+    billing_month = months.parse_month(month)
     run = pipeline.start_run(f"test__{uuid.uuid4().hex}", billing_month, dsn=dsn)
     for account in accounts:
         for entity in ("tenant", "license", "billing_usage"):

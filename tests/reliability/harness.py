@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from devtools import localstack
-from sophos_sync import pipeline, report, settings
+from sophos_sync import months, pipeline, report, settings
 
 TODAY = "2026-11-25"          # October's report is out, November's is not
 SEED = 7
@@ -65,7 +65,7 @@ def month_lines(dsn: str, month: str) -> tuple[int, set[int]]:
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
             "SELECT sync_run_id, count(*) FROM sophos.invoice_lines WHERE billing_month = %s GROUP BY 1",
-            (pipeline.parse_month(month),),
+            (months.parse_month(month),),
         ).fetchall()
     return sum(n for _, n in rows), {run for run, _ in rows}
 
@@ -119,10 +119,10 @@ class Sync:
 
     def start(self, month: str, dag_run_id: str | None = None) -> int:
         pipeline.ensure_schema()
-        return pipeline.start_run(dag_run_id or _manual_run_id(), pipeline.parse_month(month))
+        return pipeline.start_run(dag_run_id or _manual_run_id(), months.parse_month(month))
 
     def extract(self, sync_run_id: int, month: str, entities=("tenant", "license", "billing_usage")) -> None:
-        billing_month = pipeline.parse_month(month)
+        billing_month = months.parse_month(month)
         assert pipeline.report_available(billing_month, self.accounts)
         pipeline.run_month(billing_month, self.accounts, sync_run_id=sync_run_id,
                            stages=[pipeline.EXTRACT_STAGES[entity] for entity in entities])
@@ -137,18 +137,18 @@ class Sync:
             return result
 
         pipeline.run_month(
-            pipeline.parse_month(month), self.accounts, sync_run_id=sync_run_id,
+            months.parse_month(month), self.accounts, sync_run_id=sync_run_id,
             stages=("validate", "map_customers", "record_unmapped_customers"), around_stage=around_stage,
         )
 
     def load(self, sync_run_id: int, month: str) -> dict:
-        return pipeline.load_mirror(sync_run_id, pipeline.parse_month(month))
+        return pipeline.load_mirror(sync_run_id, months.parse_month(month))
 
     def report(self, sync_run_id: int, month: str) -> dict:
-        return report.reconcile_and_report(sync_run_id, pipeline.parse_month(month))
+        return report.reconcile_and_report(sync_run_id, months.parse_month(month))
 
     def run_month(self, month: str, dag_run_id: str | None = None) -> int:
-        billing_month = pipeline.parse_month(month)
+        billing_month = months.parse_month(month)
         pipeline.ensure_schema()
         assert pipeline.report_available(billing_month, self.accounts)
         return pipeline.run_month(billing_month, self.accounts, dag_run_id or _manual_run_id())
@@ -160,4 +160,4 @@ class Sync:
 
 
 def first_day(month: str) -> date:
-    return pipeline.parse_month(month)
+    return months.parse_month(month)

@@ -4,7 +4,7 @@ The crash tests kill it while its load transaction is open. Connections come fro
 """
 import sys
 
-from sophos_sync import pipeline
+from sophos_sync import months, pipeline
 
 if __name__ == "__main__":
-    pipeline.load_mirror(int(sys.argv[1]), pipeline.parse_month(sys.argv[2]))
+    pipeline.load_mirror(int(sys.argv[1]), months.parse_month(sys.argv[2]))

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from sophos_sync import pipeline
+from sophos_sync import months, pipeline
 from sophos_sync.errors import ReconciliationError
 
 from harness import OCTOBER, SEPTEMBER, Sync, checksums, invoice_lines_held, month_lines, run_status
@@ -157,5 +157,5 @@ def test_backfill_during_the_current_months_load_leaves_the_mirror_at_the_newer_
     assert month_lines(pg_dsn, OCTOBER)[1] == {runs["current month"]}
     with psycopg.connect(pg_dsn) as conn:
         assert conn.execute("SELECT as_of_month FROM sophos.mirror_state").fetchone() == (
-            pipeline.parse_month(OCTOBER),)
+            months.parse_month(OCTOBER),)
     assert checksums(pg_dsn) == baseline(SEPTEMBER, OCTOBER)

@@ -20,7 +20,7 @@ from psycopg import sql
 
 from simulator.testing import run_simulator
 from devtools import localstack
-from sophos_sync import notify, pipeline, settings
+from sophos_sync import months, notify, pipeline, settings
 from sophos_sync.errors import SophosAuthError
 
 from dagrun import MonthRunner
@@ -216,7 +216,7 @@ def test_at_debug_no_log_record_or_exception_carries_a_secret_or_token(secret_da
                            connections(pg_dsn, sim, recorder, [WRONG_SECRET])["AIRFLOW_CONN_SOPHOS_DEFAULT"])
         failed_run = sync.start(OCTOBER, dag_run_id="manual__wrong_secret")
         with pytest.raises(SophosAuthError, match=r"oauth\.invalid_client_secret") as refused:
-            pipeline.report_available(pipeline.parse_month(OCTOBER), ["sophos_default"])
+            pipeline.report_available(months.parse_month(OCTOBER), ["sophos_default"])
         # what Airflow does with the failure: the callback records the message in sync_runs
         notify.on_failure({"run_id": "manual__wrong_secret", "exception": refused.value})
     assert run_status(pg_dsn, sync_run_id) == "succeeded"
