@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell (cat requirements.txt; python3 --version) | sha1sum | cut -c1-12)
 
-.PHONY: help venv test test-quick test-ui test-distributed demo airflow stop bench migrate
+.PHONY: help venv test test-quick test-ui test-distributed demo airflow stop bench
 
 help:
 	@echo "make demo   run one monthly sync against the Sophos simulator and a local PostgreSQL"
