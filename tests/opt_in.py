@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 
-from devtools import demo
+from devtools import demo, localstack
+from simulator.testing import SimulatorHandle, run_simulator
 
 OPT_IN_MARKERS = ("ui", "distributed")
 
@@ -31,3 +36,41 @@ def fresh_database(server_dsn: str, name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return demo.database_dsn(server_dsn, name)
+
+
+@dataclass
+class StackParts:
+    api: localstack.AirflowApi
+    env: dict[str, str]
+    warehouse_dsn: str
+    simulator: SimulatorHandle
+    run_dir: Path
+
+
+@contextmanager
+def demo_stack(server_dsn: str, home: Path, *, seed: int, fast: dict[str, str], latency_ms: int = 0,
+               **stack_options) -> Iterator[StackParts]:
+    """The demo's warehouse and a fresh Airflow metadata database on the server, the simulator, and the local
+    stack's components on them (devtools.localstack), the DAG unpaused; the components stopped on exit."""
+    run_dir = home / "run"
+    warehouse = fresh_database(server_dsn, "sophos")
+    metadata = fresh_database(server_dsn, "airflow")
+    demo.prepare(warehouse, "small", seed)
+    with run_simulator(scale="small", seed=seed, latency_ms=latency_ms) as simulator:
+        env = localstack.stack_env(
+            airflow_home=home,
+            dsn=warehouse,
+            metadata_dsn=metadata,
+            simulator_url=simulator.base_url,
+            credentials=[(cid, secret) for cid, secret, _ in simulator.credentials],
+            api_port=localstack.free_port(),
+            extra_env=fast,
+            **stack_options,
+        )
+        try:
+            api = localstack.start_stack(env, run_dir, home / "component-logs")
+            api.unpause(localstack.DAG_ID)
+            yield StackParts(api, env, warehouse, simulator, run_dir)
+            api.close()
+        finally:
+            localstack.stop_components(run_dir)

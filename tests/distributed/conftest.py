@@ -15,9 +15,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from simulator.testing import SimulatorHandle, run_simulator
-from devtools import demo, localstack
-from tests.opt_in import fresh_database
+from simulator.testing import SimulatorHandle
+from devtools import localstack
+from tests.opt_in import demo_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCE = "distributed"
@@ -63,33 +63,14 @@ def _script(*args: str) -> str:
 def celery_stack(tmp_path_factory) -> CeleryStack:
     server_dsn = _script("pg.sh", "start", INSTANCE)
     home = tmp_path_factory.mktemp("airflow-celery-home")
-    run_dir = home / "run"
     try:
         broker_url = _script("redis.sh", "start", INSTANCE)
-        warehouse = fresh_database(server_dsn, "sophos")
-        metadata = fresh_database(server_dsn, "airflow")
-        demo.prepare(warehouse, "small", SEED)
-        with run_simulator(scale="small", seed=SEED, latency_ms=LATENCY_MS) as simulator:
-            env = localstack.stack_env(
-                airflow_home=home,
-                dsn=warehouse,
-                metadata_dsn=metadata,
-                simulator_url=simulator.base_url,
-                credentials=[(cid, secret) for cid, secret, _ in simulator.credentials],
-                api_port=localstack.free_port(),
-                extra_env=FAST,
-                executor="celery",
-                broker_url=broker_url,
-            )
-            try:
-                started = time.monotonic()
-                api = localstack.start_stack(env, run_dir, home / "component-logs")
-                api.unpause(localstack.DAG_ID)
-                print(f"\nCelery stack up in {time.monotonic() - started:.0f} s")
-                yield CeleryStack(api, env, warehouse, server_dsn, simulator, home, run_dir)
-                api.close()
-            finally:
-                localstack.stop_components(run_dir)
+        started = time.monotonic()
+        with demo_stack(server_dsn, home, seed=SEED, fast=FAST, latency_ms=LATENCY_MS,
+                        executor="celery", broker_url=broker_url) as stack:
+            print(f"\nCelery stack up in {time.monotonic() - started:.0f} s")
+            yield CeleryStack(stack.api, stack.env, stack.warehouse_dsn, server_dsn, stack.simulator, home,
+                              stack.run_dir)
     finally:
         subprocess.run([str(ROOT / "scripts" / "redis.sh"), "stop", INSTANCE], check=False)
         subprocess.run([str(ROOT / "scripts" / "pg.sh"), "stop", INSTANCE], check=False)

@@ -14,9 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from simulator.testing import SimulatorHandle, run_simulator
-from devtools import demo, localstack
-from tests.opt_in import fresh_database, marker_selected
+from simulator.testing import SimulatorHandle
+from devtools import localstack
+from tests.opt_in import demo_stack, marker_selected
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_INSTANCE = "ui"
@@ -62,33 +62,14 @@ def ui_stack(tmp_path_factory) -> UiStack:
     pg = str(ROOT / "scripts" / "pg.sh")
     server_dsn = subprocess.run([pg, "start", PG_INSTANCE], check=True, capture_output=True, text=True).stdout.strip()
     home = tmp_path_factory.mktemp("airflow-home")
-    run_dir = home / "run"
     try:
-        warehouse = fresh_database(server_dsn, "sophos")
-        metadata = fresh_database(server_dsn, "airflow")
-        demo.prepare(warehouse, "small", SEED)
-        with run_simulator(scale="small", seed=SEED) as simulator:
-            env = localstack.stack_env(
-                airflow_home=home,
-                dsn=warehouse,
-                metadata_dsn=metadata,
-                simulator_url=simulator.base_url,
-                credentials=[(cid, secret) for cid, secret, _ in simulator.credentials],
-                api_port=localstack.free_port(),
-                extra_env=FAST,
-            )
-            try:
-                started = time.monotonic()
-                api = localstack.start_stack(env, run_dir, home / "component-logs")
-                api.unpause(localstack.DAG_ID)
-                month, run_id = localstack.demo_run(api)
-                run = api.wait_for_run(localstack.DAG_ID, run_id, timeout=240)
-                assert run["state"] == "success", f"the demo run failed; logs under {home / 'logs'}"
-                print(f"\nAirflow stack up and demo run {run_id} done in {time.monotonic() - started:.0f} s")
-                yield UiStack(api, env, warehouse, simulator, home, month, run_id)
-                api.close()
-            finally:
-                localstack.stop_components(run_dir)
+        started = time.monotonic()
+        with demo_stack(server_dsn, home, seed=SEED, fast=FAST) as stack:
+            month, run_id = localstack.demo_run(stack.api)
+            run = stack.api.wait_for_run(localstack.DAG_ID, run_id, timeout=240)
+            assert run["state"] == "success", f"the demo run failed; logs under {home / 'logs'}"
+            print(f"\nAirflow stack up and demo run {run_id} done in {time.monotonic() - started:.0f} s")
+            yield UiStack(stack.api, stack.env, stack.warehouse_dsn, stack.simulator, home, month, run_id)
     finally:
         subprocess.run([pg, "stop", PG_INSTANCE], check=False)
 
