@@ -13,7 +13,7 @@ cannot map in `review.unmapped_customers` for Support.
 | Open the sync run | the run's row in `sophos.sync_runs` |
 | Sophos accounts to sync | the Sophos connections the extract tasks are mapped over |
 | Wait for the billing report | pokes Sophos every 30 min (reschedule mode) for up to 3 days; 404 = not yet |
-| Extract (per Sophos connection) | tenants, licences, billing usage → `sophos.landing_records` |
+| Extract (per Sophos connection) | tenants, licences → `sophos.landing_records`; billing usage pages → `sophos.landing_pages` |
 | Validate | Pandera contracts; bad rows → `sophos.rejected_records` with the reason; > 1% bad billing lines fails the run |
 | Map customers | already mapped / auto-matched by normalized name within the seller / unmapped |
 | Record unmapped customers | only when there are some: Support's review table with ranked candidates |

@@ -392,17 +392,13 @@ def _sum(results: Sequence[dict], key: str) -> int:
 
 def _export_landed_lines(run_id: int, path: Path) -> None:
     """The run's landed billing lines as JSON lines, for the bare-decode limit (landing rows go at cleanup)."""
-    from sophos_sync import db
+    from sophos_sync import db, pipeline
 
-    with db.connect() as conn, path.open("w", encoding="utf-8") as out, conn.cursor(name="landed_lines") as cur:
-        cur.itersize = 20_000
-        cur.execute(
-            "SELECT raw::text FROM sophos.landing_records WHERE sync_run_id = %s AND entity = 'billing_usage'",
-            (run_id,),
-        )
-        for (text,) in cur:
-            out.write(text)
-            out.write("\n")
+    with db.connect() as conn, path.open("wb") as out:
+        for _, lines in pipeline.landing_pages(conn, run_id, "billing_usage"):
+            if lines:
+                out.write(lines)
+                out.write(b"\n")
 
 
 def _reconciled_lines(result: dict) -> int:
@@ -553,15 +549,15 @@ def _sequential_baseline(subset: Mapping[str, Sequence[str]]) -> dict:
 
 def _raw_fetch_limit(accounts: Sequence[str], billing_month: date) -> dict:
     """The API floor of the billing extract: the same client fetching every page of every account, the
-    accounts side by side as the DAG's mapped tasks, each line dropped as soon as it is decoded."""
+    accounts side by side as the DAG's mapped tasks, each page dropped as soon as it is read."""
     from sophos_sync.hook import SophosHook
 
     def fetch(account: str) -> tuple[int, int]:
         with SophosHook(account).get_client() as client:
             client.whoami()  # the extract asks it too
             usage = client.billing_usage(billing_month.year, billing_month.month)
-            lines = sum(1 for _ in usage)
-            return lines, usage.pages
+            lines = sum(len(items) for items in usage.pages())
+            return lines, usage.pages_read
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=len(accounts), thread_name_prefix="raw-fetch") as pool:

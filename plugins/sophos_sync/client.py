@@ -196,7 +196,7 @@ class SophosClient:
         status, body = self._http.request(
             "GET", url, headers=self._partner_headers(),
             params={"pageSize": self.page_size, "pageTotal": "true"}, required=("items",),
-            passthrough=frozenset({404}),
+            passthrough=frozenset({404}), raw_members=True,
         )
         if status == 404:
             raise ReportNotAvailable(

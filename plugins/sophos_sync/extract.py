@@ -1,12 +1,13 @@
-"""Extract: Sophos API → sophos.landing_records, one raw JSON row per API object, keyed by run and account.
+"""Extract: Sophos API → landing tables, keyed by run and account: tenants and licences one jsonb row per API
+object (sophos.landing_records), billing lines one row per API page holding its items as JSON lines, each
+item's bytes as Sophos sent them (sophos.landing_pages).
 
 Each extract replaces its own (run, account, entity) slice in one transaction, so a retried task never
 duplicates rows, and records what the API itself said about the whole (its item count, skipped tenants).
-Objects are streamed from the API into COPY, never collected in memory first.
+Everything is streamed from the API into COPY, never collected in memory first.
 """
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import queue
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import date
 
+import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -26,10 +28,9 @@ log = logging.getLogger(__name__)
 LANDING_COLUMNS = ("sync_run_id", "account", "entity", "seq", "tenant_id", "raw")
 # A \u0000 escape not itself escaped (preceded by an even number of backslashes) in JSON text.
 _NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
-# Lines handed from the page-fetching thread to the COPY at a time, and batches waiting at most: the next
-# pages are fetched while the current ones are written, with bounded memory.
-PREFETCH_BATCH = 1000
-PREFETCH_BATCHES = 8
+_NUL_ESCAPE_BYTES = re.compile(_NUL_ESCAPE.pattern.encode())
+# Billing pages fetched ahead of the one being written into COPY, at most: bounded memory.
+PREFETCH_PAGES = 8
 
 
 def _landing_json(item: object) -> str:
@@ -43,8 +44,23 @@ def _landing_json(item: object) -> str:
     return _NUL_ESCAPE.sub(r"\1\\u001a", text) if "\\u0000" in text else text
 
 
-def prefetched(items: Iterable, batch: int = PREFETCH_BATCH, depth: int = PREFETCH_BATCHES) -> Iterator:
-    """`items`, iterated in a thread of their own, ahead of the consumer by at most depth x batch items.
+def json_lines(items: list[msgspec.Raw]) -> bytes:
+    """A page's items as JSON lines (landing_pages.lines): each item's bytes as sent, one item per line.
+
+    JSON allows a line break only as whitespace between tokens, so one inside an item becomes a space and
+    the item means the same. A \\u0000 escape becomes \\u001a, as in _landing_json: a NUL could not reach
+    the stage tables, so the record is rejected with its reason instead of failing the month.
+    """
+    lines = b"\n".join(items)
+    if lines.count(b"\n") != max(len(items) - 1, 0) or b"\r" in lines:
+        lines = b"\n".join(bytes(item).replace(b"\r", b" ").replace(b"\n", b" ") for item in items)
+    if b"\\u0000" in lines:
+        lines = _NUL_ESCAPE_BYTES.sub(rb"\1\\u001a", lines)
+    return lines
+
+
+def prefetched(items: Iterable, depth: int = PREFETCH_PAGES) -> Iterator:
+    """`items`, iterated in a thread of their own, ahead of the consumer by at most `depth` items.
 
     Key paging cannot ask for a page before the previous one named its key, but it can fetch the next
     pages while this thread writes the current ones into COPY. An error of the source is raised here."""
@@ -53,13 +69,11 @@ def prefetched(items: Iterable, batch: int = PREFETCH_BATCH, depth: int = PREFET
     done = object()
 
     def produce() -> None:
-        source = iter(items)
         try:
-            while not stopped.is_set():
-                chunk = list(itertools.islice(source, batch))
-                if not chunk:
-                    break
-                _put(chunk)
+            for item in items:
+                if stopped.is_set():
+                    return
+                _put((item,))
             _put(done)
         except BaseException as exc:  # handed to the consumer, which raises it
             _put(exc)
@@ -81,7 +95,7 @@ def prefetched(items: Iterable, batch: int = PREFETCH_BATCH, depth: int = PREFET
                 return
             if isinstance(value, BaseException):
                 raise value
-            yield from value
+            yield value[0]
     finally:
         stopped.set()
         producer.join()
@@ -193,12 +207,24 @@ def extract_billing_usage(
     billing_month: date,
     contract_currency: str | None = None,
 ) -> dict:
-    """The month's invoice report; raises ReportNotAvailable (404) before anything is written."""
+    """The month's invoice report, page by page into landing_pages; raises ReportNotAvailable (404) before
+    anything is written."""
     started = time.monotonic()
     partner_id = client.whoami().id
     usage = client.billing_usage(billing_month.year, billing_month.month)
+    count = 0
     with conn.transaction():
-        count = _replace_slice(conn, sync_run_id, account, "billing_usage", ((None, item) for item in prefetched(usage)))
+        conn.execute(
+            "DELETE FROM sophos.landing_pages WHERE sync_run_id = %s AND account = %s AND entity = 'billing_usage'",
+            (sync_run_id, account),
+        )
+        with conn.cursor() as cur, cur.copy(
+            "COPY sophos.landing_pages (sync_run_id, account, entity, page, items, lines) FROM STDIN (FORMAT binary)"
+        ) as copy:
+            copy.set_types(["int8", "text", "text", "int4", "int4", "bytea"])
+            for page, items in enumerate(prefetched(usage.pages()), start=1):
+                copy.write_row((sync_run_id, account, "billing_usage", page, len(items), json_lines(items)))
+                count += len(items)
         _record_batch(
             conn, sync_run_id, account, "billing_usage", partner_id, count, usage.reported_count,
             contract_currency=contract_currency,
@@ -209,7 +235,7 @@ def extract_billing_usage(
             account, billing_month.strftime("%Y-%m"), f"{usage.reported_count:,}", f"{count:,}",
         )
     log.info(
-        "extracted billing lines of %s for %s: %s in %.1f s",
-        account, billing_month.strftime("%Y-%m"), f"{count:,}", time.monotonic() - started,
+        "extracted billing lines of %s for %s: %s in %s pages in %.1f s",
+        account, billing_month.strftime("%Y-%m"), f"{count:,}", f"{usage.pages_read:,}", time.monotonic() - started,
     )
     return {"billing_lines": count, "reported": usage.reported_count}

@@ -162,7 +162,7 @@ def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date,
             f"billing month {month} (sync run {sync_run_id}): Sophos reported {lines['reported']:,} lines but the run "
             f"accounts for {accounted:,} (loaded {lines['loaded']:,} + rejected {lines['rejected']:,} + collapsed "
             f"duplicates {lines['collapsed_duplicates']:,}). The month was not committed; re-run it, and if the "
-            f"difference stays, compare sophos.landing_records with the report in Sophos Central."
+            f"difference stays, compare sophos.landing_pages with the report in Sophos Central."
         )
     if loaded_amounts != raw:
         raise ReconciliationError(
@@ -192,30 +192,43 @@ def raw_line_amounts(conn: psycopg.Connection, sync_run_id: int) -> dict[str | N
     # Decoded as validate decodes (msgspec, so line_key_of gives the same keys), but only these fields.
     attrs = [f"f{i}" for i in range(len(fields))]
     line = msgspec.defstruct("Line", [(a, Any, None) for a in attrs], rename=dict(zip(attrs, fields)), gc=False)
-    decode, pick = msgspec.json.Decoder(line).decode, attrgetter(*attrs)
+    decoder, pick = msgspec.json.Decoder(line), attrgetter(*attrs)
     params = {"sync_run_id": sync_run_id}
     rejected = {key for (key,) in conn.execute(db.sql("load/rejected_line_keys"), params)}
     seen: set[str] = set()
     totals: dict[str | None, Decimal] = defaultdict(Decimal)
-    with conn.cursor(name="reconcile_raw_lines") as cur:
-        cur.itersize = 20_000
+    with conn.cursor(name="reconcile_raw_lines", binary=True) as cur:
+        cur.itersize = 16
         cur.execute(db.sql("load/landing_billing_lines"), params)
-        for (text,) in cur:
-            try:
-                values = pick(decode(text))
-            except msgspec.ValidationError:   # not a JSON object: rejected by validation
-                continue
-            key = line_key_of(values[:len(key_fields)])
-            if key in rejected or key in seen:
-                continue
-            seen.add(key)
-            price, quantity, net_currency, unit_currency = values[len(key_fields):]
-            # Prices are decimal strings (validate rejects anything else); str() so Decimal never sees a float.
-            # A line without price or quantity has no amount, as line_amount is NULL in PostgreSQL.
-            totals[net_currency or unit_currency] += (
-                Decimal(str(price)) * quantity if price is not None and quantity is not None else 0
-            )
+        for (page,) in cur:
+            for decoded in _page_lines(decoder, page):
+                values = pick(decoded)
+                key = line_key_of(values[:len(key_fields)])
+                if key in rejected or key in seen:
+                    continue
+                seen.add(key)
+                price, quantity, net_currency, unit_currency = values[len(key_fields):]
+                # Prices are decimal strings (validate rejects anything else); str() so Decimal never sees a
+                # float. A line without price or quantity has no amount, as line_amount is NULL in PostgreSQL.
+                totals[net_currency or unit_currency] += (
+                    Decimal(str(price)) * quantity if price is not None and quantity is not None else 0
+                )
     return dict(totals)
+
+
+def _page_lines(decoder: msgspec.json.Decoder, page: bytes) -> list:
+    """A landed page's lines decoded; a line that is no JSON object (rejected by validation) is left out."""
+    try:
+        return decoder.decode_lines(page)
+    except msgspec.DecodeError:
+        pass
+    decoded = []
+    for text in page.split(b"\n"):
+        try:
+            decoded.append(decoder.decode(text))
+        except msgspec.DecodeError:
+            continue
+    return decoded
 
 
 def _by_currency(item: tuple) -> str:

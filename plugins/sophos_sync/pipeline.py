@@ -102,6 +102,18 @@ def _landing_rows(conn: psycopg.Connection, sync_run_id: int, entity: str):
         yield from cur
 
 
+def landing_pages(conn: psycopg.Connection, sync_run_id: int, entity: str):
+    """(account, JSON lines) of the run's landed pages of `entity`, in the order they arrived."""
+    with conn.cursor(name=f"landing_pages_{entity}", binary=True) as cur:
+        cur.itersize = 16
+        cur.execute(
+            """SELECT account, lines FROM sophos.landing_pages
+               WHERE sync_run_id = %s AND entity = %s ORDER BY account, page""",
+            (sync_run_id, entity),
+        )
+        yield from cur
+
+
 def write_stage(conn: psycopg.Connection, sync_run_id: int, result) -> None:
     """A ValidationResult into its stage table (replacing the run's rows there) and sophos.rejected_records."""
     import numpy as np
@@ -146,7 +158,10 @@ def validate_run(sync_run_id: int, threshold: float | None = None, dsn: str | No
         results = []
         for entity in validate.ENTITIES:
             started = time.monotonic()
-            result = validate.validate(entity, _landing_rows(conn, sync_run_id, entity))
+            if entity in validate.PAGED:
+                result = validate.validate_pages(entity, landing_pages(conn, sync_run_id, entity))
+            else:
+                result = validate.validate(entity, _landing_rows(conn, sync_run_id, entity))
             if entity == "billing_usage":
                 validate.enforce_threshold(result, threshold)
             summary[entity] = result.counts()

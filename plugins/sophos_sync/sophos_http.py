@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import httpx
+import msgspec
 
 from sophos_sync.errors import ConfigurationError, SophosApiError, SophosAuthError
 from sophos_sync.sophos_urls import may_receive_secrets, safe_url
@@ -138,17 +139,20 @@ class SophosHttp:
         self._http.close()
 
     def get(self, url: str, *, headers: dict | None = None, params: dict | None = None,
-            required: tuple[str, ...] = ()) -> dict:
-        return self.request("GET", url, headers=headers, params=params, required=required)[1]
+            required: tuple[str, ...] = (), raw_members: bool = False) -> dict:
+        return self.request("GET", url, headers=headers, params=params, required=required,
+                            raw_members=raw_members)[1]
 
     def request(
         self, method: str, url: str, *, headers: dict | None = None, params: dict | None = None,
         data: dict | None = None, required: tuple[str, ...] = (), passthrough: frozenset[int] = frozenset(),
-        authenticated: bool = True,
+        authenticated: bool = True, raw_members: bool = False,
     ) -> tuple[int, dict]:
         """(status, JSON body) of a call, retried on 429, 5xx, transport faults and unusable bodies.
 
         Statuses in `passthrough` are answers the caller handles (404 report missing, 403 tenant forbidden).
+        With `raw_members`, a 2xx body's members stay undecoded JSON (msgspec.Raw): the body is checked as
+        JSON once, and the caller decodes only what it reads (a billing page's items are landed as sent).
         """
         if not may_receive_secrets(url, self.api_host_override):
             raise ConfigurationError(
@@ -193,7 +197,7 @@ class SophosHttp:
                     raise self._final_error(method, response, content, authenticated)
                 else:
                     # A cut token answer may hold part of the token: never quote it.
-                    return status, _usable_body(content, required, quote=authenticated)
+                    return status, _usable_body(content, required, quote=authenticated, raw_members=raw_members)
             except _Malformed as exc:
                 failure = _Failure("unusable body", str(exc), status)
             except (httpx.TransportError, httpx.DecodingError) as exc:
@@ -284,13 +288,22 @@ def _read_capped(response: httpx.Response, cap: int) -> bytes:
     return b"".join(chunks)
 
 
-def _usable_body(content: bytes, required: tuple[str, ...], *, quote: bool) -> dict:
+_RAW_MEMBERS = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+def _usable_body(content: bytes, required: tuple[str, ...], *, quote: bool, raw_members: bool = False) -> dict:
     shown = f": {_snippet(content.decode('utf-8', 'replace'))!r}" if quote else f" ({len(content)} bytes)"
     try:
-        body = json.loads(content)
+        if raw_members:
+            content.decode("utf-8")  # what stays raw is checked as text now, as json.loads checks it all
+            body = _RAW_MEMBERS.decode(content)
+        else:
+            body = json.loads(content)
     except RecursionError:
-        # Python's parser recurses per level: a deeply nested answer is malformed, not a crash of the task.
+        # The parsers recurse per level: a deeply nested answer is malformed, not a crash of the task.
         raise _Malformed(f"not JSON we read (nested too deeply){shown}") from None
+    except msgspec.ValidationError:
+        raise _Malformed(f"expected a JSON object{shown}") from None
     except ValueError as exc:
         raise _Malformed(f"not JSON ({exc.__class__.__name__}){shown}") from None
     if not isinstance(body, dict):

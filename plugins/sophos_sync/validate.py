@@ -28,19 +28,20 @@ import pyarrow
 
 from sophos_sync.errors import RejectionThresholdExceeded
 from sophos_sync.validation.contracts import ENTITIES, api_fields, contract, schema, stage_columns
-from sophos_sync.validation.decode import ColumnarDecoder
+from sophos_sync.validation.decode import ColumnarDecoder, Decoded
 from sophos_sync.validation.keys import copies, fold, line_key, line_key_of, natural_keys
 from sophos_sync.validation.verdict import (
     REJECTED_COLUMNS, failures_frame, refuse_broken_entity, rejected_rows, run_contract, type_drift, with_wrong_types,
     without_drifted,
 )
 
-__all__ = ["ENTITIES", "REJECTED_COLUMNS", "STAGE_COLUMNS", "ValidationResult", "contract", "enforce_threshold",
-           "line_key", "line_key_of", "validate"]
+__all__ = ["ENTITIES", "PAGED", "REJECTED_COLUMNS", "STAGE_COLUMNS", "ValidationResult", "contract",
+           "enforce_threshold", "line_key", "line_key_of", "validate", "validate_pages"]
 
 _MAX_SLICES = 10_000  # valid rows are kept as slices of the decoded table up to this many runs
 
 STAGE_COLUMNS: dict[str, list[str]] = {entity: stage_columns(entity) for entity in ENTITIES}
+PAGED = frozenset({"billing_usage"})  # landed a page per row (sophos.landing_pages), the others a record per row
 
 
 @dataclass
@@ -69,10 +70,20 @@ class ValidationResult:
 
 
 def validate(entity: str, rows: Iterable[tuple[str, str | None, str]]) -> ValidationResult:
-    """Check every record of one entity against its contract (see the module docstring)."""
+    """Check every record of one entity, landed one per row (account, tenant id, JSON text), against its
+    contract (see the module docstring)."""
     clock = _Clock()
+    return _judged(entity, ColumnarDecoder(api_fields(entity), contract(entity).IGNORED).decode(rows), clock)
+
+
+def validate_pages(entity: str, pages: Iterable[tuple[str, bytes]]) -> ValidationResult:
+    """validate() for records landed a page per row (account, JSON lines: one record per line)."""
+    clock = _Clock()
+    return _judged(entity, ColumnarDecoder(api_fields(entity), contract(entity).IGNORED).decode_pages(pages), clock)
+
+
+def _judged(entity: str, batch: Decoded, clock: _Clock) -> ValidationResult:
     module, contract_schema = contract(entity), schema(entity)
-    batch = ColumnarDecoder(api_fields(entity), module.IGNORED).decode(rows)
     columns = {name: batch.table.column(name) for name in batch.table.column_names}
     wrong_types, drift, drifted = type_drift(batch.wrong_types, module.INFORMATIONAL, columns)
     for name, derive in module.DERIVED.items():

@@ -80,7 +80,7 @@ def test_every_fault_at_once_still_fetches_exactly_the_dataset(caplog):
     skipped = [r for r in results if r.licenses is None]
     assert [(r.tenant_id, r.skipped_reason) for r in skipped] == [
         (foreign, "403 forbidden: Forbidden: The tenant does not belong to the authorized partner")]
-    assert len(tenants) > 100 and usage.pages > 10  # both paging styles really paged
+    assert len(tenants) > 100 and usage.pages_read > 10  # both paging styles really paged
 
     # The token lived 1 s, so it was renewed while the billing pages were being read.
     billing_tokens = [token for path, token in transport.bearers if "/billing/" in path]

@@ -1,6 +1,7 @@
 """load_month on the real PostgreSQL: landing and stage tables seeded directly, as extract/validate/map leave them."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -88,8 +89,13 @@ class Month:
                 "INSERT INTO sophos.landing_records (sync_run_id, account, entity, seq, tenant_id, raw) "
                 "VALUES (%s, %s, %s, %s, %s, %s)",
                 [(run, ACCOUNT, "tenant", i, None, Jsonb(t)) for i, t in enumerate(self.tenants)]
-                + [(run, ACCOUNT, "license", i, lic["tenant"], Jsonb(lic)) for i, lic in enumerate(landed_licenses)]
-                + [(run, ACCOUNT, "billing_usage", i, None, Jsonb(item)) for i, item in enumerate(landed_lines)],
+                + [(run, ACCOUNT, "license", i, lic["tenant"], Jsonb(lic)) for i, lic in enumerate(landed_licenses)],
+            )
+            # billing lines land as one page of JSON lines, as extract lands them
+            cur.execute(
+                "INSERT INTO sophos.landing_pages (sync_run_id, account, entity, page, items, lines) "
+                "VALUES (%s, %s, 'billing_usage', 1, %s, %s)",
+                (run, ACCOUNT, len(landed_lines), "\n".join(map(json.dumps, landed_lines)).encode()),
             )
             cur.executemany(
                 "INSERT INTO sophos.landing_batches (sync_run_id, account, entity, partner_id, record_count, "
@@ -506,8 +512,8 @@ def test_finish_and_cleanup_keep_the_report_and_drop_the_run_data(db_conn):
     ).fetchone()
     assert (status, finished) == ("succeeded", True)
     assert counts["reconcile"] == figures and counts["validate"]["billing_usage"] == {"collapsed_duplicates": 0, "rejected": 1}
-    for table in ("landing_records", "landing_batches", "stage_tenants", "stage_licenses", "stage_billing_lines",
-                  "stage_customer_decisions"):
+    for table in ("landing_records", "landing_pages", "landing_batches", "stage_tenants", "stage_licenses",
+                  "stage_billing_lines", "stage_customer_decisions"):
         assert db_conn.execute(f"SELECT count(*) FROM sophos.{table} WHERE sync_run_id = %s", (run,)).fetchone() == (0,)
     rejected = db_conn.execute("SELECT count(*) FROM sophos.rejected_records WHERE sync_run_id = %s", (run,))
     assert rejected.fetchone() == (2,)
@@ -541,7 +547,10 @@ def test_raw_records_that_no_one_needs_are_purged_once_the_month_is_loaded(db_co
     assert landing_purged > 0 and rejected_purged == 1
 
     def landed(run: int) -> int:
-        return db_conn.execute("SELECT count(*) FROM sophos.landing_records WHERE sync_run_id = %s", (run,)).fetchone()[0]
+        return db_conn.execute(
+            "SELECT (SELECT count(*) FROM sophos.landing_records WHERE sync_run_id = %(run)s)"
+            " + (SELECT count(*) FROM sophos.landing_pages WHERE sync_run_id = %(run)s)", {"run": run},
+        ).fetchone()[0]
 
     assert (landed(failed_same_month), landed(failed_long_ago)) == (0, 0)
     assert landed(failed_other_month) > 0 and landed(in_flight) > 0

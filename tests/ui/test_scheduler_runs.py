@@ -105,16 +105,22 @@ def test_a_failed_run_says_in_its_note_which_month_failed_where_and_why(ui_stack
     # Sophos "changes its API" for this run: billing usage lines arrive without their sku.
     ui_stack.execute(
         """CREATE FUNCTION public.ui_test_drop_sku() RETURNS trigger LANGUAGE plpgsql
-           AS $$ BEGIN NEW.raw := NEW.raw - 'sku'; RETURN NEW; END $$;
-           CREATE TRIGGER ui_test_drop_sku BEFORE INSERT ON sophos.landing_records FOR EACH ROW
-           WHEN (NEW.entity = 'billing_usage') EXECUTE FUNCTION public.ui_test_drop_sku()"""
+           AS $$ BEGIN
+               NEW.lines := convert_to(array_to_string(ARRAY(
+                   SELECT (line::jsonb - 'sku')::text
+                   FROM unnest(string_to_array(convert_from(NEW.lines, 'UTF8'), E'\\n')) WITH ORDINALITY AS l(line, n)
+                   ORDER BY n), E'\\n'), 'UTF8');
+               RETURN NEW;
+           END $$;
+           CREATE TRIGGER ui_test_drop_sku BEFORE INSERT ON sophos.landing_pages FOR EACH ROW
+           EXECUTE FUNCTION public.ui_test_drop_sku()"""
     )
     try:
         run_id = ui_stack.api.trigger(DAG_ID, conf={"billing_month": "2026-07"})
         run = ui_stack.api.wait_for_run(DAG_ID, run_id, timeout=240)
     finally:
         ui_stack.execute(
-            "DROP TRIGGER ui_test_drop_sku ON sophos.landing_records; DROP FUNCTION public.ui_test_drop_sku()"
+            "DROP TRIGGER ui_test_drop_sku ON sophos.landing_pages; DROP FUNCTION public.ui_test_drop_sku()"
         )
     assert run["state"] == "failed"
     assert run["note"].startswith(

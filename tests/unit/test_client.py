@@ -367,7 +367,7 @@ def test_billing_usage_follows_next_keys_and_reports_sophos_count(make_client, s
     usage = make_client().billing_usage(2026, 10)
     assert usage.reported_count == 25
     lines = list(usage)
-    assert lines == sophos.billing_lines and usage.fetched_count == 25 and usage.pages == 3
+    assert lines == sophos.billing_lines and usage.fetched_count == 25 and usage.pages_read == 3
     keys = [r.url.params.get("pageFromKey") for r in sophos.calls if "/billing/" in r.url.path]
     assert keys == [None, "10", "20"]
     assert sophos.paths("/partner/v1/billing/usage/")[0] == "/partner/v1/billing/usage/2026/10"
@@ -403,7 +403,7 @@ def test_billing_paging_stops_at_the_page_cap(make_client, sophos):
 def test_billing_usage_can_only_be_iterated_once(make_client):
     usage = make_client().billing_usage(2026, 10)
     list(usage)
-    with pytest.raises(RuntimeError, match="iterated once"):
+    with pytest.raises(RuntimeError, match="read once"):
         list(usage)
 
 

@@ -8,9 +8,9 @@ import pytest
 from sophos_sync.extract import prefetched
 
 
-def test_every_item_in_order_across_batches():
-    assert list(prefetched(range(2_503), batch=100, depth=2)) == list(range(2_503))
-    assert list(prefetched([], batch=10)) == []
+def test_every_item_in_order():
+    assert list(prefetched(range(2_503), depth=2)) == list(range(2_503))
+    assert list(prefetched([])) == []
 
 
 def test_the_source_runs_in_another_thread_and_its_error_reaches_the_consumer():
@@ -24,9 +24,9 @@ def test_the_source_runs_in_another_thread_and_its_error_reaches_the_consumer():
 
     received = []
     with pytest.raises(ConnectionError, match="page 2 failed"):
-        for item in prefetched(pages(), batch=2, depth=1):
+        for item in prefetched(pages(), depth=1):
             received.append(item)
-    assert received == [0, 1, 2, 3]  # the items of the batch cut short by the error are not landed
+    assert received == [0, 1, 2, 3, 4]  # every page fetched before the error, then the error
     assert threads == {"prefetch"}
 
 
@@ -40,7 +40,7 @@ def test_a_consumer_that_stops_early_stops_the_fetching():
             yield n
             n += 1
 
-    stream = prefetched(endless(), batch=10, depth=2)
+    stream = prefetched(endless(), depth=2)
     assert [next(stream) for _ in range(5)] == [0, 1, 2, 3, 4]
-    stream.close()  # joins the thread: it stopped within a few batches
-    assert len(fetched) <= 10 * 5
+    stream.close()  # joins the thread: it stopped within a few pages
+    assert len(fetched) <= 5 + 2 + 2

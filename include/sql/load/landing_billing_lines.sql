@@ -1,4 +1,5 @@
--- The raw billing lines as the API sent them, for the independent money check.
-SELECT raw::text
-FROM sophos.landing_records
+-- The raw billing lines as the API sent them (JSON lines, a page per row), for the independent money check.
+SELECT lines
+FROM sophos.landing_pages
 WHERE sync_run_id = %(sync_run_id)s AND entity = 'billing_usage'
+ORDER BY account, page

@@ -2,6 +2,8 @@
 -- rejected records stay as the run's report.
 WITH landing AS (
     DELETE FROM sophos.landing_records WHERE sync_run_id = %(sync_run_id)s RETURNING 1
+), pages AS (
+    DELETE FROM sophos.landing_pages WHERE sync_run_id = %(sync_run_id)s RETURNING 1
 ), batches AS (
     DELETE FROM sophos.landing_batches WHERE sync_run_id = %(sync_run_id)s RETURNING 1
 ), tenants AS (
@@ -13,5 +15,5 @@ WITH landing AS (
 ), decisions AS (
     DELETE FROM sophos.stage_customer_decisions WHERE sync_run_id = %(sync_run_id)s RETURNING 1
 )
-SELECT (SELECT count(*) FROM landing) + (SELECT count(*) FROM batches) + (SELECT count(*) FROM tenants)
+SELECT (SELECT count(*) FROM landing) + (SELECT count(*) FROM pages) + (SELECT count(*) FROM batches) + (SELECT count(*) FROM tenants)
      + (SELECT count(*) FROM licenses) + (SELECT count(*) FROM lines) + (SELECT count(*) FROM decisions)

@@ -10,10 +10,12 @@ WITH stale_runs AS (
            OR (status <> 'succeeded' AND started_at < now() - make_interval(days => %(landing_days)s)))
 ), landing AS (
     DELETE FROM sophos.landing_records WHERE sync_run_id IN (SELECT sync_run_id FROM stale_runs) RETURNING 1
+), pages AS (
+    DELETE FROM sophos.landing_pages WHERE sync_run_id IN (SELECT sync_run_id FROM stale_runs) RETURNING 1
 ), batches AS (
     DELETE FROM sophos.landing_batches WHERE sync_run_id IN (SELECT sync_run_id FROM stale_runs) RETURNING 1
 ), rejected AS (
     DELETE FROM sophos.rejected_records WHERE rejected_at < now() - make_interval(days => %(rejected_days)s)
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM landing) + (SELECT count(*) FROM batches), (SELECT count(*) FROM rejected)
+SELECT (SELECT count(*) FROM landing) + (SELECT count(*) FROM pages) + (SELECT count(*) FROM batches), (SELECT count(*) FROM rejected)

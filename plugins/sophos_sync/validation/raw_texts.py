@@ -23,14 +23,10 @@ class RawTexts:
         self._blocks: list[tuple[bytes, int, np.ndarray] | list[str]] = []
         self._starts: list[int] = []  # position of each block's first record
 
-    def add_lines(self, start: int, lines: bytes, texts: Sequence[str]) -> None:
-        """`texts` joined by newlines as `lines`."""
-        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        if lengths.sum() + len(texts) - 1 != len(lines):  # not all ASCII: count the bytes
-            lengths = np.fromiter(map(len, map(utf8, texts)), dtype=np.int64, count=len(texts))
-        ends = np.cumsum(lengths + 1) - 1
+    def add_lines(self, start: int, lines: bytes, ends: np.ndarray) -> None:
+        """JSON lines, each ending at its offset in `ends`."""
         view = memoryview(lines)
-        for first in range(0, len(texts), _RAW_BLOCK):
+        for first in range(0, len(ends), _RAW_BLOCK):
             begin = int(ends[first - 1]) + 1 if first else 0
             block_ends = ends[first:first + _RAW_BLOCK] - begin
             self._starts.append(start + first)
