@@ -62,8 +62,8 @@ TO_SQL_CHUNKSIZE = 1000
 BENCH_SCHEMA = "bench"
 TARGET_SCALE = "large"
 TARGETS = {
-    "total_seconds": 600.0,
-    "peak_rss_mb": 2048.0,
+    "total_seconds": 90.0,
+    "peak_rss_mb": 1024.0,
     "load_vs_raw_copy": 0.5,
     "load_vs_to_sql": 20.0,
     "licenses_vs_sequential": 10.0,
@@ -133,6 +133,19 @@ class PeakRss:
         finally:
             self._fold_into_open_blocks(self._high_water_mb())
             self._open.pop()
+
+
+def release_memory() -> None:
+    """Hand freed memory back to the system, as a task's process does by ending: CPython, glibc and Arrow keep
+    what a stage freed, so without this a stage's RSS at start would be the earlier stages' leftovers."""
+    import ctypes
+    import gc
+
+    import pyarrow
+
+    gc.collect()
+    pyarrow.default_memory_pool().release_unused()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def proc_status_mb(pid: int, field_name: str) -> float:
@@ -457,14 +470,23 @@ def _run_month(recorder: _Recorder, accounts: Sequence[str], billing_month: date
     side as the DAG's mapped tasks run; the run id and the sequential baseline's tenants."""
     from sophos_sync import load, pipeline
 
+    # One step of a stage timed apart (stage: (module, function, detail name)).
+    timed_steps = {
+        "validate": (pipeline, "write_stage", "stage_copy_seconds"),
+        "load_mirror": (load, "replace_invoice_lines", "invoice_lines_seconds"),
+        "reconcile_and_report": (load, "reconcile", "recheck_seconds"),
+    }
     subset: dict[str, list[str]] = {}
     opened: list[int] = []
 
     def around_stage(name: str, step: Callable[[], object]) -> object:
-        if name == "load_mirror":
-            with timed_calls(load, "replace_invoice_lines") as invoice_lines:
+        with recorder.untimed():
+            release_memory()
+        if name in timed_steps:
+            owner, function, detail = timed_steps[name]
+            with timed_calls(owner, function) as spent:
                 result = recorder.stage(name, step, *STAGE_MEASURES[name])
-            recorder.stages[-1].detail["invoice_lines_seconds"] = round(invoice_lines["seconds"], 3)
+            recorder.stages[-1].detail[detail] = round(spent["seconds"], 3)
             return result
         result = recorder.stage(name, step, *STAGE_MEASURES[name])
         if name == "start_sync_run":
@@ -593,19 +615,26 @@ def _report_select_limit(dsn: str, billing_month: date) -> dict:
 
 
 def stage_limits(stages: Mapping[str, Stage], limits: Mapping[str, dict], raw_copy: dict) -> list[dict]:
-    """Each stage's time against the same run's floor for its work: stage | seconds | limit | ratio."""
+    """Each stage's time against the same run's floor for its work: stage | seconds | limit | ratio | target."""
+    report = stages["reconcile_and_report"]
     pairs = [
-        ("extract_billing_usage", limits["raw_fetch"]["seconds"], "raw fetch (same client, same concurrency)"),
-        ("validate", limits["bare_decode"]["seconds"] + raw_copy["seconds"],
-         "bare Arrow decode of the landed lines + raw COPY of the month"),
-        ("load_mirror", raw_copy["seconds"], "raw COPY of the month's invoice lines"),
-        ("reconcile_and_report", limits["report_select"]["seconds"], "plain SELECT count(*), sum() per currency"),
+        ("extract_billing_usage", stages["extract_billing_usage"].seconds, limits["raw_fetch"]["seconds"],
+         "raw fetch (same client, same concurrency)", "<= 1.5x", lambda ratio, _: ratio <= 1.5),
+        ("validate", stages["validate"].seconds, limits["bare_decode"]["seconds"] + raw_copy["seconds"],
+         "bare Arrow decode of the landed lines + raw COPY of the month", "<= 2x", lambda ratio, _: ratio <= 2.0),
+        ("load_mirror", stages["load_mirror"].seconds, raw_copy["seconds"], "raw COPY of the month's invoice lines",
+         "", None),
+        ("reconcile_and_report: its re-check", report.detail["recheck_seconds"], limits["report_select"]["seconds"],
+         "plain SELECT count(*), sum() per currency", "<= 2 s", lambda _, seconds: seconds <= 2.0),
+        ("reconcile_and_report", report.seconds, limits["report_select"]["seconds"],
+         "plain SELECT count(*), sum() per currency", "", None),
     ]
     rows = []
-    for name, limit, what in pairs:
-        seconds = stages[name].seconds
+    for name, seconds, limit, what, target, met in pairs:
+        ratio = round(seconds / limit, 2) if limit > 0 else None
         rows.append({"stage": name, "seconds": round(seconds, 2), "limit_seconds": round(limit, 3),
-                     "ratio": round(seconds / limit, 2) if limit > 0 else None, "limit": what})
+                     "ratio": ratio, "limit": what, "target": target,
+                     "met": met(ratio, seconds) if met and ratio is not None else None})
     return rows
 
 
@@ -872,11 +901,13 @@ def markdown(results: dict) -> str:
         f"| **whole month** | **{_n(total['seconds'], 1)}** | {_n(total['rows'])} extracted | "
         f"{_n(total['rows_per_s'])} | **{_n(total['peak_rss_mb'])}** | |"
     )
-    lines += ["", "| stage | seconds | its limit (same run) | limit seconds | ratio |", "|---|---:|---|---:|---:|"]
+    lines += ["", "| stage | seconds | its limit (same run) | limit seconds | ratio | target |",
+              "|---|---:|---|---:|---:|---|"]
     for row in results["stage_limits"]:
         ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else "-"
+        target = row["target"] + (" (missed)" if row["met"] is False else "")
         lines.append(f"| {row['stage']} | {_n(row['seconds'], 2)} | {row['limit']} | {_n(row['limit_seconds'], 2)} "
-                     f"| {ratio} |")
+                     f"| {ratio} | {target} |")
     peer = results.get("peer")
     if peer:
         check = peer["check"]

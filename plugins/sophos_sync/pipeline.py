@@ -167,9 +167,10 @@ def validate_run(sync_run_id: int, threshold: float | None = None, dsn: str | No
             summary[entity] = result.counts()
             by_check = ", ".join(f"{name} {n:,}" for name, n in sorted(result.rejected_by_check.items()))
             log.info(
-                "validated %s: %s in, %s ok, %s rejected%s in %.1f s",
+                "validated %s: %s in, %s ok, %s rejected%s in %.1f s (%s)",
                 entity, f"{result.received:,}", f"{len(result.valid):,}", f"{result.rejected_rows:,}",
                 f" ({by_check})" if by_check else "", time.monotonic() - started,
+                ", ".join(f"{step} {seconds:.1f} s" for step, seconds in result.seconds.items()),
             )
             if result.unknown_fields:
                 log.warning("schema drift in %s: new fields %s", entity, ", ".join(result.unknown_fields))
@@ -177,6 +178,7 @@ def validate_run(sync_run_id: int, threshold: float | None = None, dsn: str | No
                 log.warning("schema drift in %s: %s is %s in %s records (the contract expects %s); kept, not rejected",
                             entity, drift["field"], drift["found"], f"{drift['records']:,}", drift["expected"])
             results.append(result)
+        started = time.monotonic()
         with conn.transaction():
             conn.execute("DELETE FROM sophos.rejected_records WHERE sync_run_id = %s", (sync_run_id,))
             for result in results:
@@ -190,6 +192,9 @@ def validate_run(sync_run_id: int, threshold: float | None = None, dsn: str | No
                 conn, sync_run_id, "type_drift",
                 {entity: s["type_drift"] for entity, s in summary.items() if s.get("type_drift")},
             )
+    log.info("staged %s valid and %s rejected records in %.1f s",
+             f"{sum(len(r.valid) for r in results):,}", f"{sum(len(r.rejected) for r in results):,}",
+             time.monotonic() - started)
     return summary
 
 
