@@ -4,6 +4,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
+import threading
 from collections.abc import Iterable, Sequence
 from functools import cache
 
@@ -151,6 +153,84 @@ def copy_table(conn: psycopg.Connection, table: str, columns: Sequence[str], dat
                 as writer:
             writer.write_table(data)
     return data.num_rows
+
+
+class StreamedCopy:
+    """One COPY into schema.table fed Arrow tables (same columns, `columns` order) from a thread of its own:
+    the caller judges its next chunk while PostgreSQL ingests the last one, on the other core.
+
+        with StreamedCopy(conn, "sophos.stage_billing_lines", columns) as copy:
+            copy.put(table)            # blocks while two tables wait
+
+    The connection belongs to the thread until the block ends. An error of the COPY is raised by the next
+    put() or at the end; an error in the block aborts the COPY (the caller's transaction rolls back).
+    """
+
+    _DONE, _ABORT = object(), object()
+
+    def __init__(self, conn: psycopg.Connection, table: str, columns: Sequence[str], depth: int = 2):
+        schema, name = table.split(".")
+        self._statement = pgsql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+            pgsql.Identifier(schema, name), pgsql.SQL(", ").join(map(pgsql.Identifier, columns))
+        )
+        self._conn = conn
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"copy-{name}", daemon=True)
+        self.rows = 0
+
+    def __enter__(self) -> StreamedCopy:
+        self._thread.start()
+        return self
+
+    def put(self, table: "pyarrow.Table") -> None:
+        while True:
+            if self._error is not None:
+                raise self._error
+            try:
+                self._queue.put(table, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._queue.put(self._ABORT if exc_type else self._DONE)
+        self._thread.join()
+        if exc_type is None and self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        import pyarrow.csv
+
+        ended = aborting = False  # the block's end (DONE or ABORT) taken from the queue; which one
+        try:
+            with self._conn.cursor() as cur, cur.copy(self._statement) as copy:
+                writer = schema = None
+                while True:
+                    table = self._queue.get()
+                    ended, aborting = table is self._DONE or table is self._ABORT, table is self._ABORT
+                    if aborting:
+                        raise _CopyAborted
+                    if ended:
+                        break
+                    if writer is None:
+                        schema = table.schema
+                        writer = pyarrow.csv.CSVWriter(
+                            _CopySink(copy), schema, write_options=pyarrow.csv.WriteOptions(include_header=False))
+                    writer.write_table(table.cast(schema))
+                    self.rows += table.num_rows
+                if writer is not None:
+                    writer.close()
+        except BaseException as exc:  # raised in the caller's thread
+            if aborting:
+                return  # however psycopg words the cancelled COPY: the caller's own error is the one to raise
+            self._error = exc
+            while not ended:  # let a blocked put() return, and wait for the block's end
+                ended = self._queue.get() in (self._DONE, self._ABORT)
+
+
+class _CopyAborted(Exception):
+    """The caller's block failed: the COPY is cancelled, and nothing of it stays."""
 
 
 class _CopySink:

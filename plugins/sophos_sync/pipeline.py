@@ -115,7 +115,7 @@ def landing_pages(conn: psycopg.Connection, sync_run_id: int, entity: str):
 
 
 def write_stage(conn: psycopg.Connection, sync_run_id: int, result) -> None:
-    """A ValidationResult into its stage table (replacing the run's rows there) and sophos.rejected_records."""
+    """An in-memory ValidationResult's rows into its stage table (replacing the run's rows there)."""
     import numpy as np
     import pyarrow
 
@@ -127,6 +127,37 @@ def write_stage(conn: psycopg.Connection, sync_run_id: int, result) -> None:
     staged = pyarrow.Table.from_pandas(result.valid[columns], preserve_index=False)
     run = pyarrow.array(np.full(staged.num_rows, sync_run_id, dtype=np.int64))
     db.copy_table(conn, table, ["sync_run_id", *columns], staged.add_column(0, "sync_run_id", run))
+
+
+def stage_pages(conn: psycopg.Connection, reader: psycopg.Connection, sync_run_id: int, entity: str):
+    """validate_pages on the run's landed pages (read through `reader`), each chunk's stage rows COPYed by
+    `conn` while the next is judged (replacing the run's rows there); the ValidationResult."""
+    import numpy as np
+    import pyarrow
+    from psycopg import sql as pgsql
+
+    from sophos_sync import validate
+
+    table = STAGE_TABLES[entity]
+    columns = validate.STAGE_COLUMNS[entity]
+    conn.execute(f"DELETE FROM {table} WHERE sync_run_id = %s", (sync_run_id,))
+    with db.StreamedCopy(conn, table, ["sync_run_id", *columns]) as copy:
+        def stage(rows: pyarrow.Table) -> None:
+            run = pyarrow.array(np.full(rows.num_rows, sync_run_id, dtype=np.int64))
+            copy.put(rows.select(columns).add_column(0, "sync_run_id", run))
+
+        result = validate.validate_pages(entity, landing_pages(reader, sync_run_id, entity), stage=stage)
+    if result.unstage:
+        schema, name = table.split(".")
+        conn.execute(
+            pgsql.SQL("DELETE FROM {} WHERE sync_run_id = %s AND {} = ANY(%s)").format(
+                pgsql.Identifier(schema, name), pgsql.Identifier(validate.STAGE_KEYS[entity])),
+            (sync_run_id, result.unstage),
+        )
+    return result
+
+
+def write_rejected(conn: psycopg.Connection, sync_run_id: int, result) -> None:
     rejected = result.rejected
     db.copy_rows(
         conn,
@@ -147,28 +178,31 @@ def write_stage(conn: psycopg.Connection, sync_run_id: int, result) -> None:
 def validate_run(sync_run_id: int, threshold: float | None = None, dsn: str | None = None) -> dict:
     """Landing → contracts → stage tables and rejected rows, all entities in one transaction.
 
-    Raises ContractViolation (whole-entity breakage) or RejectionThresholdExceeded before anything is
-    staged, so the month's loaded data stays as it was.
+    Billing lines are staged chunk by chunk as they are judged, so memory does not grow with the month.
+    ContractViolation (whole-entity breakage) or RejectionThresholdExceeded roll the transaction back:
+    nothing is staged, and the month's loaded data stays as it was.
     """
     from sophos_sync import validate
 
     threshold = settings.REJECT_THRESHOLD if threshold is None else threshold
     summary: dict[str, dict] = {}
-    with db.connect(dsn) as conn:
-        results = []
+    with db.connect(dsn) as conn, db.connect(dsn) as reader, conn.transaction():
+        conn.execute("DELETE FROM sophos.rejected_records WHERE sync_run_id = %s", (sync_run_id,))
         for entity in validate.ENTITIES:
             started = time.monotonic()
             if entity in validate.PAGED:
-                result = validate.validate_pages(entity, landing_pages(conn, sync_run_id, entity))
+                result = stage_pages(conn, reader, sync_run_id, entity)
             else:
-                result = validate.validate(entity, _landing_rows(conn, sync_run_id, entity))
+                result = validate.validate(entity, _landing_rows(reader, sync_run_id, entity))
+                write_stage(conn, sync_run_id, result)
             if entity == "billing_usage":
                 validate.enforce_threshold(result, threshold)
+            write_rejected(conn, sync_run_id, result)
             summary[entity] = result.counts()
             by_check = ", ".join(f"{name} {n:,}" for name, n in sorted(result.rejected_by_check.items()))
             log.info(
-                "validated %s: %s in, %s ok, %s rejected%s in %.1f s (%s)",
-                entity, f"{result.received:,}", f"{len(result.valid):,}", f"{result.rejected_rows:,}",
+                "validated %s: %s in, %s staged, %s rejected%s in %.1f s (%s)",
+                entity, f"{result.received:,}", f"{result.valid_rows:,}", f"{result.rejected_rows:,}",
                 f" ({by_check})" if by_check else "", time.monotonic() - started,
                 ", ".join(f"{step} {seconds:.1f} s" for step, seconds in result.seconds.items()),
             )
@@ -177,24 +211,15 @@ def validate_run(sync_run_id: int, threshold: float | None = None, dsn: str | No
             for drift in result.type_drift:
                 log.warning("schema drift in %s: %s is %s in %s records (the contract expects %s); kept, not rejected",
                             entity, drift["field"], drift["found"], f"{drift['records']:,}", drift["expected"])
-            results.append(result)
-        started = time.monotonic()
-        with conn.transaction():
-            conn.execute("DELETE FROM sophos.rejected_records WHERE sync_run_id = %s", (sync_run_id,))
-            for result in results:
-                write_stage(conn, sync_run_id, result)
-            sync_run.record_counts(conn, sync_run_id, "validate", summary)
-            sync_run.record_counts(
-                conn, sync_run_id, "schema_drift",
-                {entity: s["unknown_fields"] for entity, s in summary.items() if s["unknown_fields"]},
-            )
-            sync_run.record_counts(
-                conn, sync_run_id, "type_drift",
-                {entity: s["type_drift"] for entity, s in summary.items() if s.get("type_drift")},
-            )
-    log.info("staged %s valid and %s rejected records in %.1f s",
-             f"{sum(len(r.valid) for r in results):,}", f"{sum(len(r.rejected) for r in results):,}",
-             time.monotonic() - started)
+        sync_run.record_counts(conn, sync_run_id, "validate", summary)
+        sync_run.record_counts(
+            conn, sync_run_id, "schema_drift",
+            {entity: s["unknown_fields"] for entity, s in summary.items() if s["unknown_fields"]},
+        )
+        sync_run.record_counts(
+            conn, sync_run_id, "type_drift",
+            {entity: s["type_drift"] for entity, s in summary.items() if s.get("type_drift")},
+        )
     return summary
 
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import chain
 
 import numpy as np
 import pandas as pd
 import pyarrow
+import pyarrow.compute as pc
 
 from sophos_sync.errors import RejectionThresholdExceeded
 from sophos_sync.validation.contracts import ENTITIES, api_fields, contract, schema, stage_columns
@@ -35,12 +36,18 @@ from sophos_sync.validation.verdict import (
     without_drifted,
 )
 
-__all__ = ["ENTITIES", "PAGED", "REJECTED_COLUMNS", "STAGE_COLUMNS", "ValidationResult", "contract",
+__all__ = ["ENTITIES", "PAGED", "REJECTED_COLUMNS", "STAGE_COLUMNS", "STAGE_KEYS", "ValidationResult", "contract",
            "enforce_threshold", "line_key", "line_key_of", "validate", "validate_pages"]
 
 _MAX_SLICES = 10_000  # valid rows are kept as slices of the decoded table up to this many runs
 
 STAGE_COLUMNS: dict[str, list[str]] = {entity: stage_columns(entity) for entity in ENTITIES}
+# The stage column that holds each entity's key (ValidationResult.unstage names its values).
+STAGE_KEYS: dict[str, str] = {
+    entity: next(name for name, source in contract(entity).STAGE.items()
+                 if source == (contract(entity).KEY_COLUMN or contract(entity).NATURAL_KEY[0]))
+    for entity in ENTITIES
+}
 PAGED = frozenset({"billing_usage"})  # landed a page per row (sophos.landing_pages), the others a record per row
 
 
@@ -56,11 +63,13 @@ class ValidationResult:
     rejected_rows: int = 0  # records rejected, each counted once however many checks it failed
     type_drift: list[dict] = field(default_factory=list)  # informational fields of another JSON type
     seconds: dict[str, float] = field(default_factory=dict)
+    valid_rows: int = 0  # the records staged (also when `valid` is not kept)
+    unstage: list[str] = field(default_factory=list)  # keys of staged rows to take out again (validate_pages)
 
     def counts(self) -> dict:
         """The run report's figures for this entity (sophos.sync_runs.counts)."""
         counts = {
-            "received": self.received, "valid": len(self.valid), "rejected": self.rejected_rows,
+            "received": self.received, "valid": self.valid_rows, "rejected": self.rejected_rows,
             "collapsed_duplicates": self.collapsed_duplicates, "rejected_by_check": self.rejected_by_check,
             "unknown_fields": self.unknown_fields,
         }
@@ -71,64 +80,192 @@ class ValidationResult:
 
 def validate(entity: str, rows: Iterable[tuple[str, str | None, str]]) -> ValidationResult:
     """Check every record of one entity, landed one per row (account, tenant id, JSON text), against its
-    contract (see the module docstring)."""
+    contract (see the module docstring); `valid` holds the stage rows."""
+    return _in_memory(entity, _decoder(entity).chunks(rows))
+
+
+def validate_pages(entity: str, pages: Iterable[tuple[str, bytes]],
+                   stage: Callable[[pyarrow.Table], None] | None = None) -> ValidationResult:
+    """validate() for records landed a page per row (account, JSON lines: one record per line).
+
+    With `stage`, memory does not grow with the batch: each chunk's stage rows (a table of STAGE_COLUMNS)
+    are handed to `stage` as soon as they are judged, and `valid` stays empty. A record with a copy
+    later in the batch may have been staged before the copy showed it conflicts: `unstage` holds the
+    keys whose staged row must go again (the stage table's key column, STAGE_KEYS).
+    """
+    if stage is None:
+        return _in_memory(entity, _decoder(entity).page_chunks(pages))
+    return _judged(entity, _decoder(entity).page_chunks(pages), stage)
+
+
+def _decoder(entity: str) -> ColumnarDecoder:
+    return ColumnarDecoder(api_fields(entity), contract(entity).IGNORED)
+
+
+def _in_memory(entity: str, chunks: Iterable[Decoded]) -> ValidationResult:
+    staged: list[pyarrow.Table] = []
+    result = _judged(entity, chunks, staged.append)
+    table = pyarrow.concat_tables(staged) if staged else pyarrow.table(
+        {name: pyarrow.array([], pyarrow.null()) for name in STAGE_COLUMNS[entity]})
+    if result.unstage:
+        table = table.filter(pc.invert(pc.is_in(table.column(STAGE_KEYS[entity]),
+                                                value_set=pyarrow.array(result.unstage, pyarrow.string()))))
+    result.valid = table.to_pandas(types_mapper=pd.ArrowDtype)
+    result.unstage = []
+    return result
+
+
+def _judged(entity: str, chunks: Iterable[Decoded], stage: Callable[[pyarrow.Table], None]) -> ValidationResult:
+    """Each chunk decoded, checked and its first copies of each key staged; then the batch's verdict."""
     clock = _Clock()
-    return _judged(entity, ColumnarDecoder(api_fields(entity), contract(entity).IGNORED).decode(rows), clock)
-
-
-def validate_pages(entity: str, pages: Iterable[tuple[str, bytes]]) -> ValidationResult:
-    """validate() for records landed a page per row (account, JSON lines: one record per line)."""
-    clock = _Clock()
-    return _judged(entity, ColumnarDecoder(api_fields(entity), contract(entity).IGNORED).decode_pages(pages), clock)
-
-
-def _judged(entity: str, batch: Decoded, clock: _Clock) -> ValidationResult:
     module, contract_schema = contract(entity), schema(entity)
-    columns = {name: batch.table.column(name) for name in batch.table.column_names}
-    wrong_types, drift, drifted = type_drift(batch.wrong_types, module.INFORMATIONAL, columns)
-    for name, derive in module.DERIVED.items():
-        columns[name] = derive(columns)
-    keys = natural_keys(columns, module.NATURAL_KEY, wrong_types)
     key_column = module.KEY_COLUMN or module.NATURAL_KEY[0]
-    if module.KEY_COLUMN:
-        columns[module.KEY_COLUMN] = keys
-    frame = pyarrow.table({name: columns[name] for name in contract_schema.columns}).to_pandas(
-        types_mapper=pd.ArrowDtype)
-    clock.lap("decode")
+    batch = _Batch()
+    for chunk in chunks:
+        columns = {name: chunk.table.column(name) for name in chunk.table.column_names}
+        wrong_types, drift, drifted = type_drift(chunk.wrong_types, module.INFORMATIONAL, columns)
+        for name, derive in module.DERIVED.items():
+            columns[name] = derive(columns)
+        keys = natural_keys(columns, module.NATURAL_KEY, wrong_types)
+        if module.KEY_COLUMN:
+            columns[module.KEY_COLUMN] = keys
+        frame = pyarrow.table({name: columns[name] for name in contract_schema.columns}).to_pandas(
+            types_mapper=pd.ArrowDtype)
+        clock.lap("decode")
 
-    failures = without_drifted(run_contract(contract_schema, frame, getattr(module, "CHECK_COLUMNS", {})), drifted)
-    failures = with_wrong_types(failures, wrong_types)
-    clock.lap("checks")
+        failures = without_drifted(run_contract(contract_schema, frame, getattr(module, "CHECK_COLUMNS", {})),
+                                   drifted)
+        failures = with_wrong_types(failures, wrong_types)
+        clock.lap("checks")
+
+        failed = np.zeros(len(frame), dtype=bool)
+        failed[failures["row"].to_numpy(dtype=np.int64)] = True
+        first = batch.first_copies(keys)
+        staged = pyarrow.table({name: columns[source] for name, source in module.STAGE.items()})
+        stage(_rows_kept(staged, first & ~failed))
+        batch.add(chunk, keys, failures, drift, frame, first, staged, first | failed)
+        clock.lap("stage")
 
     # Raw texts are read back once, for every record that is rejected or has a copy.
+    keys = batch.keys()
     copied = copies(keys)
+    failures = batch.failures()
     failed = failures["row"].to_numpy(dtype=np.int64)
+    positions = batch.positions()
     again = np.concatenate([failed, np.fromiter(chain.from_iterable(copied), dtype=np.int64)])
-    raws = batch.raws.get(batch.positions[again].tolist() + [p for p, _ in batch.broken])
-    folded, conflicting = fold(copied, batch, raws)
+    raws = batch.raws.get(positions[again].tolist() + [p for p, _ in batch.broken]) if batch.raws else {}
+    folded, conflicting = fold(copied, batch.tenants(), positions, raws)
     failures = failures[~folded[failed]]
-    refuse_broken_entity(entity, frame, failures, batch, folded)
+    refuse_broken_entity(entity, batch.rows - int(folded.sum()), failures, batch.received, len(batch.broken),
+                         batch.objects, lambda column: batch.held(column, folded), set(contract_schema.columns))
     conflicts = failures_frame(conflicting, ["conflicting_duplicate"] * len(conflicting),
                                [key_column] * len(conflicting),
                                keys.take(pyarrow.array(conflicting, pyarrow.int64())).to_pylist())
     failures = pd.concat([failures, conflicts], ignore_index=True) if len(conflicts) else failures
+    late = batch.late_firsts(copied, folded, conflicting)
+    if late is not None:
+        stage(late)
     clock.lap("duplicates")
 
-    rejected_row = np.zeros(len(frame), dtype=bool)
+    rejected_row = np.zeros(batch.rows, dtype=bool)
     rejected_row[failures["row"].to_numpy(dtype=np.int64)] = True
-    staged = pyarrow.table({stage: columns[source] for stage, source in module.STAGE.items()})
-    valid = _rows_kept(staged, ~rejected_row & ~folded).to_pandas(types_mapper=pd.ArrowDtype)
-    clock.lap("stage")
-
-    rejected = rejected_rows(failures, keys, batch.positions, batch.broken, raws)
+    rejected = rejected_rows(failures, keys, positions, batch.broken, raws)
     by_check = Counter(failures.drop_duplicates(["row", "check_name"])["check_name"])
     by_check.update("invalid_json" for _ in batch.broken)
     return ValidationResult(
-        entity=entity, valid=valid, rejected=rejected, received=batch.received,
-        collapsed_duplicates=int(folded.sum()), unknown_fields=batch.unknown,
+        entity=entity, valid=pd.DataFrame(columns=STAGE_COLUMNS[entity]), rejected=rejected,
+        received=batch.received, collapsed_duplicates=int(folded.sum()), unknown_fields=batch.unknown,
         rejected_by_check=dict(by_check.most_common()),
-        rejected_rows=int(rejected_row.sum()) + len(batch.broken), type_drift=drift, seconds=clock.laps,
+        rejected_rows=int(rejected_row.sum()) + len(batch.broken), type_drift=batch.drift(),
+        seconds=clock.laps, valid_rows=int((~rejected_row & ~folded).sum()),
+        unstage=sorted(set(keys.take(pyarrow.array(conflicting, pyarrow.int64())).to_pylist())),
     )
+
+
+class _Batch:
+    """What the verdict on the whole batch needs of its chunks once they are staged: keys, positions,
+    failures (by row of the batch), counts; and the few rows held back as copies of an earlier key."""
+
+    def __init__(self) -> None:
+        self.rows = self.received = 0
+        self.raws = None
+        self.broken: list[tuple[int, str]] = []
+        self.objects: Counter = Counter()
+        self.unknown: list[str] = []
+        self._keys: list[pyarrow.ChunkedArray] = []
+        self._positions: list[np.ndarray] = []
+        self._tenants: list[pyarrow.ChunkedArray] = []
+        self._failures: list[pd.DataFrame] = []
+        self._drift: Counter = Counter()
+        self._held: Counter = Counter()           # per column: the values present
+        self._copies_held: dict[int, dict] = {}   # row -> {column: present} of rows that are not first copies
+        self._held_back: list[tuple[np.ndarray, pyarrow.Table]] = []  # (rows, stage rows) of valid later copies
+        self._seen: set[int] = set()               # hashes of the keys so far
+
+    def first_copies(self, keys: pyarrow.ChunkedArray) -> np.ndarray:
+        """Per row: whether no earlier row of the batch has its key, as far as a hash of the key can tell.
+        A hash may match by chance: such a row is held back, and staged at the end (late_firsts)."""
+        seen = self._seen
+        return np.fromiter((h not in seen and not seen.add(h) for h in map(hash, keys.to_pylist())),
+                           dtype=bool, count=len(keys))
+
+    def add(self, chunk: Decoded, keys: pyarrow.ChunkedArray, failures: pd.DataFrame, drift: list[dict],
+            frame: pd.DataFrame, first: np.ndarray, staged: pyarrow.Table, judged: np.ndarray) -> None:
+        offset = self.rows
+        self.rows += len(keys)
+        self.received += chunk.received
+        self.raws = chunk.raws
+        self.broken += chunk.broken
+        self.objects.update(chunk.objects)
+        self.unknown = chunk.unknown
+        self._keys.append(keys)
+        self._positions.append(chunk.positions)
+        self._tenants.append(chunk.table.column("tenantId"))
+        self._failures.append(failures.assign(row=failures["row"] + offset))
+        self._drift.update({(d["field"], d["expected"], d["found"]): d["records"] for d in drift})
+        present = frame.notna()
+        self._held.update(present.sum().to_dict())
+        later = np.flatnonzero(~first)
+        for row in later.tolist():
+            self._copies_held[offset + row] = present.iloc[row].to_dict()
+        waiting = np.flatnonzero(~judged)  # valid rows that are not first copies
+        if len(waiting):
+            self._held_back.append((waiting + offset, staged.take(pyarrow.array(waiting))))
+
+    def keys(self) -> pyarrow.ChunkedArray:
+        return pyarrow.chunked_array([c for keys in self._keys for c in keys.chunks], pyarrow.string())
+
+    def positions(self) -> np.ndarray:
+        return np.concatenate(self._positions) if self._positions else np.empty(0, dtype=np.int64)
+
+    def tenants(self) -> pyarrow.ChunkedArray:
+        return pyarrow.chunked_array([c for tenants in self._tenants for c in tenants.chunks], pyarrow.string())
+
+    def failures(self) -> pd.DataFrame:
+        return pd.concat(self._failures, ignore_index=True) if self._failures else failures_frame([], [], [], [])
+
+    def drift(self) -> list[dict]:
+        return [{"field": field, "expected": expected, "found": found, "records": count}
+                for (field, expected, found), count in sorted(self._drift.items())]
+
+    def held(self, column: str, folded: np.ndarray) -> int:
+        """Values present in a column, but those of folded copies."""
+        return self._held[column] - sum(1 for row, present in self._copies_held.items()
+                                        if folded[row] and present.get(column))
+
+    def late_firsts(self, copied: list[list[int]], folded: np.ndarray,
+                    conflicting: list[int]) -> pyarrow.Table | None:
+        """The held-back rows to stage after all: a copy of nothing (only their key's hash matched an earlier
+        one), or the first of identical copies."""
+        if not self._held_back:
+            return None
+        firsts = {rows[0] for rows in copied} - set(conflicting)
+        in_a_group = {row for rows in copied for row in rows}
+        rows = np.concatenate([rows for rows, _ in self._held_back])
+        table = pyarrow.concat_tables([table for _, table in self._held_back])
+        keep = np.array([row not in in_a_group or (row in firsts and not folded[row]) for row in rows.tolist()],
+                        dtype=bool)
+        return table.filter(pyarrow.array(keep)) if keep.any() else None
 
 
 def _rows_kept(table: pyarrow.Table, keep: np.ndarray) -> pyarrow.Table:
@@ -147,8 +284,9 @@ class _Clock:
         self._last = time.perf_counter()
 
     def lap(self, name: str) -> None:
+        """Time since the last lap, added to `name`'s (a step runs once per chunk)."""
         now = time.perf_counter()
-        self.laps[name] = round(now - self._last, 3)
+        self.laps[name] = round(self.laps.get(name, 0.0) + now - self._last, 3)
         self._last = now
 
 

@@ -56,7 +56,7 @@ def test_rejected_rows_are_stored_with_their_raw_record(db_conn):
     bad = billing_line(orderNumber="X", partnerAccountName="N\x01" * 6_000, netPrice="1,40")
     result = validate("billing_usage", rows(billing_line(), bad, ("sophos_default", None, "{oops")))
     run = new_run(db_conn)
-    pipeline.write_stage(db_conn, run, result)
+    pipeline.write_rejected(db_conn, run, result)
     stored = db_conn.execute(
         "SELECT check_name, column_name, failure_case, raw->>'netPrice', source_key FROM sophos.rejected_records "
         "WHERE sync_run_id = %s ORDER BY check_name", (run,)).fetchall()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import islice
@@ -37,17 +37,17 @@ LANDING_TYPES = [("account", pyarrow.string()), ("tenantId", pyarrow.string())]
 
 @dataclass
 class Decoded:
-    """A batch after decoding: the records that are JSON objects as one flat table (the contract's API
-    fields, plus `account` and `tenantId` of the landing record), the received position of each of
-    its rows, and what could not be put in it."""
+    """A chunk of the batch after decoding: the records that are JSON objects as one flat table (the
+    contract's API fields, plus `account` and `tenantId` of the landing record), the received position
+    (in the whole batch) of each of its rows, and what could not be put in it."""
     table: pyarrow.Table
     positions: np.ndarray
-    received: int
-    raws: RawTexts
+    received: int                         # records of the chunk
+    raws: RawTexts                        # of the whole batch so far
     broken: list[tuple[int, str]]         # (position, why): not JSON, or not an object
-    wrong_types: list[tuple]              # (row, column, check, value): a value of another JSON type
+    wrong_types: list[tuple]              # (row of the chunk, column, check, value): a value of another JSON type
     objects: Counter                      # per container path: the rows where it is an object
-    unknown: list[str]                    # fields the contract does not know (drift)
+    unknown: list[str]                    # fields the contract does not know (drift), in the batch so far
 
 
 def _json_kind(arrow_type: pyarrow.DataType) -> str:
@@ -80,8 +80,8 @@ def json_type(value: object) -> str:
 
 
 class ColumnarDecoder:
-    """JSON texts -> one flat Arrow table of the contract's fields (see the module docstring); one
-    decoder per batch."""
+    """JSON texts -> flat Arrow tables of the contract's fields, chunk by chunk (see the module docstring);
+    one decoder per batch."""
 
     def __init__(self, fields: dict[str, pyarrow.DataType], ignored: Iterable[str] = ()):
         self.fields = fields
@@ -99,27 +99,30 @@ class ColumnarDecoder:
             unexpected_field_behavior="infer",
         )
         self.raws = RawTexts()
+        self.unknown: set[str] = set()
+        self._received = 0
+        self._start_chunk()
+
+    def _start_chunk(self) -> None:
         self.broken: list[tuple[int, str]] = []
         self.wrong_types: list[tuple] = []
         self.objects: Counter = Counter()
-        self.unknown: set[str] = set()
         self._parts: list[pyarrow.Table] = []
         self._positions: list[np.ndarray] = []
-        self._received = self._rows = 0
+        self._rows = 0
         self._landing: tuple[pyarrow.Array, pyarrow.Array] = ()  # the chunk's accounts and tenant ids
 
-    def decode(self, rows: Iterable[tuple[str, str | None, str]]) -> Decoded:
+    def chunks(self, rows: Iterable[tuple[str, str | None, str]]) -> Iterator[Decoded]:
         """Records landed one per row (account, tenant id, JSON text), read chunk by chunk as they stream in."""
         rows = iter(rows)
         while chunk := list(islice(rows, _CHUNK)):
             # not zip(*chunk): that makes an iterator per record (measured: 7x as slow)
             accounts, tenants, texts = (list(map(itemgetter(n), chunk)) for n in range(3))
             # jsonb's text has no line break: joined by newlines, each text is one line
-            self._read_chunk(utf8("\n".join(texts)), pyarrow.array(accounts, pyarrow.string()),
-                             pyarrow.array(tenants, pyarrow.string()))
-        return self._decoded()
+            yield self._read_chunk(utf8("\n".join(texts)), pyarrow.array(accounts, pyarrow.string()),
+                                   pyarrow.array(tenants, pyarrow.string()))
 
-    def decode_pages(self, pages: Iterable[tuple[str, bytes]]) -> Decoded:
+    def page_chunks(self, pages: Iterable[tuple[str, bytes]]) -> Iterator[Decoded]:
         """Records landed a page per row (account, JSON lines: one record per line), read chunk by chunk."""
         lines: list[bytes] = []
         accounts: list[str] = []
@@ -131,31 +134,30 @@ class ColumnarDecoder:
             accounts.append(account)
             counts.append(page.count(b"\n") + 1)
             if sum(counts) >= _CHUNK:
-                self._read_pages(lines, accounts, counts)
+                yield self._read_pages(lines, accounts, counts)
                 lines, accounts, counts = [], [], []
         if lines:
-            self._read_pages(lines, accounts, counts)
-        return self._decoded()
+            yield self._read_pages(lines, accounts, counts)
 
-    def _read_pages(self, lines: list[bytes], accounts: list[str], counts: list[int]) -> None:
+    def _read_pages(self, lines: list[bytes], accounts: list[str], counts: list[int]) -> Decoded:
         of_each = pyarrow.array(np.repeat(np.arange(len(accounts)), counts))
-        self._read_chunk(b"\n".join(lines), pyarrow.array(accounts, pyarrow.string()).take(of_each),
-                         pyarrow.nulls(sum(counts), pyarrow.string()))
+        return self._read_chunk(b"\n".join(lines), pyarrow.array(accounts, pyarrow.string()).take(of_each),
+                                pyarrow.nulls(sum(counts), pyarrow.string()))
 
-    def _read_chunk(self, lines: bytes, accounts: pyarrow.Array, tenants: pyarrow.Array) -> None:
+    def _read_chunk(self, lines: bytes, accounts: pyarrow.Array, tenants: pyarrow.Array) -> Decoded:
+        self._start_chunk()
         self._landing = (accounts, tenants)
         ends = np.append(np.flatnonzero(np.frombuffer(lines, dtype=np.uint8) == _NEWLINE), len(lines))
         self._read(lines, ends, 0)
-        self._received += len(ends)
-
-    def _decoded(self) -> Decoded:
-        return Decoded(
+        decoded = Decoded(
             table=pyarrow.concat_tables(self._parts) if self._parts else
             pyarrow.schema([*self.flat, *LANDING_TYPES]).empty_table(),
             positions=np.concatenate(self._positions) if self._positions else np.empty(0, dtype=np.int64),
-            received=self._received, raws=self.raws, broken=self.broken, wrong_types=self.wrong_types,
+            received=len(ends), raws=self.raws, broken=self.broken, wrong_types=self.wrong_types,
             objects=self.objects, unknown=sorted(self.unknown),
         )
+        self._received += len(ends)
+        return decoded
 
     def _read(self, lines: bytes, ends: np.ndarray, start: int) -> None:
         """The records of `lines` (JSON lines, each ending at its offset in `ends`), from offset `start` of

@@ -9,7 +9,6 @@ import pyarrow
 import pyarrow.compute as pc
 
 from sophos_sync.validation.contracts import contract
-from sophos_sync.validation.decode import Decoded
 
 # A value of another JSON type is spelled as its JSON text; a Decimal (a JSON number read exactly) too.
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
@@ -79,14 +78,15 @@ def copies(keys: pyarrow.ChunkedArray) -> list[list[int]]:
     return [sorted(rows.tolist()) for rows in np.split(rows, np.flatnonzero(np.diff(groups)) + 1)]
 
 
-def fold(copies: list[list[int]], batch: Decoded, raws: dict[int, str]) -> tuple[np.ndarray, list[int]]:
+def fold(copies: list[list[int]], tenants: pyarrow.ChunkedArray, positions: np.ndarray,
+         raws: Mapping[int, str]) -> tuple[np.ndarray, list[int]]:
     """Identical copies of a record (same key, same JSON, same tenant) are kept once: every copy but the
-    first is `folded`. Copies that differ all stay, to be rejected together: their rows are returned."""
-    folded = np.zeros(batch.table.num_rows, dtype=bool)
+    first is `folded`. Copies that differ all stay, to be rejected together: their rows are returned.
+    Rows are the batch's; `positions` and `tenants` give each row's received position and tenant."""
+    folded = np.zeros(len(positions), dtype=bool)
     conflicting: list[int] = []
-    tenants = batch.table.column("tenantId")
     for rows in copies:
-        contents = [(tenants[r].as_py(), msgspec.json.decode(raws[batch.positions[r]])) for r in rows]
+        contents = [(tenants[r].as_py(), msgspec.json.decode(raws[positions[r]])) for r in rows]
         if all(content == contents[0] for content in contents[1:]):
             folded[rows[1:]] = True
         else:

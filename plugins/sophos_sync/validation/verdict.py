@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from sophos_sync.errors import ContractViolation
 from sophos_sync.validation.contracts import contract_file
-from sophos_sync.validation.decode import Decoded, json_type
+from sophos_sync.validation.decode import json_type
 from sophos_sync.validation.keys import json_text
 
 REJECTED_COLUMNS = ["source_key", "check_name", "column_name", "failure_case", "raw"]
@@ -127,15 +127,17 @@ def with_wrong_types(failures: pd.DataFrame, wrong_types: Sequence[tuple]) -> pd
     return pd.concat([failures[~counted_twice], failures_frame(rows, checks, columns, values)], ignore_index=True)
 
 
-def refuse_broken_entity(entity: str, frame: pd.DataFrame, failures: pd.DataFrame, batch: Decoded,
-                          folded: np.ndarray) -> None:
-    """Raise ContractViolation when a defect is the entity's, not a record's (see module docstring)."""
-    if batch.received and len(batch.broken) == batch.received:
+def refuse_broken_entity(entity: str, rows: int, failures: pd.DataFrame, received: int, broken: int,
+                         objects: Counter, held: Callable[[str], int], frame_columns: Collection[str]) -> None:
+    """Raise ContractViolation when a defect is the entity's, not a record's (see module docstring).
+
+    `rows` are the records judged (copies folded away); `held(column)` counts the values a column holds in
+    them, `objects` the rows where a container path is an object."""
+    if received and broken == received:
         raise ContractViolation(
-            f"{entity}: none of the {batch.received:,} records is a JSON object; nothing was loaded. "
+            f"{entity}: none of the {received:,} records is a JSON object; nothing was loaded. "
             "Check the extract."
         )
-    rows = len(frame) - int(folded.sum())
     if rows == 0:
         return
     problems = []
@@ -145,9 +147,9 @@ def refuse_broken_entity(entity: str, frame: pd.DataFrame, failures: pd.DataFram
         if check == "required" and count == rows:
             problems.append(f"{column} is missing in all {rows:,} records")
         elif check.startswith("json_"):
-            held = batch.objects[column] if column not in frame else int(frame[column][~folded].notna().sum())
-            present = held + count  # a value of the wrong type is null in its column
-            if held == 0 and present * 2 >= rows:
+            present_values = objects[column] if column not in frame_columns else held(column)
+            present = present_values + count  # a value of the wrong type is null in its column
+            if present_values == 0 and present * 2 >= rows:
                 seen = failures[(failures["column_name"] == column) & (failures["check_name"] == check)]
                 problems.append(f"{column} is {_article(json_type(seen['failure_case'].iloc[0]))} in all "
                                 f"{present:,} records that have it (the contract expects "
