@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sophos_sync.pipeline import STAGES
+from sophos_sync.pipeline import BESIDE, STAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -162,3 +162,19 @@ def test_the_dag_runs_the_stages_in_the_order_run_month_runs_them(parsed):
         assert earlier <= set(STAGES[:STAGES.index(stage)]), f"{stage} runs after {earlier} in the DAG"
         if stage != STAGES[0]:
             assert STAGES[0] in earlier, f"{stage} does not depend on the sync run"
+
+
+def test_stages_run_month_may_start_together_do_not_wait_for_each_other_in_the_dag(parsed):
+    """run_month(side_by_side=True) starts each stage of BESIDE with its partner, as the DAG does: the two
+    depend on the same earlier stages, and neither (nor what follows the partner) on the other."""
+    dag = parsed["dags"]["sophos_monthly_sync"]
+    stage_of = {task_id: task_id.rsplit(".", 1)[-1] for task_id in dag["task_ids"]}
+    task_of = {stage: task_id for task_id, stage in stage_of.items()}
+
+    def earlier(stage: str) -> set[str]:
+        return {stage_of[a] for a in _ancestors(dag["upstream"], task_of[stage])} - AIRFLOW_ONLY
+
+    assert BESIDE
+    for stage, partner in BESIDE.items():
+        assert earlier(stage) == earlier(partner)
+        assert not set(STAGES[STAGES.index(partner):STAGES.index(stage)]) & earlier(stage)
