@@ -149,7 +149,9 @@ def stage_pages(conn: psycopg.Connection, reader: psycopg.Connection, sync_run_i
             run = pyarrow.array(np.full(rows.num_rows, sync_run_id, dtype=np.int64))
             copy.put(rows.select(columns).add_column(0, "sync_run_id", run))
 
-        result = validate.validate_pages(entity, landing_pages(reader, sync_run_id, entity), stage=stage)
+        # pages are read ahead in a thread while a chunk is judged, as the stage rows are written behind it
+        pages = extract.prefetched(landing_pages(reader, sync_run_id, entity))
+        result = validate.validate_pages(entity, pages, stage=stage)
     if result.unstage:
         schema, name = table.split(".")
         conn.execute(

@@ -148,7 +148,7 @@ def _judged(entity: str, chunks: Iterable[Decoded], stage: Callable[[pyarrow.Tab
 
     # Raw texts are read back once, for every record that is rejected or has a copy.
     keys = batch.keys()
-    copied = copies(keys)
+    copied = copies(keys, batch.hashes())
     failures = batch.failures()
     failed = failures["row"].to_numpy(dtype=np.int64)
     positions = batch.positions()
@@ -201,12 +201,14 @@ class _Batch:
         self._copies_held: dict[int, dict] = {}   # row -> {column: present} of rows that are not first copies
         self._held_back: list[tuple[np.ndarray, pyarrow.Table]] = []  # (rows, stage rows) of valid later copies
         self._seen: list[np.ndarray] = []          # per chunk: the hashes of its keys, sorted
+        self._hashes: list[np.ndarray] = []        # per chunk: the hash of each row's key
 
     def first_copies(self, keys: pyarrow.ChunkedArray) -> np.ndarray:
         """Per row: whether no earlier row of the batch has its key, as far as a hash of the key can tell.
         A hash may match by chance: such a row is held back, and staged at the end (late_firsts). Hashes
         take 8 bytes a key where a set of the keys would take over a hundred."""
         hashes = np.fromiter(map(hash, keys.to_pylist()), dtype=np.int64, count=len(keys))
+        self._hashes.append(hashes)
         first = np.zeros(len(hashes), dtype=bool)
         unique, at = np.unique(hashes, return_index=True)
         first[at] = True
@@ -242,6 +244,9 @@ class _Batch:
 
     def keys(self) -> pyarrow.ChunkedArray:
         return pyarrow.chunked_array([c for keys in self._keys for c in keys.chunks], pyarrow.string())
+
+    def hashes(self) -> np.ndarray:
+        return np.concatenate(self._hashes) if self._hashes else np.empty(0, dtype=np.int64)
 
     def positions(self) -> np.ndarray:
         return np.concatenate(self._positions) if self._positions else np.empty(0, dtype=np.int64)

@@ -62,20 +62,21 @@ def _joined(parts: list[pyarrow.ChunkedArray]) -> pyarrow.ChunkedArray:
     return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "|")
 
 
-def copies(keys: pyarrow.ChunkedArray) -> list[list[int]]:
-    """The rows of each natural key that more than one record has (sorting: measured twice as fast as
-    hashing a million distinct keys)."""
-    if len(keys) < 2:
+def copies(keys: pyarrow.ChunkedArray, hashes: np.ndarray) -> list[list[int]]:
+    """The rows of each natural key that more than one record has. `hashes` holds a hash of each row's key:
+    only rows whose hash repeats are compared by key, so a million keys are never sorted as strings."""
+    if len(hashes) < 2:
         return []
-    order = pc.sort_indices(keys).to_numpy().astype(np.int64)
-    ordered = keys.take(pyarrow.array(order))
-    same = pc.equal(ordered.slice(1), ordered.slice(0, len(keys) - 1)).to_numpy(zero_copy_only=False)
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    same = ordered[1:] == ordered[:-1]
     if not same.any():
         return []
-    group = np.concatenate([[0], np.cumsum(~same)])  # group number of each sorted row
-    repeated = np.concatenate([[False], same]) | np.concatenate([same, [False]])
-    rows, groups = order[repeated], group[repeated]
-    return [sorted(rows.tolist()) for rows in np.split(rows, np.flatnonzero(np.diff(groups)) + 1)]
+    repeated = order[np.concatenate([[False], same]) | np.concatenate([same, [False]])]
+    rows_of: dict[str, list[int]] = {}
+    for row, key in zip(repeated.tolist(), keys.take(pyarrow.array(repeated)).to_pylist()):
+        rows_of.setdefault(key, []).append(row)
+    return sorted(sorted(rows) for rows in rows_of.values() if len(rows) > 1)
 
 
 def fold(copies: list[list[int]], tenants: pyarrow.ChunkedArray, positions: np.ndarray,
