@@ -136,8 +136,10 @@ def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date,
     started = time.monotonic()
     params = {"sync_run_id": sync_run_id, "billing_month": billing_month}
     with conn.transaction():
-        lines = _row(conn, "reconcile_line_counts", params)
-        loaded_amounts = dict(conn.execute(db.sql("load/reconcile_loaded_amounts"), params).fetchall())
+        per_currency = conn.execute(db.sql("load/reconcile_loaded"), params).fetchall()
+        lines = {"loaded": sum(count for _, count, _ in per_currency),
+                 **_row(conn, "reconcile_line_counts", params)}
+        loaded_amounts = {currency: amount for currency, _, amount in per_currency}
         raw = raw_amounts() if raw_amounts else raw_line_amounts(conn, sync_run_id)
     month = f"{billing_month:%Y-%m}"
     if lines["reported"] is None:

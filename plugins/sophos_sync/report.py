@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import psycopg
@@ -101,6 +102,11 @@ def staged_line_amounts(conn: psycopg.Connection, sync_run_id: int) -> dict:
     return dict(conn.execute(db.sql("report/stage_line_amounts"), {"sync_run_id": sync_run_id}).fetchall())
 
 
+def _staged_line_amounts(sync_run_id: int, dsn: str) -> dict:
+    with db.connect(dsn) as conn:
+        return staged_line_amounts(conn, sync_run_id)
+
+
 def reconcile_and_report(sync_run_id: int, billing_month: date, dsn: str | None = None) -> dict:
     """Re-reconciles the committed month, marks the run succeeded, drops its landing data, logs the summary;
     returns the summary's one line for the run note.
@@ -110,10 +116,12 @@ def reconcile_and_report(sync_run_id: int, billing_month: date, dsn: str | None 
     sums), without reading the month's raw JSON again."""
     from sophos_sync import load, run_note, sync_run
 
-    with db.connect(dsn) as conn:
+    dsn = db.resolve_dsn(dsn)  # here, not in the thread: a task looks up its Airflow connections itself
+    # The staged side is summed on a connection of its own while the loaded side is summed on this one.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="staged-amounts") as pool, db.connect(dsn) as conn:
+        staged = pool.submit(_staged_line_amounts, sync_run_id, dsn)
         figures = load.reconcile(
-            conn, sync_run_id, billing_month, lambda: staged_line_amounts(conn, sync_run_id),
-            compared_with="the lines validation staged",
+            conn, sync_run_id, billing_month, staged.result, compared_with="the lines validation staged",
         )
         conn.commit()
         sync_run.finish(conn, sync_run_id, "succeeded", {"reconcile": figures})

@@ -1,8 +1,6 @@
--- The count side of reconciliation: what the run loaded, rejected and collapsed, against what the
--- API announced (pages.items; the received count where the API gave none).
+-- The count side of reconciliation besides the loaded lines (load/reconcile_loaded): what the run rejected
+-- and collapsed, against what the API announced (pages.items; the received count where the API gave none).
 SELECT
-    (SELECT count(*) FROM sophos.invoice_lines
-     WHERE billing_month = %(billing_month)s AND sync_run_id = %(sync_run_id)s) AS loaded,
     -- validate counts the records it rejected: rejected_records has one row per failed check, and two
     -- conflicting copies of a line share one key while being two lines
     (SELECT coalesce((counts->'validate'->'billing_usage'->>'rejected')::bigint, 0)
