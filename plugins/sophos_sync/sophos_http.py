@@ -111,7 +111,7 @@ class SophosHttp:
 
     def __init__(
         self, *, name: str, token_url: str, client_id: str, client_secret: str, api_host_override: str | None,
-        concurrency: int, timeout: float, max_attempts: int, deadline_seconds: float, max_response_bytes: int,
+        timeout: float, max_attempts: int, deadline_seconds: float, max_response_bytes: int,
         backoff_base: float, backoff_cap: float, sleep: Callable[[float], None],
         transport: httpx.BaseTransport | None,
     ) -> None:
@@ -129,10 +129,8 @@ class SophosHttp:
         self._rng = random.Random()
         self._token: AccessToken | None = None
         self._token_lock = threading.Lock()
-        # Enough pooled connections for every licence worker plus the odd token or partner call.
-        limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4)
         self._http = httpx.Client(
-            timeout=timeout, limits=limits, transport=transport, headers={"User-Agent": "sophos-sync"}
+            timeout=timeout, transport=transport or _ConnectionPerThread(), headers={"User-Agent": "sophos-sync"}
         )
 
     def close(self) -> None:
@@ -269,6 +267,47 @@ class SophosHttp:
             # Another thread may already have replaced the rejected token; keep its fresh one.
             if self._token is rejected:
                 self._token = None
+
+
+class _ConnectionPerThread(httpx.BaseTransport):
+    """httpx's own transport, one per calling thread, each keeping one idle connection.
+
+    A shared pool polls the socket of every idle connection before and after each request (has the server
+    closed it?), under the pool's lock, each poll a syscall that hands the GIL to another thread: with the
+    licence workers of several accounts in one process that was most of the client's CPU. A thread's own
+    pool has one connection to check. TLS settings are built once and shared; a thread that has ended gives
+    its connection back when the next thread comes.
+    """
+
+    def __init__(self) -> None:
+        self._ssl_context = httpx.create_ssl_context()
+        self._lock = threading.Lock()
+        self._by_thread: dict[threading.Thread, httpx.HTTPTransport] = {}
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._own().handle_request(request)
+
+    def _own(self) -> httpx.HTTPTransport:
+        thread = threading.current_thread()
+        transport = self._by_thread.get(thread)
+        if transport is None:
+            # No cap on connections: a thread never waits for one, whatever it does.
+            transport = httpx.HTTPTransport(
+                verify=self._ssl_context, limits=httpx.Limits(max_connections=None, max_keepalive_connections=1)
+            )
+            with self._lock:
+                ended = [t for t in self._by_thread if not t.is_alive()]
+                retired = [self._by_thread.pop(t) for t in ended]
+                self._by_thread[thread] = transport
+            for old in retired:
+                old.close()
+        return transport
+
+    def close(self) -> None:
+        with self._lock:
+            transports, self._by_thread = list(self._by_thread.values()), {}
+        for transport in transports:
+            transport.close()
 
 
 # --- bodies --------------------------------------------------------------------------------------------------
