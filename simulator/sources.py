@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import msgspec
+
 from simulator.generator import GeneratedPartner, World, build_world
 
 
@@ -94,7 +96,9 @@ class GeneratedAccount:
 def load_dataset_file(path: str | Path) -> dict:
     with open(path, encoding="utf-8") as fh:
         try:
-            data = json.load(fh)
+            # NaN and Infinity (which Python's parser accepts) stay the literal the file has: the encoder would
+            # otherwise answer null for them, and a dataset is served as written.
+            data = json.load(fh, parse_constant=lambda literal: msgspec.Raw(literal.encode()))
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path} is not valid JSON ({exc}); a dataset file is one JSON object") from None
     if not isinstance(data, dict) or not isinstance(data.get("partners"), list):
