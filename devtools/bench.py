@@ -13,6 +13,8 @@ DAG's mapped extract tasks do (processes, so their memory here is one process's 
 Limits, one per stage, from the same run (bench/README.md: stage | seconds | limit | ratio):
   raw fetch     the same client fetching every billing page of every account, same concurrency, lines
                 dropped as decoded: the API floor of the billing extract;
+  licence fetch the same client fetching every tenant's licences, same concurrency, accounts side by side,
+                answers dropped: the API floor of the licence extract;
   bare decode   Arrow's JSON reader on the landed billing lines (with raw COPY: validate's floor);
   raw COPY      below (the load's floor);
   report SELECT a plain count(*), sum(line_amount) per currency over the loaded month.
@@ -597,6 +599,30 @@ def _raw_fetch_limit(accounts: Sequence[str], billing_month: date) -> dict:
             "concurrency": len(accounts)}
 
 
+def _license_fetch_limit(accounts: Sequence[str]) -> dict:
+    """The API floor of the licence extract: the same client fetching every listed tenant's licences with the
+    same concurrency, the accounts side by side as the DAG's mapped tasks, each answer dropped (no landing)."""
+    from sophos_sync.hook import SophosHook
+
+    def listed(account: str) -> list[str]:
+        with SophosHook(account).get_client() as client:
+            return [tenant["id"] for tenant in client.tenants()]
+
+    def fetch(account: str, tenant_ids: list[str]) -> int:
+        with SophosHook(account).get_client() as client:
+            client.whoami()  # the extract asks it too
+            return sum(len(result.licenses or ()) for result in client.licenses(tenant_ids))
+
+    with ThreadPoolExecutor(max_workers=len(accounts), thread_name_prefix="license-fetch") as pool:
+        tenants = list(pool.map(listed, accounts))
+        started = time.perf_counter()
+        licenses = list(pool.map(fetch, accounts, tenants))
+        seconds = time.perf_counter() - started
+    requests = sum(map(len, tenants))
+    return {"rows": sum(licenses), "requests": requests, "seconds": round(seconds, 3),
+            "requests_per_s": round(requests / seconds, 1), "concurrency": settings.LICENSE_CONCURRENCY}
+
+
 def _bare_decode_limit(landed_lines: Path) -> dict:
     """Arrow's JSON reader alone on the month's landed billing lines: the floor of decoding them."""
     import pyarrow.json
@@ -626,6 +652,8 @@ def stage_limits(stages: Mapping[str, Stage], limits: Mapping[str, dict], raw_co
     """Each stage's time against the same run's floor for its work: stage | seconds | limit | ratio | target."""
     report = stages["reconcile_and_report"]
     pairs = [
+        ("extract_licenses", stages["extract_licenses"].seconds, limits["license_fetch"]["seconds"],
+         "licence fetch (same client, same concurrency, answers dropped)", "", None),
         ("extract_billing_usage", stages["extract_billing_usage"].seconds, limits["raw_fetch"]["seconds"],
          "raw fetch (same client, same concurrency)", "<= 1.5x", lambda ratio, _: ratio <= 1.5),
         ("validate", stages["validate"].seconds, limits["bare_decode"]["seconds"] + raw_copy["seconds"],
@@ -804,6 +832,7 @@ def run(options: Options) -> dict:
         print("limits:", flush=True)
         limits = {
             "raw_fetch": _raw_fetch_limit(accounts, billing_month),
+            "license_fetch": _license_fetch_limit(accounts),
             "bare_decode": _bare_decode_limit(workdir / "landed_lines.jsonl"),
             "report_select": _report_select_limit(dsn, billing_month),
         }
