@@ -248,6 +248,10 @@ class SophosHttp:
     # --- token --------------------------------------------------------------------------------------------
 
     def _access_token(self) -> AccessToken:
+        # A usable token is read without the lock: taking it on every call made the licence threads queue on it.
+        token = self._token
+        if token is not None and token.usable(time.monotonic()):
+            return token
         # One thread fetches; the others wait and reuse its token.
         with self._token_lock:
             if self._token is None or not self._token.usable(time.monotonic()):

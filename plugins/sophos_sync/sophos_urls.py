@@ -4,6 +4,7 @@ Kept apart from the HTTP loop so the rule that guards every request reads in one
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -26,7 +27,12 @@ def may_receive_secrets(url: str | httpx.URL, api_host_override: str | None) -> 
     """Whether `url` may receive the client secret or the bearer token: https on id.sophos.com or
     *.sophos.com, or the api_host_override's own scheme, host and port (the one explicit escape hatch).
     Every request goes through here, so does whatever host an API answer names."""
-    text = str(url)
+    return _may_receive_secrets(str(url), api_host_override)
+
+
+# A licence run asks about the same URL tens of thousands of times; the answer depends on the two strings only.
+@functools.lru_cache(maxsize=1024)
+def _may_receive_secrets(text: str, api_host_override: str | None) -> bool:
     if any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in text):
         return False  # urlsplit silently drops tabs and newlines that httpx would refuse or keep
     try:
