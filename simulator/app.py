@@ -46,8 +46,8 @@ class ApiError(Exception):
 
 
 def dump_json(obj: object) -> bytes:
-    """Compact UTF-8 JSON, the bytes json.dumps(obj, ensure_ascii=False, separators=(",", ":")) gives, about
-    ten times faster: a page of 1,000 billing lines took the simulator ~17 ms to encode with json.dumps."""
+    """Compact UTF-8 JSON as json.dumps(obj, ensure_ascii=False, separators=(",", ":")) writes it (the same bytes
+    for the generated data), about ten times faster: a page of 1,000 billing lines took ~17 ms with json.dumps."""
     return msgspec.json.encode(obj)
 
 
