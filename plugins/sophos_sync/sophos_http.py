@@ -335,7 +335,10 @@ _RAW_MEMBERS = msgspec.json.Decoder(dict[str, msgspec.Raw])
 
 
 def _usable_body(content: bytes, required: tuple[str, ...], *, quote: bool, raw_members: bool = False) -> dict:
-    shown = f": {_snippet(content.decode('utf-8', 'replace'))!r}" if quote else f" ({len(content)} bytes)"
+    def shown() -> str:  # only for an error: a billing page is a megabyte to decode and squeeze
+        return f": {_snippet(content.decode('utf-8', 'replace'))!r}" if quote \
+            else f" ({len(content)} bytes)"
+
     try:
         if raw_members:
             content.decode("utf-8")  # what stays raw is checked as text now, as json.loads checks it all
@@ -344,16 +347,16 @@ def _usable_body(content: bytes, required: tuple[str, ...], *, quote: bool, raw_
             body = json.loads(content)
     except RecursionError:
         # The parsers recurse per level: a deeply nested answer is malformed, not a crash of the task.
-        raise _Malformed(f"not JSON we read (nested too deeply){shown}") from None
+        raise _Malformed(f"not JSON we read (nested too deeply){shown()}") from None
     except msgspec.ValidationError:
-        raise _Malformed(f"expected a JSON object{shown}") from None
+        raise _Malformed(f"expected a JSON object{shown()}") from None
     except ValueError as exc:
-        raise _Malformed(f"not JSON ({exc.__class__.__name__}){shown}") from None
+        raise _Malformed(f"not JSON ({exc.__class__.__name__}){shown()}") from None
     if not isinstance(body, dict):
-        raise _Malformed(f"expected a JSON object{shown}")
+        raise _Malformed(f"expected a JSON object{shown()}")
     missing = [key for key in required if key not in body]
     if missing:
-        raise _Malformed(f"missing {', '.join(missing)}{shown}")
+        raise _Malformed(f"missing {', '.join(missing)}{shown()}")
     return body
 
 
