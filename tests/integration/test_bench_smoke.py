@@ -58,11 +58,12 @@ def test_bench_at_small_scale_measures_every_stage_and_baseline(tmp_path, pg_ser
     limits = results["limits"]
     assert limits["raw_fetch"]["rows"] == stages["extract_billing_usage"]["rows"]
     assert limits["license_fetch"]["rows"] == stages["extract_licenses"]["rows"]
+    assert limits["extract_phase"]["rows"] == limits["license_fetch"]["rows"] + limits["raw_fetch"]["rows"]
     assert limits["bare_decode"]["rows"] == stages["extract_billing_usage"]["rows"]
     assert limits["report_select"]["rows"] == stages["reconcile_and_report"]["rows"]
     limited = {row["stage"]: row for row in results["stage_limits"]}
-    assert set(limited) == {"extract_licenses", "extract_billing_usage", "validate", "load_mirror",
-                            "reconcile_and_report", "reconcile_and_report: its re-check"}
+    assert set(limited) == {"the three extracts, side by side", "extract_licenses", "extract_billing_usage",
+                            "validate", "load_mirror", "reconcile_and_report", "reconcile_and_report: its re-check"}
     for row in limited.values():
         assert row["limit_seconds"] > 0 and row["ratio"] > 0, row
     if results["peer"] is not None:  # the dlt peer's venv is there once `make bench` has run
