@@ -670,8 +670,10 @@ def stage_limits(stages: Mapping[str, Stage], limits: Mapping[str, dict], raw_co
          "<= 1.5x", lambda ratio, _: ratio <= 1.5),
         ("extract_licenses", stages["extract_licenses"].seconds, limits["license_fetch"]["seconds"],
          "licence fetch alone (same client, same concurrency, answers dropped)", "", None),
+        # Measured alone, these two limits are the floors of stages that here share the CPU with each other:
+        # the extract target is the three extracts' against the floor measured side by side, as they run.
         ("extract_billing_usage", stages["extract_billing_usage"].seconds, limits["raw_fetch"]["seconds"],
-         "raw fetch alone (same client, same concurrency)", "<= 1.5x", lambda ratio, _: ratio <= 1.5),
+         "raw fetch alone (same client, same concurrency)", "", None),
         ("validate", stages["validate"].seconds, limits["bare_decode"]["seconds"] + raw_copy["seconds"],
          "bare Arrow decode of the landed lines + raw COPY of the month", "<= 2x", lambda ratio, _: ratio <= 2.0),
         ("load_mirror", stages["load_mirror"].seconds, raw_copy["seconds"], "raw COPY of the month's invoice lines",
