@@ -797,7 +797,7 @@ def run(options: Options) -> dict:
     from simulator import generator
     from simulator.testing import run_simulator
     from devtools import localstack
-    from sophos_sync import db, pipeline
+    from sophos_sync import db
 
     if options.scale not in generator.SCALES:
         raise ValueError(f"unknown scale {options.scale!r}: choose one of {', '.join(generator.SCALES)}")
