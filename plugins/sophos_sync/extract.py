@@ -25,7 +25,6 @@ from sophos_sync.client import SophosClient
 
 log = logging.getLogger(__name__)
 
-LANDING_COLUMNS = ("sync_run_id", "account", "entity", "seq", "tenant_id", "raw")
 # A \u0000 escape not itself escaped (preceded by an even number of backslashes) in JSON text.
 _NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 _NUL_ESCAPE_BYTES = re.compile(_NUL_ESCAPE.pattern.encode())
