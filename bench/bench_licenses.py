@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
 from simulator.testing import run_simulator  # noqa: E402
-from sophos_sync import settings  # noqa: E402
+from sophos_sync.settings import settings  # noqa: E402
 from devtools.bench import fetch_licenses  # noqa: E402
-from sophos_sync.client import SophosClient  # noqa: E402
+from sophos_sync.sophos.client import SophosClient  # noqa: E402
 
 
 def main() -> None:

@@ -28,7 +28,10 @@ sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
 import psycopg  # noqa: E402
 
-from sophos_sync import bench, db, load  # noqa: E402
+from devtools import bench  # noqa: E402
+from sophos_sync.warehouse import db  # noqa: E402
+from sophos_sync.warehouse import migrations  # noqa: E402
+from sophos_sync.load import mirror  # noqa: E402
 
 MONTH = date(2026, 10, 1)
 PARTNER = "7b1e2a34-0000-4000-8000-000000000001"
@@ -71,7 +74,7 @@ SEED = [
 def timed_load(conn: psycopg.Connection, run: int) -> tuple[float, dict]:
     started = time.perf_counter()
     with conn.transaction():
-        counts = load.replace_invoice_lines(conn, run, MONTH)
+        counts = mirror.replace_invoice_lines(conn, run, MONTH)
     return time.perf_counter() - started, counts
 
 
@@ -84,7 +87,7 @@ def main() -> None:
 
     with bench.throwaway_database(os.environ.get("SOPHOS_BENCH_PG_DSN"), prefix="bench_load") as dsn, \
             psycopg.connect(dsn) as conn, tempfile.TemporaryDirectory() as tmp:
-        db.migrate(conn)
+        migrations.migrate(conn)
         run = conn.execute(
             "INSERT INTO sophos.sync_runs (dag_run_id, billing_month) VALUES ('bench', %s) RETURNING sync_run_id",
             (MONTH,),

@@ -30,7 +30,7 @@ sys.path[:0] = [str(ROOT / "plugins")]
 
 import pyarrow.json  # noqa: E402
 
-from sophos_sync import validate  # noqa: E402
+from sophos_sync.validation import judge  # noqa: E402
 
 FIELDS = (
     "partnerAccountId", "partnerAccountName", "billingStartDate", "billingEndDate", "orderNumber",
@@ -126,7 +126,7 @@ def main() -> int:
     rows = generate(args.lines, args.seed)
     print(f"generated {len(rows):,} lines ({sum(len(r[2]) for r in rows) / 1e6:,.0f} MB JSON) "
           f"in {time.perf_counter() - started:.1f} s")
-    validate.validate("billing_usage", rows[:1000])  # loads the contracts; not part of the figure
+    judge.validate("billing_usage", rows[:1000])  # loads the contracts; not part of the figure
     pages = [("sophos_default", "\n".join(text for _, _, text in rows[n:n + PAGE]).encode())
              for n in range(0, len(rows), PAGE)]
     for _ in range(args.repeat):
@@ -139,7 +139,7 @@ def main() -> int:
         del parsed
         gc.collect()
         wall, cpu = time.perf_counter(), time.process_time()
-        result = validate.validate_pages("billing_usage", pages, stage=lambda rows: None)
+        result = judge.validate_pages("billing_usage", pages, stage=lambda rows: None)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         print(f"validated {result.received:,} lines: {result.valid_rows:,} valid, {result.rejected_rows:,} rejected "
               f"{result.rejected_by_check}, {result.collapsed_duplicates:,} duplicates folded")

@@ -32,18 +32,19 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronTriggerTimetable, TaskGroup, dag
 
-from sophos_sync import dag_defaults, settings, tasks
+from sophos_sync.airflow import defaults, tasks
+from sophos_sync.settings import settings
 
 
 @dag(
-    dag_id="sophos_monthly_sync",
+    dag_id=settings.DAG_ID,
     dag_display_name="Sophos monthly sync",
     schedule=CronTriggerTimetable(settings.SCHEDULE, timezone="UTC"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=dag_defaults.DEFAULT_ARGS,
-    params=dag_defaults.PARAMS,
+    default_args=defaults.DEFAULT_ARGS,
+    params=defaults.PARAMS,
     tags=["sophos", "billing", "sync"],
     doc_md=__doc__,
 )
@@ -58,7 +59,7 @@ def sophos_monthly_sync():
     with TaskGroup("extract", tooltip="Sophos API → landing tables, once per Sophos connection") as extracted:
         tenants = tasks.extract_tenants.partial(sync_run_id=run, month=month).expand(account=accounts)
         licenses = tasks.extract_licenses.partial(sync_run_id=run, month=month).expand(account=accounts)
-        billing = tasks.extract_billing_usage.partial(sync_run_id=run, month=month).expand(account=accounts)
+        tasks.extract_billing_usage.partial(sync_run_id=run, month=month).expand(account=accounts)
         tenants >> licenses
     report_published >> extracted
 

@@ -50,7 +50,8 @@ from pathlib import Path
 
 import psycopg
 
-from sophos_sync import months, settings
+from sophos_sync.run import months
+from sophos_sync.settings import settings
 
 ROOT = settings.PROJECT_ROOT
 PG_SCRIPT = ROOT / "scripts" / "pg.sh"
@@ -351,11 +352,12 @@ def _prepare_database(dsn: str, scale: str, seed: int) -> tuple[list[tuple[str, 
     """
     from simulator import generator
     from simulator.platform_seed import load_platform_seed
-    from sophos_sync import db
+    from sophos_sync.warehouse import db
+    from sophos_sync.warehouse import migrations
 
     world = generator.build_world(scale, seed)
     with db.connect(dsn) as conn:
-        db.migrate(conn)
+        migrations.migrate(conn)
         seeded = load_platform_seed(conn, {"platform": world.platform})
     return [(p.client_id, p.client_secret) for p in world.partners], seeded
 
@@ -412,17 +414,18 @@ def _sum(results: Sequence[dict], key: str) -> int:
 
 def _export_landed_lines(run_id: int, path: Path) -> None:
     """The run's landed billing lines as JSON lines, for the bare-decode limit (landing rows go at cleanup)."""
-    from sophos_sync import db, pipeline
+    from sophos_sync.warehouse import db
+    from sophos_sync.extract import landing
 
     with db.connect() as conn, path.open("wb") as out:
-        for _, lines in pipeline.landing_pages(conn, run_id, "billing_usage"):
+        for _, lines in landing.pages(conn, run_id, "billing_usage"):
             if lines:
                 out.write(lines)
                 out.write(b"\n")
 
 
 def _reconciled_lines(result: dict) -> int:
-    from sophos_sync import db
+    from sophos_sync.warehouse import db
 
     with db.connect() as conn:
         (lines,) = conn.execute(
@@ -432,7 +435,7 @@ def _reconciled_lines(result: dict) -> int:
     return int(lines or 0)
 
 
-# Per stage of pipeline.STAGES: its rows, and the detail kept in the results, read from what it returned.
+# Per stage of runner.STAGES: its rows, and the detail kept in the results, read from what it returned.
 STAGE_MEASURES: dict[str, tuple[Callable[[object], int], Callable[[object], dict] | None]] = {
     "start_sync_run": (lambda _: 1, None),
     "extract_tenants": (lambda r: _sum(r, "tenants"), None),
@@ -457,7 +460,7 @@ STAGE_MEASURES: dict[str, tuple[Callable[[object], int], Callable[[object], dict
 
 def _tenant_sample(sync_run_id: int, limit: int) -> dict[str, list[str]]:
     """The tenants the sequential baseline will fetch again, read while the run's landing rows exist."""
-    from sophos_sync import db
+    from sophos_sync.warehouse import db
 
     subset: dict[str, list[str]] = {}
     with db.connect() as conn:
@@ -473,18 +476,19 @@ def _tenant_sample(sync_run_id: int, limit: int) -> dict[str, list[str]]:
 
 def _run_month(recorder: _Recorder, accounts: Sequence[str], billing_month: date, dag_run_id: str,
                sample_tenants: int, landed_lines: Path) -> tuple[int, dict[str, list[str]]]:
-    """The month through pipeline.run_month, every stage timed, as the DAG runs it: the billing extract beside
+    """The month through runner.run_month, every stage timed, as the DAG runs it: the billing extract beside
     the tenants and licences, the accounts of each extract stage side by side as the DAG's mapped tasks; the
     run id and the sequential baseline's tenants."""
-    from sophos_sync import load, pipeline
+    from sophos_sync.load import mirror, reconcile
+    from sophos_sync.run import runner
 
     # One step of a stage timed apart (stage: (module, function, detail name)).
     timed_steps = {
-        "load_mirror": (load, "replace_invoice_lines", "invoice_lines_seconds"),
-        "reconcile_and_report": (load, "reconcile", "recheck_seconds"),
+        "load_mirror": (mirror, "replace_invoice_lines", "invoice_lines_seconds"),
+        "reconcile_and_report": (reconcile, "reconcile", "recheck_seconds"),
     }
-    stages = pipeline.STAGES
-    beside = {name for stage, partner in pipeline.BESIDE.items()
+    stages = runner.STAGES
+    beside = {name for stage, partner in runner.BESIDE.items()
               for name in stages[stages.index(partner):stages.index(stage) + 1]}  # overlapping stages
     subset: dict[str, list[str]] = {}
     opened: list[int] = []
@@ -508,9 +512,9 @@ def _run_month(recorder: _Recorder, accounts: Sequence[str], billing_month: date
             opened.append(result)
         return result
 
-    run_id = pipeline.run_month(billing_month, accounts, dag_run_id, around_stage=around_stage,
+    run_id = runner.run_month(billing_month, accounts, dag_run_id, around_stage=around_stage,
                                 account_workers=len(accounts), side_by_side=True)
-    recorder.stages.sort(key=lambda stage: pipeline.STAGES.index(stage.name))
+    recorder.stages.sort(key=lambda stage: runner.STAGES.index(stage.name))
     return run_id, subset
 
 
@@ -572,7 +576,7 @@ def _to_sql_baseline(dsn: str, billing_month: date, rows_wanted: int) -> dict:
 
 
 def _sequential_baseline(subset: Mapping[str, Sequence[str]]) -> dict:
-    from sophos_sync.hook import SophosHook
+    from sophos_sync.sophos.hook import SophosHook
 
     fetched = fetch_licenses(lambda account, c: SophosHook(account, concurrency=c).get_client(), subset, 1)
     return {"tenants": fetched.tenants, "licenses": fetched.licenses, "seconds": round(fetched.seconds, 3),
@@ -582,7 +586,7 @@ def _sequential_baseline(subset: Mapping[str, Sequence[str]]) -> dict:
 def _raw_fetch_limit(accounts: Sequence[str], billing_month: date) -> dict:
     """The API floor of the billing extract: the same client fetching every page of every account, the
     accounts side by side as the DAG's mapped tasks, each page dropped as soon as it is read."""
-    from sophos_sync.hook import SophosHook
+    from sophos_sync.sophos.hook import SophosHook
 
     def fetch(account: str) -> tuple[int, int]:
         with SophosHook(account).get_client() as client:
@@ -602,7 +606,7 @@ def _raw_fetch_limit(accounts: Sequence[str], billing_month: date) -> dict:
 def _license_fetch_limit(accounts: Sequence[str]) -> dict:
     """The API floor of the licence extract: the same client fetching every listed tenant's licences with the
     same concurrency, the accounts side by side as the DAG's mapped tasks, each answer dropped (no landing)."""
-    from sophos_sync.hook import SophosHook
+    from sophos_sync.sophos.hook import SophosHook
 
     def listed(account: str) -> list[str]:
         with SophosHook(account).get_client() as client:
@@ -797,7 +801,7 @@ def run(options: Options) -> dict:
     from simulator import generator
     from simulator.testing import run_simulator
     from devtools import localstack
-    from sophos_sync import db
+    from sophos_sync.warehouse import db
 
     if options.scale not in generator.SCALES:
         raise ValueError(f"unknown scale {options.scale!r}: choose one of {', '.join(generator.SCALES)}")

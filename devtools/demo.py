@@ -15,7 +15,12 @@ from pathlib import Path
 import psycopg
 
 from devtools import localstack
-from sophos_sync import db, months, pipeline, report, settings, sync_run
+from sophos_sync.warehouse import db
+from sophos_sync.warehouse import migrations
+from sophos_sync.run import months
+from sophos_sync.run import report
+from sophos_sync.settings import settings
+from sophos_sync.run import sync_run
 
 DEMO_DB = "sophos"
 
@@ -37,7 +42,7 @@ def prepare(dsn: str, scale: str, seed: int) -> dict[str, int]:
 
     world = generator.build_world(scale, seed)
     with db.connect(dsn) as conn:
-        db.migrate(conn)
+        migrations.migrate(conn)
         return load_platform_seed(conn, {"platform": world.platform})
 
 

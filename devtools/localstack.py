@@ -23,7 +23,7 @@ from urllib.parse import quote
 import httpx
 import psycopg
 
-from sophos_sync import settings
+from sophos_sync.settings import settings
 
 ROOT = settings.PROJECT_ROOT
 
@@ -393,7 +393,7 @@ class AirflowApi:
             return False
 
     def request(self, method: str, path: str, **kwargs) -> dict:
-        from sophos_sync import run_note
+        from sophos_sync.airflow import run_note
 
         if self._token is None:
             self._token = run_note.api_token(self.base_url, *self._login)

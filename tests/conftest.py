@@ -55,12 +55,12 @@ def pg_server_dsn() -> str:
 @pytest.fixture(scope="session")
 def pg_template(pg_server_dsn) -> str:
     """A database with every migration applied, cloned for each test (cheaper than migrating each time)."""
-    from sophos_sync import db
+    from sophos_sync.warehouse import migrations
 
     name = f"tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     dsn = _create_database(pg_server_dsn, name)
     with psycopg.connect(dsn) as conn:
-        db.migrate(conn)
+        migrations.migrate(conn)
     yield name
     _drop_database(pg_server_dsn, name)
 

@@ -41,6 +41,7 @@ from .checks import (
     CODE_CHARS, CURRENCIES, Currency, Derived, Integer, IsoDate, Money, Number, OneOf, Percentage, Quantity, String, Text,
     Uuid, is_iso_date,
 )
+from .contract import Contract
 
 ACCOUNT_STATUSES = ("active", "suspended", "canceled")
 
@@ -48,22 +49,8 @@ NATURAL_KEY = (
     "partnerAccountId", "orderNumber", "orderLineItemNumber", "accountNumberOrSerialNumber", "sku",
     "billingStartDate", "billingEndDate",
 )
-# The column holding the natural key (lineKey: conflicting copies are reported under it).
-KEY_COLUMN = "lineKey"
-
-INFORMATIONAL = (
-    "partnerAccountName", "partnerEdiAccountNumber", "assignedAccountIdentifier", "distributorAccountName",
-    "externalId", "productCode", "productDescription", "productGroup", "additionalDiscountPercentage",
-)
-IGNORED = {
-    name: "personal data: a billing line's contact is not stored"
-    for name in ("contactName", "contactEmail", "contactStreet", "contactCity", "contactCountry", "contactZip")
-}
 
 CURRENCY_FIELDS = ("netPriceCurrency", "unitPriceCurrency", "unitMsrpCurrency", "priceWithTaxesCurrency")
-
-# The column a line-level (dataframe) check reports, for sophos.rejected_records.column_name.
-CHECK_COLUMNS = {"currency_mismatch": "netPriceCurrency", "billing_period_order": "billingEndDate"}
 
 
 class BillingUsageLine(pa.DataFrameModel):
@@ -72,9 +59,9 @@ class BillingUsageLine(pa.DataFrameModel):
     account: Series[String] = Derived()
     """The Airflow connection the record came through (added by validate)."""
     lineKey: Series[String] = Derived()
-    """NATURAL_KEY joined by '|' (added by validate; `sophos_sync.validate.line_key`)."""
+    """NATURAL_KEY joined by '|' (added by validation; `sophos_sync.validation.keys.line_key`)."""
     currency: Series[String] = Derived()
-    """DERIVED (netPriceCurrency, else unitPriceCurrency): a priced line needs a currency."""
+    """Derived (netPriceCurrency, else unitPriceCurrency): a priced line needs a currency."""
 
     partnerAccountId: Series[String] = Text(CODE_CHARS)
     """A UUID in Sophos's examples; kept as text, since it is part of every line's key already stored."""
@@ -140,35 +127,47 @@ def line_currency(columns: dict) -> object:
     return pc.coalesce(columns["netPriceCurrency"], columns["unitPriceCurrency"])
 
 
-# Columns computed from the API fields before the checks, each once for the whole batch.
-DERIVED = {"currency": line_currency}
-
-# sophos.stage_billing_lines column -> contract column, in table order (sync_run_id is added by the loader).
-STAGE = {
-    "account": "account",
-    "line_key": "lineKey",
-    "sophos_customer_id": "accountId",
-    "partner_account_id": "partnerAccountId",
-    "partner_account_name": "partnerAccountName",
-    "order_number": "orderNumber",
-    "order_line_item_number": "orderLineItemNumber",
-    "account_number_or_serial_number": "accountNumberOrSerialNumber",
-    "sku": "sku",
-    "product_code": "productCode",
-    "product_description": "productDescription",
-    "product_group": "productGroup",
-    "billable_quantity": "billableQuantity",
-    "actual_quantity": "actualQuantity",
-    "ordered_quantity": "orderedQuantity",
-    "unit_price": "unitPrice",
-    "net_price": "netPrice",
-    "unit_msrp": "unitMsrp",
-    "price_with_taxes": "priceWithTaxes",
-    "additional_discount_percentage": "additionalDiscountPercentage",
-    "currency": "currency",
-    "account_status": "accountStatus",
-    "external_id": "externalId",
-    "distributor_account_name": "distributorAccountName",
-    "billing_start_date": "billingStartDate",
-    "billing_end_date": "billingEndDate",
-}
+CONTRACT = Contract(
+    model=BillingUsageLine,
+    natural_key=NATURAL_KEY,
+    key_column="lineKey",
+    derived={"currency": line_currency},
+    informational=(
+        "partnerAccountName", "partnerEdiAccountNumber", "assignedAccountIdentifier", "distributorAccountName",
+        "externalId", "productCode", "productDescription", "productGroup", "additionalDiscountPercentage",
+    ),
+    ignored={
+        name: "personal data: a billing line's contact is not stored"
+        for name in ("contactName", "contactEmail", "contactStreet", "contactCity", "contactCountry", "contactZip")
+    },
+    check_columns={"currency_mismatch": "netPriceCurrency", "billing_period_order": "billingEndDate"},
+    # sophos.stage_billing_lines
+    stage={
+        "account": "account",
+        "line_key": "lineKey",
+        "sophos_customer_id": "accountId",
+        "partner_account_id": "partnerAccountId",
+        "partner_account_name": "partnerAccountName",
+        "order_number": "orderNumber",
+        "order_line_item_number": "orderLineItemNumber",
+        "account_number_or_serial_number": "accountNumberOrSerialNumber",
+        "sku": "sku",
+        "product_code": "productCode",
+        "product_description": "productDescription",
+        "product_group": "productGroup",
+        "billable_quantity": "billableQuantity",
+        "actual_quantity": "actualQuantity",
+        "ordered_quantity": "orderedQuantity",
+        "unit_price": "unitPrice",
+        "net_price": "netPrice",
+        "unit_msrp": "unitMsrp",
+        "price_with_taxes": "priceWithTaxes",
+        "additional_discount_percentage": "additionalDiscountPercentage",
+        "currency": "currency",
+        "account_status": "accountStatus",
+        "external_id": "externalId",
+        "distributor_account_name": "distributorAccountName",
+        "billing_start_date": "billingStartDate",
+        "billing_end_date": "billingEndDate",
+    },
+)

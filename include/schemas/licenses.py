@@ -17,18 +17,9 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from .checks import CODE_CHARS, Boolean, Derived, Flag, Integer, IsoDate, OneOf, Quantity, String, Text, Uuid
+from .contract import Contract
 
 LICENSE_TYPES = ("trial", "term", "usage", "ordered", "enterprise", "perpetual")
-
-NATURAL_KEY = ("id",)
-KEY_COLUMN = None  # the key is one field: a conflict is reported on it
-DERIVED: dict = {}
-
-INFORMATIONAL = (
-    "licenseIdentifier", "product.name", "product.genericCode", "perpetual", "unlimited",
-    "usage.current.collectedAt",
-)
-IGNORED: dict = {}
 
 
 class License(pa.DataFrameModel):
@@ -61,20 +52,28 @@ class License(pa.DataFrameModel):
         strict = True
 
 
-# sophos.stage_licenses column -> contract column, in table order (sync_run_id is added by the loader).
-STAGE = {
-    "account": "account",
-    "subscription_id": "id",
-    "license_identifier": "licenseIdentifier",
-    "sophos_customer_id": "tenantId",
-    "product_code": "product.code",
-    "product_name": "product.name",
-    "product_generic_code": "product.genericCode",
-    "type": "type",
-    "quantity": "quantity",
-    "unlimited": "unlimited",
-    "perpetual": "perpetual",
-    "usage_count": "usage.current.count",
-    "start_date": "startDate",
-    "end_date": "endDate",
-}
+CONTRACT = Contract(
+    model=License,
+    natural_key=("id",),
+    informational=(
+        "licenseIdentifier", "product.name", "product.genericCode", "perpetual", "unlimited",
+        "usage.current.collectedAt",
+    ),
+    # sophos.stage_licenses
+    stage={
+        "account": "account",
+        "subscription_id": "id",
+        "license_identifier": "licenseIdentifier",
+        "sophos_customer_id": "tenantId",
+        "product_code": "product.code",
+        "product_name": "product.name",
+        "product_generic_code": "product.genericCode",
+        "type": "type",
+        "quantity": "quantity",
+        "unlimited": "unlimited",
+        "perpetual": "perpetual",
+        "usage_count": "usage.current.count",
+        "start_date": "startDate",
+        "end_date": "endDate",
+    },
+)

@@ -17,19 +17,9 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from .checks import CODE_CHARS, Derived, OneOf, String, Text, Uuid
+from .contract import Contract
 
 BILLING_TYPES = ("term", "trial", "usage")
-
-NATURAL_KEY = ("id",)
-KEY_COLUMN = None  # the key is one field: a conflict is reported on it
-DERIVED: dict = {}
-
-INFORMATIONAL = ("showAs", "dataGeography", "dataRegion", "billingType", "organization", "organization.id", "apiHost")
-IGNORED = {
-    "contact": "personal data: Support sees a customer's name, not its contact",
-    "status": "not used by the load",
-    "products": "not used by the load",
-}
 
 
 class Tenant(pa.DataFrameModel):
@@ -53,16 +43,27 @@ class Tenant(pa.DataFrameModel):
         strict = True  # the frame holds exactly these columns: unknown API fields are drift, not columns
 
 
-# sophos.stage_tenants column -> contract column, in table order (sync_run_id is added by the loader).
-STAGE = {
-    "account": "account",
-    "sophos_customer_id": "id",
-    "name": "name",
-    "show_as": "showAs",
-    "partner_id": "partner.id",
-    "organization_id": "organization.id",
-    "billing_type": "billingType",
-    "data_region": "dataRegion",
-    "data_geography": "dataGeography",
-    "api_host": "apiHost",
-}
+CONTRACT = Contract(
+    model=Tenant,
+    natural_key=("id",),
+    informational=("showAs", "dataGeography", "dataRegion", "billingType", "organization", "organization.id",
+                   "apiHost"),
+    ignored={
+        "contact": "personal data: Support sees a customer's name, not its contact",
+        "status": "not used by the load",
+        "products": "not used by the load",
+    },
+    # sophos.stage_tenants
+    stage={
+        "account": "account",
+        "sophos_customer_id": "id",
+        "name": "name",
+        "show_as": "showAs",
+        "partner_id": "partner.id",
+        "organization_id": "organization.id",
+        "billing_type": "billingType",
+        "data_region": "dataRegion",
+        "data_geography": "dataGeography",
+        "api_host": "apiHost",
+    },
+)

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 import psycopg
 
-from sophos_sync import db, review
 from sophos_sync.errors import SophosSyncError
+from sophos_sync.review import workflow
+from sophos_sync.warehouse import db, migrations
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -118,15 +119,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
     with db.connect(args.dsn) as conn:
-        applied = db.migrate(conn)
+        applied = migrations.migrate(conn)
     print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
     return 0
 
 
 def _cmd_review_list(args: argparse.Namespace) -> int:
     with db.connect(args.dsn) as conn:
-        rows = review.list_open(conn, limit=args.limit)
-        total = review.count_open(conn)
+        rows = workflow.list_open(conn, limit=args.limit)
+        total = workflow.count_open(conn)
     print(format_open_rows(rows, total))
     return 0
 
@@ -134,7 +135,7 @@ def _cmd_review_list(args: argparse.Namespace) -> int:
 def _cmd_review_resolve(args: argparse.Namespace) -> int:
     with db.connect(args.dsn) as conn:
         with conn.transaction():
-            org = review.resolve(conn, args.sophos_customer_id, args.org_id, args.by, force=args.force)
+            org = workflow.resolve(conn, args.sophos_customer_id, args.org_id, args.by, force=args.force)
     print(
         f"resolved: Sophos customer {args.sophos_customer_id} -> organization {org['org_id']} ({org['name']}, "
         f"seller {org['seller_id']}), by {args.by}. The next sync imports its subscriptions."
@@ -143,7 +144,8 @@ def _cmd_review_resolve(args: argparse.Namespace) -> int:
 
 
 def _cmd_sellers_link(args: argparse.Namespace) -> int:
-    from sophos_sync import sellers, settings
+    from sophos_sync.platform import sellers
+    from sophos_sync.settings import settings
 
     conn_ids = args.conn or settings.SOPHOS_CONN_IDS
     with db.connect(args.dsn) as conn:
@@ -153,7 +155,7 @@ def _cmd_sellers_link(args: argparse.Namespace) -> int:
 
 
 def _cmd_sellers_list(args: argparse.Namespace) -> int:
-    from sophos_sync import sellers
+    from sophos_sync.platform import sellers
 
     with db.connect(args.dsn) as conn:
         rows = sellers.list_sellers(conn)
@@ -171,7 +173,7 @@ def _cmd_sellers_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_subscriptions_hide(args: argparse.Namespace) -> int:
-    from sophos_sync import visibility
+    from sophos_sync.platform import visibility
 
     with db.connect(args.dsn) as conn:
         visibility.set_hidden(conn, args.subscription_id, True, args.by, args.reason)
@@ -183,7 +185,7 @@ def _cmd_subscriptions_hide(args: argparse.Namespace) -> int:
 
 
 def _cmd_subscriptions_unhide(args: argparse.Namespace) -> int:
-    from sophos_sync import visibility
+    from sophos_sync.platform import visibility
 
     with db.connect(args.dsn) as conn:
         visibility.set_hidden(conn, args.subscription_id, False, args.by)

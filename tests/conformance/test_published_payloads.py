@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from simulator.testing import run_simulator
-from sophos_sync.client import SophosClient
+from sophos_sync.sophos.client import SophosClient
 from sophos_sync.errors import ConfigurationError, ContractViolation, ReportNotAvailable, SophosApiError, SophosAuthError
-from sophos_sync.validate import validate
+from sophos_sync.validation.judge import validate
 from tests.conformance.published import billing_lines, load, missing_from, shape, tenants
 
 PARTNER = "d31ab2df-7005-4c06-bd7d-2bc8de44be06"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sophos_sync.pipeline import BESIDE, STAGES
+from sophos_sync.run.runner import BESIDE, STAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,8 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from sophos_sync import review
+from sophos_sync.mapping import customers
+from sophos_sync.review import workflow
 
 pytestmark = pytest.mark.slow  # each test runs the CLI in a subprocess, an Airflow import apiece
 
@@ -70,8 +71,8 @@ def unmapped(pg_dsn) -> dict[str, str]:
                     "net_price, billable_quantity, currency) VALUES (%s, 'sophos_default', %s, %s, %s, 2, 'EUR')",
                     (run, uuid.uuid4().hex, ids[key], Decimal(price)),
                 )
-        review.map_customers(conn, run)
-        review.record_unmapped_customers(conn, run, date(2026, 10, 1))
+        customers.map_customers(conn, run)
+        workflow.record_unmapped_customers(conn, run, date(2026, 10, 1))
     return ids
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from simulator.testing import run_simulator
-from sophos_sync.client import SophosClient
+from sophos_sync.sophos.client import SophosClient
 from sophos_sync.errors import ReportNotAvailable, SophosAuthError
 
 MONTH = "2026-10"
@@ -87,7 +87,7 @@ def test_every_fault_at_once_still_fetches_exactly_the_dataset(caplog):
     assert len(set(billing_tokens)) > 1
 
     retries = [r.getMessage() for r in caplog.records
-               if r.name == "sophos_sync.client" and "; retry " in r.getMessage()]
+               if r.name == "sophos_sync.sophos.client" and "; retry " in r.getMessage()]
     for fault in ("rate limited (429)", "server error (50", "unusable body", "RemoteProtocolError"):
         assert any(fault in line for line in retries), f"no retry for {fault!r}: the faults did not happen"
 

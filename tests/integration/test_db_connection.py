@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from sophos_sync import db
+from sophos_sync.warehouse import db
 from sophos_sync.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[2]

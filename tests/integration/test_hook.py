@@ -8,7 +8,7 @@ import pytest
 from airflow.sdk._shared.secrets_masker import redact
 
 from sophos_sync.errors import ConfigurationError
-from sophos_sync.hook import SophosHook
+from sophos_sync.sophos.hook import SophosHook
 
 
 def _set_connection(monkeypatch, conn_id: str, value: dict | str) -> None:

@@ -13,9 +13,12 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from sophos_sync import load, report, sync_run
+from sophos_sync.load import mirror
+from sophos_sync.load import reconcile
+from sophos_sync.run import report
+from sophos_sync.run import sync_run
 from sophos_sync.errors import ReconciliationError
-from sophos_sync.validate import line_key
+from sophos_sync.validation.keys import line_key
 
 OCTOBER = date(2026, 10, 1)
 SEPTEMBER = date(2026, 9, 1)
@@ -240,7 +243,7 @@ def test_first_load_mirrors_mapped_customers_and_loads_every_line(db_conn):
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
     run = october().seed(db_conn)
 
-    counts = load.load_month(db_conn, run, OCTOBER)
+    counts = mirror.load_month(db_conn, run, OCTOBER)
 
     assert counts["mirror"] == "applied"
     assert counts["customers"] == {"inserted": 4, "updated": 0, "removed": 0}
@@ -267,10 +270,10 @@ def test_first_load_mirrors_mapped_customers_and_loads_every_line(db_conn):
 
 def test_rerun_of_same_month_changes_nothing(db_conn):
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
-    load.load_month(db_conn, october().seed(db_conn), OCTOBER)
+    mirror.load_month(db_conn, october().seed(db_conn), OCTOBER)
     before = checksums(db_conn)
 
-    counts = load.load_month(db_conn, october().seed(db_conn), OCTOBER)
+    counts = mirror.load_month(db_conn, october().seed(db_conn), OCTOBER)
 
     assert checksums(db_conn) == before
     assert counts["customers"] == {"inserted": 0, "updated": 0, "removed": 0}
@@ -281,7 +284,7 @@ def test_rerun_of_same_month_changes_nothing(db_conn):
 
 def test_failure_before_commit_keeps_previous_month_and_rerun_completes(db_conn):
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
-    load.load_month(db_conn, october().seed(db_conn), OCTOBER)
+    mirror.load_month(db_conn, october().seed(db_conn), OCTOBER)
     before = checksums(db_conn)
     changed = october(licenses=[license(uid(101), ACME, quantity=50)], lines=[line(1, ACME, quantity=50)])
     run = changed.seed(db_conn)
@@ -295,12 +298,12 @@ def test_failure_before_commit_keeps_previous_month_and_rerun_completes(db_conn)
     db_conn.commit()
 
     with pytest.raises(psycopg.errors.RaiseException, match="injected failure"):
-        load.load_month(db_conn, run, OCTOBER)
+        mirror.load_month(db_conn, run, OCTOBER)
     assert checksums(db_conn) == before
 
     db_conn.execute("DROP TRIGGER inject_failure ON sophos.invoice_lines")
     db_conn.commit()
-    counts = load.load_month(db_conn, run, OCTOBER)
+    counts = mirror.load_month(db_conn, run, OCTOBER)
     assert counts["invoice_lines"] == {"deleted": 6, "inserted": 1}
     assert db_conn.execute(
         "SELECT quantity FROM sophos.subscriptions WHERE subscription_id = %s", (uid(101),)
@@ -310,10 +313,10 @@ def test_failure_before_commit_keeps_previous_month_and_rerun_completes(db_conn)
 def test_vanished_license_becomes_cancelled_with_history(db_conn):
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
     first = october()
-    load.load_month(db_conn, first.seed(db_conn), OCTOBER)
+    mirror.load_month(db_conn, first.seed(db_conn), OCTOBER)
 
     gone = uid(102)
-    counts = load.load_month(
+    counts = mirror.load_month(
         db_conn, october(licenses=[lic for lic in first.licenses if lic["id"] != gone]).seed(db_conn), OCTOBER
     )
 
@@ -322,14 +325,14 @@ def test_vanished_license_becomes_cancelled_with_history(db_conn):
     assert history_of(db_conn, gone) == [("active", False), ("cancelled", True)]
     assert history_of(db_conn, uid(101)) == [("active", True)]
     # it is kept, not deleted; and it comes back to life if Sophos lists it again
-    load.load_month(db_conn, first.seed(db_conn), OCTOBER)
+    mirror.load_month(db_conn, first.seed(db_conn), OCTOBER)
     assert history_of(db_conn, gone) == [("active", False), ("cancelled", False), ("active", True)]
 
 
 def test_skipped_tenant_and_rejected_license_keep_their_subscriptions(db_conn):
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
     first = october()
-    load.load_month(db_conn, first.seed(db_conn), OCTOBER)
+    mirror.load_month(db_conn, first.seed(db_conn), OCTOBER)
 
     globex_license = next(lic for lic in first.licenses if lic["tenant"] == GLOBEX)
     second = october(
@@ -337,7 +340,7 @@ def test_skipped_tenant_and_rejected_license_keep_their_subscriptions(db_conn):
         skipped_tenants=[ACME],                                    # 403 on Acme's licences
         rejected_licenses=[{**globex_license, "quantity": -1}],    # Globex's licence failed validation
     )
-    counts = load.load_month(db_conn, second.seed(db_conn), OCTOBER)
+    counts = mirror.load_month(db_conn, second.seed(db_conn), OCTOBER)
 
     assert counts["subscriptions"]["cancelled_vanished"] == 0
     assert set(subscription_statuses(db_conn).values()) == {"active"}
@@ -346,14 +349,14 @@ def test_skipped_tenant_and_rejected_license_keep_their_subscriptions(db_conn):
 def test_removed_customer_is_marked_and_its_subscriptions_cancelled(db_conn):
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
     first = october()
-    load.load_month(db_conn, first.seed(db_conn), OCTOBER)
+    mirror.load_month(db_conn, first.seed(db_conn), OCTOBER)
 
     without_globex = october(
         tenants=[t for t in first.tenants if t["id"] != GLOBEX],
         licenses=[lic for lic in first.licenses if lic["tenant"] != GLOBEX],
         lines=[item for item in first.lines if item.get("accountId") != GLOBEX],
     )
-    counts = load.load_month(db_conn, without_globex.seed(db_conn), OCTOBER)
+    counts = mirror.load_month(db_conn, without_globex.seed(db_conn), OCTOBER)
 
     assert counts["customers"]["removed"] == 1
     assert counts["subscriptions"]["cancelled_vanished"] == 1
@@ -362,7 +365,7 @@ def test_removed_customer_is_marked_and_its_subscriptions_cancelled(db_conn):
         "SELECT removed_at IS NOT NULL FROM sophos.customers WHERE sophos_customer_id = %s", (GLOBEX,)
     ).fetchone() == (True,)
 
-    counts = load.load_month(db_conn, first.seed(db_conn), OCTOBER)
+    counts = mirror.load_month(db_conn, first.seed(db_conn), OCTOBER)
     assert counts["customers"] == {"inserted": 0, "updated": 1, "removed": 0}
     assert db_conn.execute(
         "SELECT removed_at FROM sophos.customers WHERE sophos_customer_id = %s", (GLOBEX,)
@@ -379,12 +382,12 @@ def test_status_follows_account_status_and_end_date_at_month_end(db_conn):
         # Globex has one active and one suspended line: the worse one counts
         lines=[line(1, ACME), line(3, GLOBEX), line(7, GLOBEX, status="suspended")],
     )
-    load.load_month(db_conn, month.seed(db_conn), OCTOBER)
+    mirror.load_month(db_conn, month.seed(db_conn), OCTOBER)
     assert subscription_statuses(db_conn) == {
         uid(101): "active", uid(102): "cancelled", uid(103): "active", uid(201): "suspended"}
 
     canceled = october(licenses=month.licenses, lines=[line(1, ACME), line(3, GLOBEX, status="canceled")])
-    counts = load.load_month(db_conn, canceled.seed(db_conn), OCTOBER)
+    counts = mirror.load_month(db_conn, canceled.seed(db_conn), OCTOBER)
     assert counts["subscriptions"]["updated"] == 1
     assert counts["status_history"] == {"closed": 1, "opened": 1}
     assert history_of(db_conn, uid(201)) == [("suspended", False), ("cancelled", True)]
@@ -392,8 +395,8 @@ def test_status_follows_account_status_and_end_date_at_month_end(db_conn):
 
 def test_backfill_of_older_month_leaves_mirror_at_newer_state(db_conn):
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
-    load.load_month(db_conn, october().seed(db_conn), OCTOBER)
-    mirror = {t: s for t, s in checksums(db_conn).items() if t != "sophos.invoice_lines"}
+    mirror.load_month(db_conn, october().seed(db_conn), OCTOBER)
+    mirror_tables = {t: s for t, s in checksums(db_conn).items() if t != "sophos.invoice_lines"}
     october_lines = db_conn.execute(
         "SELECT count(*), sum(line_amount) FROM sophos.invoice_lines WHERE billing_month = %s", (OCTOBER,)
     ).fetchone()
@@ -404,11 +407,11 @@ def test_backfill_of_older_month_leaves_mirror_at_newer_state(db_conn):
         licenses=[license(uid(101), ACME, quantity=1)],
         lines=[line(1, ACME, price="9.99", status="suspended")],
     )
-    counts = load.load_month(db_conn, september.seed(db_conn), SEPTEMBER)
+    counts = mirror.load_month(db_conn, september.seed(db_conn), SEPTEMBER)
 
     assert counts["mirror"] == "skipped (backfill)"
     assert "customers" not in counts and "subscriptions" not in counts
-    assert {t: s for t, s in checksums(db_conn).items() if t != "sophos.invoice_lines"} == mirror
+    assert {t: s for t, s in checksums(db_conn).items() if t != "sophos.invoice_lines"} == mirror_tables
     assert db_conn.execute(
         "SELECT count(*), sum(line_amount) FROM sophos.invoice_lines WHERE billing_month = %s", (OCTOBER,)
     ).fetchone() == october_lines
@@ -424,9 +427,9 @@ def test_two_loads_of_the_same_month_serialize(pg_dsn):
     with psycopg.connect(pg_dsn) as first, psycopg.connect(pg_dsn) as second:
         # An open transaction around the first load keeps its lock until we commit.
         first.execute("SELECT 1")
-        load.load_month(first, first_run, OCTOBER)
+        mirror.load_month(first, first_run, OCTOBER)
         outcome: dict = {}
-        thread = threading.Thread(target=lambda: outcome.update(counts=load.load_month(second, second_run, OCTOBER)))
+        thread = threading.Thread(target=lambda: outcome.update(counts=mirror.load_month(second, second_run, OCTOBER)))
         thread.start()
         try:
             waited_on = None
@@ -452,19 +455,19 @@ def test_reconciliation_counts_rejected_and_collapsed_lines(db_conn):
     conflicting = [line(9, ACME, price="1.40"), line(9, ACME, price="1.50")]  # same key, both rejected
     month = october(rejected_lines=[line(8, ACME, price="1,40"), *conflicting], duplicated_lines=[line(1, ACME)],
                     broken_lines=["not a line", "not a line"])
-    counts = load.load_month(db_conn, month.seed(db_conn), OCTOBER)
+    counts = mirror.load_month(db_conn, month.seed(db_conn), OCTOBER)
     assert counts["reconciliation"]["lines"] == {"loaded": 6, "rejected": 5, "collapsed_duplicates": 1, "reported": 12}
     assert counts["reconciliation"]["amounts"] == {"EUR": "48.8500", "USD": "14.0000"}
 
 
 def test_amount_mismatch_rolls_back_with_both_figures(db_conn):
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
-    load.load_month(db_conn, october().seed(db_conn), OCTOBER)
+    mirror.load_month(db_conn, october().seed(db_conn), OCTOBER)
     before = checksums(db_conn)
     altered = october(licenses=[license(uid(101), ACME, quantity=99)], stage_price_override={0: "1.41"})
 
     with pytest.raises(ReconciliationError) as failure:
-        load.load_month(db_conn, altered.seed(db_conn), OCTOBER)
+        mirror.load_month(db_conn, altered.seed(db_conn), OCTOBER)
 
     assert "EUR: 48.9500" in str(failure.value) and "EUR: 48.85" in str(failure.value)
     assert checksums(db_conn) == before
@@ -472,36 +475,36 @@ def test_amount_mismatch_rolls_back_with_both_figures(db_conn):
 
 def test_count_mismatch_rolls_back_with_both_figures(db_conn):
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
-    load.load_month(db_conn, october().seed(db_conn), OCTOBER)
+    mirror.load_month(db_conn, october().seed(db_conn), OCTOBER)
     before = checksums(db_conn)
 
     with pytest.raises(ReconciliationError, match=r"reported 9 lines but the run accounts for 6"):
-        load.load_month(db_conn, october(reported_extra=3).seed(db_conn), OCTOBER)
+        mirror.load_month(db_conn, october(reported_extra=3).seed(db_conn), OCTOBER)
     assert checksums(db_conn) == before
 
 
 def test_report_recheck_in_sql_agrees_with_the_raw_check_and_catches_a_changed_commit(db_conn):
     month = october(rejected_lines=[line(8, ACME, price="1,40")], duplicated_lines=[line(1, ACME)])
     run = month.seed(db_conn)
-    figures = load.load_month(db_conn, run, OCTOBER)["reconciliation"]
+    figures = mirror.load_month(db_conn, run, OCTOBER)["reconciliation"]
     db_conn.commit()
 
     def staged() -> dict:
         return report.staged_line_amounts(db_conn, run)
 
-    assert load.reconcile(db_conn, run, OCTOBER, staged) == figures
+    assert reconcile.reconcile(db_conn, run, OCTOBER, staged) == figures
     db_conn.execute(
         "UPDATE sophos.invoice_lines SET net_price = net_price + 0.01 WHERE line_key = "
         "(SELECT min(line_key) FROM sophos.invoice_lines WHERE currency = 'EUR')"
     )
     with pytest.raises(ReconciliationError, match=r"the lines validation staged \{EUR: 48\.8500"):
-        load.reconcile(db_conn, run, OCTOBER, staged, compared_with="the lines validation staged")
+        reconcile.reconcile(db_conn, run, OCTOBER, staged, compared_with="the lines validation staged")
 
 
 def test_finish_and_cleanup_keep_the_report_and_drop_the_run_data(db_conn):
     run = october(rejected_lines=[line(8, ACME, price="1,40")]).seed(db_conn)
-    figures = load.load_month(db_conn, run, OCTOBER)["reconciliation"]
-    assert load.reconcile(db_conn, run, OCTOBER) == figures   # the committed month still adds up
+    figures = mirror.load_month(db_conn, run, OCTOBER)["reconciliation"]
+    assert reconcile.reconcile(db_conn, run, OCTOBER) == figures   # the committed month still adds up
     db_conn.commit()
 
     sync_run.finish(db_conn, run, "succeeded", {"reconcile": figures})
@@ -538,7 +541,7 @@ def test_raw_records_that_no_one_needs_are_purged_once_the_month_is_loaded(db_co
         (failed_same_month, failed_long_ago))
     db_conn.commit()
     loaded = october().seed(db_conn)
-    load.load_month(db_conn, loaded, OCTOBER)
+    mirror.load_month(db_conn, loaded, OCTOBER)
     db_conn.commit()
     sync_run.finish(db_conn, loaded, "succeeded", {})
     sync_run.cleanup(db_conn, loaded)

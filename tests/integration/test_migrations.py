@@ -4,16 +4,17 @@ import shutil
 import psycopg
 import pytest
 
-from sophos_sync import db, settings
+from sophos_sync.warehouse import migrations
+from sophos_sync.settings import settings
 from sophos_sync.errors import ConfigurationError, MigrationChecksumMismatch
 
 
 def test_migrations_apply_once_and_are_recorded(empty_pg_dsn):
     with psycopg.connect(empty_pg_dsn) as conn:
-        first = db.migrate(conn)
-        second = db.migrate(conn)
+        first = migrations.migrate(conn)
+        second = migrations.migrate(conn)
         recorded = [r[0] for r in conn.execute("SELECT version FROM sophos.schema_migrations ORDER BY 1")]
-    assert first == [version for version, _ in db.migration_files()]
+    assert first == [version for version, _ in migrations.migration_files()]
     assert second == []
     assert recorded == first
 
@@ -44,16 +45,16 @@ def test_contract_tables_exist(db_conn):
 def test_a_changed_applied_migration_stops_migrate_with_both_checksums(db_conn, tmp_path, monkeypatch):
     include = tmp_path / "include"
     shutil.copytree(settings.INCLUDE_DIR, include)
-    migrations = include / "sql" / "migrations"
-    changed = sorted(migrations.glob("[0-9]*.sql"))[0]
+    migration_dir = include / "sql" / "migrations"
+    changed = sorted(migration_dir.glob("[0-9]*.sql"))[0]
     applied_checksum = hashlib.sha256(changed.read_bytes()).hexdigest()
     changed.write_text(changed.read_text(encoding="utf-8") + "\n-- edited after it was applied\n", encoding="utf-8")
     edited_checksum = hashlib.sha256(changed.read_bytes()).hexdigest()
-    (migrations / "9999_pending.sql").write_text("CREATE TABLE sophos.pending_marker (id int);\n", encoding="utf-8")
+    (migration_dir / "9999_pending.sql").write_text("CREATE TABLE sophos.pending_marker (id int);\n", encoding="utf-8")
     monkeypatch.setenv("SOPHOS_SYNC_INCLUDE_DIR", str(include))
 
     with pytest.raises(MigrationChecksumMismatch) as refused:
-        db.migrate(db_conn)
+        migrations.migrate(db_conn)
 
     message = str(refused.value)
     assert f"{changed.name} changed after it was applied" in message

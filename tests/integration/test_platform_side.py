@@ -12,7 +12,11 @@ import pytest
 from simulator.platform_seed import load_platform_seed
 from simulator.testing import run_simulator
 from devtools import localstack
-from sophos_sync import months, pipeline, report, sellers, visibility
+from sophos_sync.run import months
+from sophos_sync.run import stages
+from sophos_sync.run import report
+from sophos_sync.platform import sellers
+from sophos_sync.platform import visibility
 from sophos_sync.errors import SophosSyncError
 
 pytestmark = pytest.mark.slow  # syncs whole months against the simulator; the sellers CLI in a subprocess
@@ -36,14 +40,14 @@ def use_simulator(monkeypatch, sim, dsn: str, currency: str | None = None) -> li
 def sync_month(accounts: list[str], dsn: str, month: str = MONTH) -> int:
     """One month through the same stage functions the DAG's tasks call."""
     billing_month = months.parse_month(month)
-    run = pipeline.start_run(f"test__{uuid.uuid4().hex}", billing_month, dsn=dsn)
+    run = stages.start_run(f"test__{uuid.uuid4().hex}", billing_month, dsn=dsn)
     for account in accounts:
         for entity in ("tenant", "license", "billing_usage"):
-            pipeline.extract_entity(entity, account, run, billing_month, dsn=dsn)
-    pipeline.validate_run(run, dsn=dsn)
-    if pipeline.map_customers(run, dsn=dsn)["unmapped"]:
-        pipeline.record_unmapped(run, billing_month, dsn=dsn)
-    pipeline.load_mirror(run, billing_month, dsn=dsn)
+            stages.extract_entity(entity, account, run, billing_month, dsn=dsn)
+    stages.validate_run(run, dsn=dsn)
+    if stages.map_customers(run, dsn=dsn)["unmapped"]:
+        stages.record_unmapped(run, billing_month, dsn=dsn)
+    stages.load_mirror(run, billing_month, dsn=dsn)
     report.reconcile_and_report(run, billing_month, dsn=dsn)
     return run
 

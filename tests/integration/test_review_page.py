@@ -12,7 +12,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from sophos_sync import review
+from sophos_sync.mapping import customers
+from sophos_sync.review import workflow
 from test_cli_review import unmapped  # noqa: F401 - the command's customers, seeded the same way
 
 PARTNER_UNLINKED = "cccccccc-0000-4000-8000-000000000003"
@@ -41,8 +42,8 @@ def review_rows(unmapped, pg_dsn) -> dict[str, str]:
             "net_price, billable_quantity, currency) VALUES (%s, 'sophos_default', 'stranger-line', %s, 12, 2, 'EUR')",
             (run, stranger),
         )
-        review.map_customers(conn, run)
-        review.record_unmapped_customers(conn, run, date(2026, 10, 1))
+        customers.map_customers(conn, run)
+        workflow.record_unmapped_customers(conn, run, date(2026, 10, 1))
     return {**unmapped, "stranger": stranger}
 
 
@@ -316,9 +317,9 @@ def test_support_resolves_to_a_candidate_as_themselves_and_the_row_moves_to_reso
 def cli_refusal(dsn: str, customer: str, org_id: str, force: bool = False) -> str:
     """What `review resolve` prints after "error: " for the same request (the function the CLI calls)."""
     with psycopg.connect(dsn) as conn:
-        with pytest.raises(review.ReviewError) as refused:
+        with pytest.raises(workflow.ReviewError) as refused:
             with conn.transaction():
-                review.resolve(conn, customer, org_id, "support", force=force)
+                workflow.resolve(conn, customer, org_id, "support", force=force)
     return str(refused.value)
 
 

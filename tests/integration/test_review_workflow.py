@@ -9,8 +9,9 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from sophos_sync import review
-from sophos_sync.review import ReviewError
+from sophos_sync.mapping import customers
+from sophos_sync.review import workflow
+from sophos_sync.review.workflow import ReviewError
 
 PARTNER_A = "aaaaaaaa-0000-4000-8000-000000000001"
 PARTNER_B = "bbbbbbbb-0000-4000-8000-000000000002"
@@ -140,7 +141,7 @@ def test_every_row_of_the_mapping_table_and_every_reason(conn):
     add_tenant(conn, run, moved, "Delta Dental", partner=PARTNER_A)  # seller A's customer now
     add_mapping(conn, moved, "org-b-delta")
 
-    counts = review.map_customers(conn, run)
+    counts = customers.map_customers(conn, run)
 
     assert counts == {"mapped": 1, "auto_matched": 1, "unmapped": 4,
                       "no_match": 1, "ambiguous": 1, "unknown_seller": 1, "seller_changed": 1}
@@ -164,7 +165,7 @@ def test_candidates_come_only_from_the_customers_seller(conn):
     run = new_run(conn)
     cid = customer_id()
     add_tenant(conn, run, cid, "Baeckerei Mueller", partner=PARTNER_B)  # seller A has an equally similar org
-    review.map_customers(conn, run)
+    customers.map_customers(conn, run)
     decision = decisions(conn, run)[cid]
     assert decision["reason"] == "no_match"
     assert [c["org_id"] for c in decision["candidates"]] == ["org-b-baker"]
@@ -174,10 +175,10 @@ def test_rerun_of_mapping_replaces_the_runs_decisions(conn):
     run = new_run(conn)
     cid = customer_id()
     add_tenant(conn, run, cid, "Alpine Skiing")
-    assert review.map_customers(conn, run)["no_match"] == 1
+    assert customers.map_customers(conn, run)["no_match"] == 1
     add_mapping(conn, cid, "org-a-alpine")
 
-    counts = review.map_customers(conn, run)
+    counts = customers.map_customers(conn, run)
 
     assert (counts["mapped"], counts["unmapped"]) == (1, 0)
     assert decisions(conn, run) == {cid: {"outcome": "mapped", "org": "org-a-alpine", "reason": None,
@@ -190,9 +191,9 @@ def test_manual_mapping_is_never_overwritten_by_automation(conn):
     add_tenant(conn, run, cid, "Backerei Muller")  # would auto-match org-a-baker
     add_mapping(conn, cid, "org-a-alpine", by="support.bob")
 
-    review.map_customers(conn, run)
-    review.record_unmapped_customers(conn, run, OCTOBER)
-    review.close_resolved(conn, run)
+    customers.map_customers(conn, run)
+    workflow.record_unmapped_customers(conn, run, OCTOBER)
+    workflow.close_resolved(conn, run)
 
     assert decisions(conn, run)[cid]["outcome"] == "mapped"
     assert decisions(conn, run)[cid]["org"] == "org-a-alpine"
@@ -201,7 +202,7 @@ def test_manual_mapping_is_never_overwritten_by_automation(conn):
 
 def test_no_tenants_writes_no_decisions(conn):
     run = new_run(conn)
-    assert review.map_customers(conn, run) == dict.fromkeys(
+    assert customers.map_customers(conn, run) == dict.fromkeys(
         ("mapped", "auto_matched", "unmapped", "no_match", "ambiguous", "unknown_seller", "seller_changed"), 0
     )
     assert decisions(conn, run) == {}
@@ -221,9 +222,9 @@ def test_unmapped_customer_is_recorded_with_its_figures_in_its_main_currency(con
     add_billing_line(conn, run, cid, "2.05", 4)
     add_billing_line(conn, run, cid, "100.00", 1, currency="USD")  # fewer lines: not the main currency
     add_billing_line(conn, run, other, "9.99", 1)
-    review.map_customers(conn, run)
+    customers.map_customers(conn, run)
 
-    counts = review.record_unmapped_customers(conn, run, OCTOBER)
+    counts = workflow.record_unmapped_customers(conn, run, OCTOBER)
 
     assert counts == {"inserted": 1, "updated": 0, "reopened": 0}
     row = review_row(conn, cid)
@@ -239,8 +240,8 @@ def test_unmapped_customer_without_lines_or_licenses_has_zero_subscriptions_and_
     run = new_run(conn)
     cid = customer_id()
     add_tenant(conn, run, cid, "Backerei Muller", partner=PARTNER_UNKNOWN)
-    review.map_customers(conn, run)
-    review.record_unmapped_customers(conn, run, OCTOBER)
+    customers.map_customers(conn, run)
+    workflow.record_unmapped_customers(conn, run, OCTOBER)
     row = review_row(conn, cid)
     assert (row["reason"], row["subscription_count"], row["billed_amount"], row["currency"]) == (
         "unknown_seller", 0, None, None,
@@ -252,16 +253,16 @@ def test_next_run_updates_the_row_keeping_first_seen(conn):
     cid = customer_id()
     add_tenant(conn, first, cid, "Alpine Skiing", partner=PARTNER_UNKNOWN)
     add_billing_line(conn, first, cid, "1.00", 5)
-    review.map_customers(conn, first)
-    review.record_unmapped_customers(conn, first, SEPTEMBER)
+    customers.map_customers(conn, first)
+    workflow.record_unmapped_customers(conn, first, SEPTEMBER)
     conn.commit()  # the next run is a later transaction: now() moves on
     before = review_row(conn, cid)
 
     second = new_run(conn, OCTOBER)
     add_tenant(conn, second, cid, "Alpine Skiing")  # the seller is known now: the reason changes
     add_billing_line(conn, second, cid, "1.00", 7)
-    review.map_customers(conn, second)
-    counts = review.record_unmapped_customers(conn, second, OCTOBER)
+    customers.map_customers(conn, second)
+    counts = workflow.record_unmapped_customers(conn, second, OCTOBER)
 
     after = review_row(conn, cid)
     assert counts == {"inserted": 0, "updated": 1, "reopened": 0}
@@ -276,14 +277,14 @@ def test_backfill_of_an_older_month_keeps_the_newer_months_figures(conn):
     cid = customer_id()
     add_tenant(conn, october, cid, "Alpine Skiing")
     add_billing_line(conn, october, cid, "10.00", 3)
-    review.map_customers(conn, october)
-    review.record_unmapped_customers(conn, october, OCTOBER)
+    customers.map_customers(conn, october)
+    workflow.record_unmapped_customers(conn, october, OCTOBER)
 
     september = new_run(conn, SEPTEMBER)
     add_tenant(conn, september, cid, "Alpine Skiing")
     add_billing_line(conn, september, cid, "1.00", 1, currency="GBP")
-    review.map_customers(conn, september)
-    review.record_unmapped_customers(conn, september, SEPTEMBER)
+    customers.map_customers(conn, september)
+    workflow.record_unmapped_customers(conn, september, SEPTEMBER)
 
     row = review_row(conn, cid)
     assert (row["billed_amount"], row["currency"]) == (Decimal("30.0000"), "EUR")
@@ -294,21 +295,21 @@ def test_name_containing_sql_is_stored_verbatim_and_nothing_is_executed(conn):
     cid = customer_id()
     evil = "Robert'); DROP TABLE sophos.customer_mappings; --\" $$ \\x"
     add_tenant(conn, run, cid, evil)
-    review.map_customers(conn, run)
-    review.record_unmapped_customers(conn, run, OCTOBER)
+    customers.map_customers(conn, run)
+    workflow.record_unmapped_customers(conn, run, OCTOBER)
 
     assert review_row(conn, cid)["name"] == evil
     assert conn.execute("SELECT to_regclass('sophos.customer_mappings') IS NOT NULL").fetchone()[0]
-    assert review.list_open(conn)[0]["customer_name"] == evil
+    assert workflow.list_open(conn)[0]["customer_name"] == evil
 
 
 def test_decision_made_stale_by_a_mapping_is_not_recorded(conn):
     run = new_run(conn)
     cid = customer_id()
     add_tenant(conn, run, cid, "Alpine Skiing")
-    review.map_customers(conn, run)
+    customers.map_customers(conn, run)
     add_mapping(conn, cid, "org-a-alpine")  # Support resolved between mapping and recording
-    assert review.record_unmapped_customers(conn, run, OCTOBER)["inserted"] == 0
+    assert workflow.record_unmapped_customers(conn, run, OCTOBER)["inserted"] == 0
     assert review_row(conn, cid) is None
 
 
@@ -319,14 +320,14 @@ def test_customer_auto_matched_later_is_resolved_by_auto_match_and_its_row_stays
     first = new_run(conn)
     cid = customer_id()
     add_tenant(conn, first, cid, "Echo Foods GmbH")
-    review.map_customers(conn, first)
-    review.record_unmapped_customers(conn, first, SEPTEMBER)
+    customers.map_customers(conn, first)
+    workflow.record_unmapped_customers(conn, first, SEPTEMBER)
     conn.execute("INSERT INTO platform.customer_organizations VALUES ('org-a-echo', 'seller-a', 'Echo Foods')")
 
     second = new_run(conn)
     add_tenant(conn, second, cid, "Echo Foods GmbH")
-    assert review.map_customers(conn, second)["auto_matched"] == 1
-    assert review.close_resolved(conn, second) == 1
+    assert customers.map_customers(conn, second)["auto_matched"] == 1
+    assert workflow.close_resolved(conn, second) == 1
 
     row = review_row(conn, cid)
     assert (row["status"], row["resolved_org_id"], row["resolved_by"]) == ("resolved", "org-a-echo", "auto-match")
@@ -338,12 +339,12 @@ def test_manual_mapping_made_outside_review_closes_the_row_with_its_mapper(conn)
     run = new_run(conn)
     cid = customer_id()
     add_tenant(conn, run, cid, "Alpine Skiing")
-    review.map_customers(conn, run)
-    review.record_unmapped_customers(conn, run, OCTOBER)
+    customers.map_customers(conn, run)
+    workflow.record_unmapped_customers(conn, run, OCTOBER)
     add_mapping(conn, cid, "org-a-alpine", by="carol")
 
-    assert review.close_resolved(conn, run) == 1
-    assert review.close_resolved(conn, run) == 0
+    assert workflow.close_resolved(conn, run) == 1
+    assert workflow.close_resolved(conn, run) == 0
     row = review_row(conn, cid)
     assert (row["status"], row["resolved_org_id"], row["resolved_by"]) == ("resolved", "org-a-alpine", "carol")
 
@@ -352,15 +353,15 @@ def test_resolved_customer_unmapped_again_is_reopened_with_history(conn):
     run = new_run(conn)
     cid = customer_id()
     add_tenant(conn, run, cid, "Alpine Skiing")
-    review.map_customers(conn, run)
-    review.record_unmapped_customers(conn, run, OCTOBER)
-    review.resolve(conn, cid, "org-a-alpine", "dave")
+    customers.map_customers(conn, run)
+    workflow.record_unmapped_customers(conn, run, OCTOBER)
+    workflow.resolve(conn, cid, "org-a-alpine", "dave")
     conn.execute("DELETE FROM sophos.customer_mappings WHERE sophos_customer_id = %s", (cid,))
 
     rerun = new_run(conn)
     add_tenant(conn, rerun, cid, "Alpine Skiing")
-    review.map_customers(conn, rerun)
-    counts = review.record_unmapped_customers(conn, rerun, OCTOBER)
+    customers.map_customers(conn, rerun)
+    counts = workflow.record_unmapped_customers(conn, rerun, OCTOBER)
 
     assert counts == {"inserted": 0, "updated": 1, "reopened": 1}
     row = review_row(conn, cid)
@@ -380,16 +381,16 @@ def test_open_rows_are_listed_biggest_amount_first_with_candidates(conn):
     add_billing_line(conn, run, small, "5.00", 2)
     add_billing_line(conn, run, big, "500.00", 2)
     add_billing_line(conn, run, done, "9000.00", 2)
-    review.map_customers(conn, run)
-    review.record_unmapped_customers(conn, run, OCTOBER)
-    review.resolve(conn, done, "org-a-alpine", "erin")
+    customers.map_customers(conn, run)
+    workflow.record_unmapped_customers(conn, run, OCTOBER)
+    workflow.resolve(conn, done, "org-a-alpine", "erin")
 
-    rows = review.list_open(conn)
+    rows = workflow.list_open(conn)
 
     assert [r["sophos_customer_id"] for r in rows] == [big, small, none]
     assert rows[0]["candidates"][0]["org_id"] == "org-a-harbour"
     assert rows[0]["billed_amount"] == Decimal("1000.0000")
-    assert [r["sophos_customer_id"] for r in review.list_open(conn, limit=1)] == [big]
+    assert [r["sophos_customer_id"] for r in workflow.list_open(conn, limit=1)] == [big]
 
 
 # --- resolve (review.resolve_customer) ------------------------------------------------------------------
@@ -402,8 +403,8 @@ def unmapped(conn) -> str:
     cid = customer_id()
     add_tenant(conn, run, cid, "Alpine Skiing")
     add_licenses(conn, run, cid, 2)
-    review.map_customers(conn, run)
-    review.record_unmapped_customers(conn, run, OCTOBER)
+    customers.map_customers(conn, run)
+    workflow.record_unmapped_customers(conn, run, OCTOBER)
     conn.commit()
     return cid
 
@@ -419,7 +420,7 @@ def state(conn) -> tuple:
 def assert_refused(conn, expected_message: str, *args, **kwargs) -> str:
     before = state(conn)
     with pytest.raises(ReviewError) as refused:
-        review.resolve(conn, *args, **kwargs)
+        workflow.resolve(conn, *args, **kwargs)
     conn.rollback()
     assert expected_message in str(refused.value)
     assert "nothing was changed" in str(refused.value).lower()
@@ -428,7 +429,7 @@ def assert_refused(conn, expected_message: str, *args, **kwargs) -> str:
 
 
 def test_resolve_maps_the_customer_manually_and_resolves_its_row(conn, unmapped):
-    org = review.resolve(conn, unmapped, "org-a-alpine", "frank")
+    org = workflow.resolve(conn, unmapped, "org-a-alpine", "frank")
     assert org == {"org_id": "org-a-alpine", "seller_id": "seller-a", "name": "Alpine Ski School"}
     assert mapping_of(conn, unmapped) == ("org-a-alpine", "manual", "frank")
     row = review_row(conn, unmapped)
@@ -437,13 +438,13 @@ def test_resolve_maps_the_customer_manually_and_resolves_its_row(conn, unmapped)
 
 
 def test_resolved_customer_is_mapped_on_the_next_run(conn, unmapped):
-    review.resolve(conn, unmapped, "org-a-alpine", "frank")
+    workflow.resolve(conn, unmapped, "org-a-alpine", "frank")
     run = new_run(conn)
     add_tenant(conn, run, unmapped, "Alpine Skiing")
-    counts = review.map_customers(conn, run)
+    counts = customers.map_customers(conn, run)
     assert (counts["mapped"], counts["unmapped"]) == (1, 0)
     assert decisions(conn, run)[unmapped]["org"] == "org-a-alpine"
-    assert review.close_resolved(conn, run) == 0
+    assert workflow.close_resolved(conn, run) == 0
     assert review_row(conn, unmapped)["resolved_by"] == "frank"
 
 
@@ -472,23 +473,23 @@ def test_resolve_refuses_a_customer_whose_seller_is_unknown(conn):
     run = new_run(conn)
     cid = customer_id()
     add_tenant(conn, run, cid, "Backerei Muller", partner=PARTNER_UNKNOWN)
-    review.map_customers(conn, run)
-    review.record_unmapped_customers(conn, run, OCTOBER)
+    customers.map_customers(conn, run)
+    workflow.record_unmapped_customers(conn, run, OCTOBER)
     conn.commit()
     message = assert_refused(conn, f"Sophos partner {PARTNER_UNKNOWN}", cid, "org-a-baker", "gina")
     assert "Partner Tenant ID" in message
 
 
 def test_resolve_refuses_a_customer_already_mapped_elsewhere(conn, unmapped):
-    review.resolve(conn, unmapped, "org-a-alpine", "frank")
+    workflow.resolve(conn, unmapped, "org-a-alpine", "frank")
     conn.commit()
     message = assert_refused(conn, "already mapped to organization org-a-alpine", unmapped, "org-a-harbour", "gina")
     assert "--force" in message
 
 
 def test_resolve_with_force_replaces_the_mapping_and_records_the_previous_one(conn, unmapped):
-    review.resolve(conn, unmapped, "org-a-alpine", "frank")
-    review.resolve(conn, unmapped, "org-a-harbour", "gina", force=True)
+    workflow.resolve(conn, unmapped, "org-a-alpine", "frank")
+    workflow.resolve(conn, unmapped, "org-a-harbour", "gina", force=True)
     assert mapping_of(conn, unmapped) == ("org-a-harbour", "manual", "gina")
     assert review_row(conn, unmapped)["resolved_org_id"] == "org-a-harbour"
     assert changes(conn, unmapped) == [
@@ -511,7 +512,7 @@ def test_resolve_turns_an_auto_mapping_to_the_same_org_into_a_manual_one(conn):
         (cid, PARTNER_A),
     )
     add_mapping(conn, cid, "org-a-baker", method="auto", by="auto-match")
-    review.resolve(conn, cid, "org-a-baker", "hana")
+    workflow.resolve(conn, cid, "org-a-baker", "hana")
     assert mapping_of(conn, cid) == ("org-a-baker", "manual", "hana")
 
 

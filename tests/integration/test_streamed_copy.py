@@ -6,7 +6,7 @@ import psycopg
 import pyarrow
 import pytest
 
-from sophos_sync import db
+from sophos_sync.warehouse import bulk
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def chunk(first: int, count: int, label: str | None = "x") -> pyarrow.Table:
 
 
 def test_every_table_put_lands_in_one_copy(target):
-    with db.StreamedCopy(target, "pg_temp.streamed", ["n", "label"]) as copy:
+    with bulk.StreamedCopy(target, "pg_temp.streamed", ["n", "label"]) as copy:
         for first in range(0, 50_000, 10_000):
             copy.put(chunk(first, 10_000, label=None if first == 20_000 else f"from {first}"))
     assert copy.rows == 50_000
@@ -32,7 +32,7 @@ def test_every_table_put_lands_in_one_copy(target):
 
 def test_an_error_of_the_copy_reaches_the_caller(target):
     with pytest.raises(psycopg.errors.NotNullViolation):
-        with db.StreamedCopy(target, "pg_temp.streamed", ["n", "label"]) as copy:
+        with bulk.StreamedCopy(target, "pg_temp.streamed", ["n", "label"]) as copy:
             copy.put(chunk(0, 10))
             copy.put(pyarrow.table({"n": pyarrow.array([None], pyarrow.int64()),
                                     "label": pyarrow.array(["no number"])}))
@@ -46,7 +46,7 @@ def test_an_error_of_the_caller_cancels_the_copy_and_stays_the_error_raised(targ
     with target.transaction():
         target.execute("INSERT INTO streamed VALUES (-1, 'before')")
     with pytest.raises(ValueError, match="the caller's own"):
-        with target.transaction(), db.StreamedCopy(target, "pg_temp.streamed", ["n", "label"]) as copy:
+        with target.transaction(), bulk.StreamedCopy(target, "pg_temp.streamed", ["n", "label"]) as copy:
             copy.put(chunk(0, 1_000))
             raise ValueError("the caller's own")
     assert target.execute("SELECT n, label FROM streamed").fetchall() == [(-1, "before")]

@@ -12,8 +12,10 @@ import psycopg
 import pytest
 
 from simulator import generator
-from sophos_sync import pipeline
-from sophos_sync.validate import ENTITIES, STAGE_COLUMNS, line_key, validate
+from sophos_sync.validation import stage
+from sophos_sync.entities import BY_NAME as ENTITIES
+from sophos_sync.validation.judge import STAGE_COLUMNS, validate
+from sophos_sync.validation.keys import line_key
 from tests.unit.test_contracts import billing_line, rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +48,7 @@ def test_ten_thousand_lines_of_ten_cents_sum_to_exactly_one_thousand(db_conn):
     result = validate("billing_usage", rows(*items))
     assert len(result.valid) == 10_000
     run = new_run(db_conn)
-    pipeline.write_stage(db_conn, run, result)
+    stage.write_stage(db_conn, run, result)
     total, = db_conn.execute("SELECT sum(net_price) FROM sophos.stage_billing_lines WHERE sync_run_id = %s",
                              (run,)).fetchone()
     assert total == Decimal("1000.00") and str(total) == "1000.0000"
@@ -56,7 +58,7 @@ def test_rejected_rows_are_stored_with_their_raw_record(db_conn):
     bad = billing_line(orderNumber="X", partnerAccountName="N\x01" * 6_000, netPrice="1,40")
     result = validate("billing_usage", rows(billing_line(), bad, ("sophos_default", None, "{oops")))
     run = new_run(db_conn)
-    pipeline.write_rejected(db_conn, run, result)
+    stage.write_rejected(db_conn, run, result)
     stored = db_conn.execute(
         "SELECT check_name, column_name, failure_case, raw->>'netPrice', source_key FROM sophos.rejected_records "
         "WHERE sync_run_id = %s ORDER BY check_name", (run,)).fetchall()
@@ -96,7 +98,7 @@ def test_generated_tenants_and_licenses_are_all_valid(generated, db_conn):
         result = validate(entity, landing(generated, entity))
         assert result.received > 0 and result.rejected.empty and result.unknown_fields == []
         assert len(result.valid) == result.received
-        pipeline.write_stage(db_conn, run, result)
+        stage.write_stage(db_conn, run, result)
     assert db_conn.execute("SELECT count(*) FROM sophos.stage_licenses l JOIN sophos.stage_tenants t "
                            "USING (sync_run_id, sophos_customer_id)").fetchone()[0] == \
         sum(len(items) for p in generated["partners"] for items in p["licenses"].values())
@@ -119,7 +121,7 @@ def test_generated_billing_defects_land_as_rejected_rows(generated, db_conn, mon
     assert result.valid["sophos_customer_id"].isna().any(), "device lines without accountId stay valid"
 
     run = new_run(db_conn)
-    pipeline.write_stage(db_conn, run, result)
+    stage.write_stage(db_conn, run, result)
     loaded, amount = db_conn.execute(
         "SELECT count(*), sum(net_price * billable_quantity) FROM sophos.stage_billing_lines WHERE sync_run_id = %s",
         (run,)).fetchone()

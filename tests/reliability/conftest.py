@@ -11,7 +11,7 @@ import pytest
 from simulator.testing import run_simulator
 # Airflow configures logging when first imported: done here, before any test, so that caplog's handler
 # (installed per test) is not swept away by it in the middle of the first test.
-from sophos_sync import hook  # noqa: F401
+from sophos_sync.sophos import hook  # noqa: F401
 
 from harness import SEED, TODAY, Sync, checksums, seed_platform
 

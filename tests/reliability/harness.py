@@ -17,7 +17,11 @@ from pathlib import Path
 import psycopg
 
 from devtools import localstack
-from sophos_sync import months, pipeline, report, settings
+from sophos_sync.run import months
+from sophos_sync.run import runner
+from sophos_sync.run import stages
+from sophos_sync.run import report
+from sophos_sync.settings import settings
 
 TODAY = "2026-11-25"          # October's report is out, November's is not
 SEED = 7
@@ -118,14 +122,14 @@ class Sync:
             )
 
     def start(self, month: str, dag_run_id: str | None = None) -> int:
-        pipeline.ensure_schema()
-        return pipeline.start_run(dag_run_id or _manual_run_id(), months.parse_month(month))
+        stages.ensure_schema()
+        return stages.start_run(dag_run_id or _manual_run_id(), months.parse_month(month))
 
     def extract(self, sync_run_id: int, month: str, entities=("tenant", "license", "billing_usage")) -> None:
         billing_month = months.parse_month(month)
-        assert pipeline.report_available(billing_month, self.accounts)
-        pipeline.run_month(billing_month, self.accounts, sync_run_id=sync_run_id,
-                           stages=[pipeline.EXTRACT_STAGES[entity] for entity in entities])
+        assert stages.report_available(billing_month, self.accounts)
+        runner.run_month(billing_month, self.accounts, sync_run_id=sync_run_id,
+                           stages=[runner.EXTRACT_STAGES[entity] for entity in entities])
 
     def prepare(self, sync_run_id: int, month: str, between_tasks=lambda: None) -> None:
         """validate, map and (when some are unmapped) record the unmapped: everything before the load.
@@ -136,22 +140,22 @@ class Sync:
                 between_tasks()
             return result
 
-        pipeline.run_month(
+        runner.run_month(
             months.parse_month(month), self.accounts, sync_run_id=sync_run_id,
             stages=("validate", "map_customers", "record_unmapped_customers"), around_stage=around_stage,
         )
 
     def load(self, sync_run_id: int, month: str) -> dict:
-        return pipeline.load_mirror(sync_run_id, months.parse_month(month))
+        return stages.load_mirror(sync_run_id, months.parse_month(month))
 
     def report(self, sync_run_id: int, month: str) -> dict:
         return report.reconcile_and_report(sync_run_id, months.parse_month(month))
 
     def run_month(self, month: str, dag_run_id: str | None = None) -> int:
         billing_month = months.parse_month(month)
-        pipeline.ensure_schema()
-        assert pipeline.report_available(billing_month, self.accounts)
-        return pipeline.run_month(billing_month, self.accounts, dag_run_id or _manual_run_id())
+        stages.ensure_schema()
+        assert stages.report_available(billing_month, self.accounts)
+        return runner.run_month(billing_month, self.accounts, dag_run_id or _manual_run_id())
 
     def env(self) -> dict[str, str]:
         """This sync's connections, for a worker process of its own."""

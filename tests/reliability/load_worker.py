@@ -4,7 +4,8 @@ The crash tests kill it while its load transaction is open. Connections come fro
 """
 import sys
 
-from sophos_sync import months, pipeline
+from sophos_sync.run import months
+from sophos_sync.run import stages
 
 if __name__ == "__main__":
-    pipeline.load_mirror(int(sys.argv[1]), months.parse_month(sys.argv[2]))
+    stages.load_mirror(int(sys.argv[1]), months.parse_month(sys.argv[2]))

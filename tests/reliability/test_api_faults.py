@@ -28,7 +28,7 @@ FAULTS = {
 
 
 def retry_lines(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "sophos_sync.client" and "; retry " in r.getMessage()]
+    return [r.getMessage() for r in caplog.records if r.name == "sophos_sync.sophos.client" and "; retry " in r.getMessage()]
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from sophos_sync import months, pipeline
+from sophos_sync.run import months
 from sophos_sync.errors import ReconciliationError
 
 from harness import OCTOBER, SEPTEMBER, Sync, checksums, invoice_lines_held, month_lines, run_status

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from sophos_sync import db
+from sophos_sync.warehouse import migrations
 
 from harness import (
     OCTOBER, ROOT, SEPTEMBER, Sync, checksums, invoice_lines_held, month_lines, run_status, seed_platform,
@@ -173,7 +173,7 @@ def test_postgres_restarted_between_tasks_loses_nothing(own_server, monkeypatch,
         conn.execute("CREATE DATABASE warehouse")
     dsn = psycopg.conninfo.make_conninfo(**{**params, "dbname": "warehouse"})
     with psycopg.connect(dsn) as conn:
-        db.migrate(conn)
+        migrations.migrate(conn)
     seed_platform(dsn, simulator.dataset(months=[]))
     sync = Sync(monkeypatch, dsn, simulator)
     sync.run_month(SEPTEMBER)

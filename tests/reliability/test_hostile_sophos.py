@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from sophos_sync import settings
-from sophos_sync.client import SophosClient
+from sophos_sync.settings import settings
+from sophos_sync.sophos.client import SophosClient
 from sophos_sync.errors import ConfigurationError, SophosApiError
 
 PARTNER = "7b1e2a34-0000-4000-8000-000000000001"
@@ -190,7 +190,7 @@ def test_a_tenant_api_host_with_a_tab_neither_receives_the_token_nor_fails_the_a
 
 def test_the_override_is_the_one_escape_hatch_and_is_warned_about_once(hostile, caplog):
     sophos = hostile({"/api/v2/oauth2/token": token, "/whoami/v1": whoami("https://api.central.sophos.com")})
-    with caplog.at_level(logging.WARNING, logger="sophos_sync.client"):
+    with caplog.at_level(logging.WARNING, logger="sophos_sync.sophos.client"):
         for _ in range(3):  # each task of a run builds its client
             with client(api_host_override=sophos.url, token_url=f"{sophos.url}/api/v2/oauth2/token") as proxied:
                 assert proxied.whoami().id == PARTNER

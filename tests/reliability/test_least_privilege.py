@@ -13,7 +13,9 @@ import psycopg
 import pytest
 from psycopg import sql as pgsql
 
-from sophos_sync import db, review, visibility
+from sophos_sync.warehouse import migrations
+from sophos_sync.review import workflow
+from sophos_sync.platform import visibility
 
 from harness import OCTOBER, ROOT
 
@@ -206,17 +208,17 @@ def test_roles_migration_runs_again_when_roles_exist(empty_pg_dsn):
     """Roles are cluster-wide, so the migrations of a second database meet them already created. Replayed on
     the schema it was written for: later migrations widen its views, which CREATE OR REPLACE cannot narrow."""
     with psycopg.connect(empty_pg_dsn) as conn:
-        for version, text in db.migration_files():
+        for version, text in migrations.migration_files():
             if version[:4] <= "0003":
                 conn.execute(text)
-        roles_migration = dict(db.migration_files())["0003_finance_and_roles"]
+        roles_migration = dict(migrations.migration_files())["0003_finance_and_roles"]
         conn.execute(roles_migration)
         assert conn.execute("SELECT has_schema_privilege('finance_reader', 'finance', 'USAGE')").fetchone() == (True,)
 
 
 def test_roles_migration_works_without_the_resolve_function(empty_pg_dsn):
     with psycopg.connect(empty_pg_dsn) as conn:
-        for version, text in db.migration_files():
+        for version, text in migrations.migration_files():
             if version.startswith(("0001", "0003")):
                 conn.execute(text)
         resolve = conn.execute("SELECT to_regprocedure('review.resolve_customer(uuid, text, text, boolean)')")
@@ -283,9 +285,9 @@ def test_support_cannot_map_a_new_customer_to_another_sellers_organization(sync,
         with psycopg.connect(pg_dsn, autocommit=True) as owner:
             owner.execute("UPDATE review.unmapped_customers SET partner_id = %s, seller_id = %s "
                           "WHERE sophos_customer_id = %s", (other_partner, other_seller, customer))
-        with pytest.raises(review.ReviewError, match=f"organization {org} .* belongs to seller {other_seller}, "
+        with pytest.raises(workflow.ReviewError, match=f"organization {org} .* belongs to seller {other_seller}, "
                                                      f"but customer {customer} .* belongs to seller {seller}"):
-            review.resolve(mallory, customer, org, "mallory")
+            workflow.resolve(mallory, customer, org, "mallory")
 
     sync.load(sync_run_id, OCTOBER)
     sync.report(sync_run_id, OCTOBER)
@@ -345,8 +347,8 @@ HOSTILE_NAMES = {
 @pytest.mark.parametrize("name", HOSTILE_NAMES.values(), ids=HOSTILE_NAMES.keys())
 def test_resolve_refuses_an_unprintable_or_overlong_name_without_echoing_it(as_role, name):
     agent = as_role("support_agent")
-    with pytest.raises(review.ReviewError) as refused:
-        review.resolve(agent, ACME, "org-acme", name)
+    with pytest.raises(workflow.ReviewError) as refused:
+        workflow.resolve(agent, ACME, "org-acme", name)
     expected = "must be 1 to 200 printable characters" if name.strip(" ") else "must be given"
     assert expected in str(refused.value) and "nothing was changed" in str(refused.value)
     assert not name.strip() or name.strip() not in str(refused.value)
@@ -359,7 +361,7 @@ def test_the_review_trail_records_the_login_beside_the_given_name(as_role, login
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             jane.execute("UPDATE review.unmapped_customers SET status = 'resolved', resolved_by = 'bob', "
                          "resolved_org_id = 'org-acme'")
-        review.resolve(jane, ACME, "org-acme", "  bob the builder ")
+        workflow.resolve(jane, ACME, "org-acme", "  bob the builder ")
     with psycopg.connect(pg_dsn) as owner:
         assert owner.execute("SELECT event, changed_by, changed_by_login FROM review.mapping_changes").fetchall() \
             == [("resolved", "bob the builder", login_name)]
@@ -406,7 +408,7 @@ def test_migrations_refuse_to_adopt_an_existing_role_with_other_powers(pg_server
             with psycopg.connect(empty_pg_dsn) as conn:
                 with pytest.raises(psycopg.errors.RaiseException,
                                    match=f"role {role} already exists with LOGIN, CREATEDB") as refused:
-                    db.migrate(conn)
+                    migrations.migrate(conn)
                 assert "ALTER ROLE" in refused.value.diag.message_hint
                 conn.rollback()
                 assert conn.execute("SELECT to_regclass('sophos.schema_migrations')").fetchone() == (None,)
@@ -431,7 +433,7 @@ def test_the_compose_owner_migrates_and_owns_every_security_definer_function(pg_
         as_owner = psycopg.conninfo.make_conninfo(**{**server, "dbname": database, "user": owner,
                                                      "password": password})
         with psycopg.connect(as_owner) as conn:
-            assert "0007_least_privilege" in db.migrate(conn)
+            assert "0007_least_privilege" in migrations.migrate(conn)
             owners = conn.execute(
                 "SELECT p.oid::regprocedure::text, r.rolname, r.rolsuper FROM pg_proc p "
                 "JOIN pg_roles r ON r.oid = p.proowner WHERE p.prosecdef ORDER BY 1").fetchall()

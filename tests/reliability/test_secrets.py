@@ -20,7 +20,10 @@ from psycopg import sql
 
 from simulator.testing import run_simulator
 from devtools import localstack
-from sophos_sync import months, notify, pipeline, settings
+from sophos_sync.run import months
+from sophos_sync.airflow import notify
+from sophos_sync.run import stages
+from sophos_sync.settings import settings
 from sophos_sync.errors import SophosAuthError
 
 from dagrun import MonthRunner
@@ -216,7 +219,7 @@ def test_at_debug_no_log_record_or_exception_carries_a_secret_or_token(secret_da
                            connections(pg_dsn, sim, recorder, [WRONG_SECRET])["AIRFLOW_CONN_SOPHOS_DEFAULT"])
         failed_run = sync.start(OCTOBER, dag_run_id="manual__wrong_secret")
         with pytest.raises(SophosAuthError, match=r"oauth\.invalid_client_secret") as refused:
-            pipeline.report_available(months.parse_month(OCTOBER), ["sophos_default"])
+            stages.report_available(months.parse_month(OCTOBER), ["sophos_default"])
         # what Airflow does with the failure: the callback records the message in sync_runs
         notify.on_failure({"run_id": "manual__wrong_secret", "exception": refused.value})
     assert run_status(pg_dsn, sync_run_id) == "succeeded"
@@ -240,7 +243,7 @@ def test_connection_uris_in_a_log_line_are_masked_once_the_connections_were_read
     are this test's own, so no earlier test has registered them."""
     from airflow.sdk._shared.secrets_masker import redact
 
-    from sophos_sync.hook import SophosHook
+    from sophos_sync.sophos.hook import SophosHook
 
     tag = uuid.uuid4().hex
     db_password, secret = f"pg-{tag}/+&=@", f"sk-{tag}+/=&%?"
@@ -259,7 +262,7 @@ def test_connection_uris_in_a_log_line_are_masked_once_the_connections_were_read
     monkeypatch.setenv("AIRFLOW_CONN_SOPHOS_DEFAULT", sophos_uri)
 
     try:
-        pipeline.ensure_schema()
+        stages.ensure_schema()
     finally:
         with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))

@@ -11,8 +11,8 @@ import pytest
 
 from airflow_login import SCREENSHOTS, TIMEOUT_MS, login
 from devtools.localstack import DAG_ID
-from sophos_sync import sync_run
-from sophos_sync.db import connect
+from sophos_sync.run import sync_run
+from sophos_sync.warehouse.db import connect
 
 pytestmark = pytest.mark.ui
 

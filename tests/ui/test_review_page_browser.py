@@ -8,8 +8,8 @@ import pytest
 
 from airflow_login import SCREENSHOTS, TIMEOUT_MS, login
 from devtools.localstack import DAG_ID, REVIEW_PAGE, SUPPORT_LOGIN, VIEWER_LOGIN
-from sophos_sync import review
-from sophos_sync.db import connect
+from sophos_sync.review import workflow
+from sophos_sync.warehouse.db import connect
 
 pytestmark = pytest.mark.ui
 
@@ -19,7 +19,7 @@ APP = "sophos-review"
 
 def open_rows_in_cli_order(ui_stack) -> list[dict]:
     with connect(ui_stack.warehouse_dsn) as conn:
-        return review.list_open(conn)
+        return workflow.list_open(conn)
 
 
 def review_state(ui_stack, customer: str) -> list[tuple]:
@@ -131,9 +131,9 @@ def test_a_cross_seller_resolve_is_refused_on_the_page_with_the_clis_sentence(ui
     )
     before = review_state(ui_stack, customer)
     with connect(ui_stack.warehouse_dsn) as conn:
-        with pytest.raises(review.ReviewError) as cli_refusal:
+        with pytest.raises(workflow.ReviewError) as cli_refusal:
             with conn.transaction():
-                review.resolve(conn, customer, foreign_org, "support")
+                workflow.resolve(conn, customer, foreign_org, "support")
 
     page = signed_in(SUPPORT_LOGIN)
     frame = open_from_the_nav(page, ui_stack.api.base_url)

@@ -8,7 +8,8 @@ import logging
 from airflow.sdk import BaseHook  # noqa: F401 - Airflow sets up its logging on import: before caplog, not during
 
 from devtools import localstack
-from sophos_sync import run_note
+from sophos_sync.run import report
+from sophos_sync.airflow import run_note
 
 SUMMARY = {
     "dag_run_id": "manual__2026-10-26T06:00:00+00:00",
@@ -25,7 +26,7 @@ SUMMARY = {
 
 
 def test_one_line_gives_month_status_lines_customers_and_money_per_currency():
-    assert run_note.one_line(SUMMARY) == (
+    assert report.one_line(SUMMARY) == (
         "2026-10 succeeded: 1,399 of 1,400 invoice lines loaded, 1 rejected · customers: 44 mapped, "
         "16 unmapped (review list) · EUR 48,839.77 · USD 54,042.20"
     )
@@ -33,14 +34,14 @@ def test_one_line_gives_month_status_lines_customers_and_money_per_currency():
 
 def test_one_line_leaves_out_what_did_not_happen():
     summary = {**SUMMARY, "counts": {"mapping": {"mapped": 3, "auto_matched": 0, "unmapped": 0}}}
-    assert run_note.one_line(summary) == "2026-10 succeeded: customers: 3 mapped"
-    assert run_note.one_line({**SUMMARY, "status": "failed", "counts": {}}) == "2026-10 failed"
+    assert report.one_line(summary) == "2026-10 succeeded: customers: 3 mapped"
+    assert report.one_line({**SUMMARY, "status": "failed", "counts": {}}) == "2026-10 failed"
 
 
 def test_one_line_never_exceeds_what_the_api_accepts():
     amounts = {f"C{i:02d}": "1.00" for i in range(200)}
     summary = {**SUMMARY, "counts": {"reconcile": {"amounts": amounts}}}
-    assert len(run_note.one_line(summary)) == run_note.MAX_NOTE_CHARS
+    assert len(report.one_line(summary)) == report.MAX_NOTE_CHARS
 
 
 def test_failure_note_names_the_month_the_task_and_the_error_in_one_line():
@@ -56,7 +57,7 @@ def test_failure_note_names_the_month_the_task_and_the_error_in_one_line():
 
 def test_without_an_api_connection_the_note_is_logged_in_one_line_instead(monkeypatch, caplog):
     monkeypatch.delenv("AIRFLOW_CONN_SOPHOS_NO_SUCH_API", raising=False)
-    with caplog.at_level(logging.DEBUG, logger="sophos_sync.run_note"):
+    with caplog.at_level(logging.DEBUG, logger="sophos_sync.airflow.run_note"):
         assert run_note.annotate("manual__1", "2026-10 succeeded", conn_id="sophos_no_such_api") is False
     assert [r.getMessage() for r in caplog.records] == [
         "no Airflow connection 'sophos_no_such_api', so the DAG run note is not written: 2026-10 succeeded"
@@ -68,7 +69,7 @@ def test_an_unreachable_api_is_a_warning_not_a_failure(monkeypatch, caplog):
     closed_port = localstack.free_port()  # nothing listens there once the probe socket is closed
     connection = {"conn_type": "http", "host": f"http://127.0.0.1:{closed_port}", "login": "a", "password": "secret-x"}
     monkeypatch.setenv("AIRFLOW_CONN_SOPHOS_TEST_API", json.dumps(connection))
-    with caplog.at_level(logging.WARNING, logger="sophos_sync.run_note"):
+    with caplog.at_level(logging.WARNING, logger="sophos_sync.airflow.run_note"):
         assert run_note.annotate(SUMMARY["dag_run_id"], "2026-10 succeeded", conn_id="sophos_test_api") is False
     assert "could not set the DAG run note" in caplog.text
     assert "secret-x" not in caplog.text

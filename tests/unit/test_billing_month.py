@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from sophos_sync.errors import ConfigurationError
-from sophos_sync.months import choose_billing_month, latest_published_month
+from sophos_sync.run.months import choose_billing_month, latest_published_month
 
 
 def utc(*args) -> datetime:

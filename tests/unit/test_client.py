@@ -16,9 +16,9 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from sophos_sync.client import SophosClient
+from sophos_sync.sophos.client import SophosClient
 from sophos_sync.errors import ConfigurationError, ReportNotAvailable, SophosApiError, SophosAuthError
-from sophos_sync.sophos_http import AccessToken, backoff_delay, parse_retry_after
+from sophos_sync.sophos.http import AccessToken, backoff_delay, parse_retry_after
 
 SECRET = "s3cr3t-client-secret-value"
 PARTNER = "11111111-1111-1111-1111-111111111111"
@@ -253,7 +253,7 @@ def test_5xx_and_dropped_connections_are_retried_with_jittered_backoff(make_clie
         httpx.RemoteProtocolError("peer closed connection"),
         httpx.ReadTimeout("timed out"),
     ]
-    with caplog.at_level(logging.WARNING, logger="sophos_sync.client"):
+    with caplog.at_level(logging.WARNING, logger="sophos_sync.sophos.client"):
         assert make_client().whoami().id == PARTNER
     assert len(sleeps) == 3 and all(0 <= s <= 0.05 for s in sleeps)
     retry_lines = [r.getMessage() for r in caplog.records]

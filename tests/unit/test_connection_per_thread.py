@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from sophos_sync.sophos_http import _ConnectionPerThread
+from sophos_sync.sophos.http import _ConnectionPerThread
 
 
 class _Server(ThreadingHTTPServer):

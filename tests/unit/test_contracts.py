@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from sophos_sync.validate import validate
+from sophos_sync.validation.judge import validate
 
 TENANT = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 OTHER_TENANT = "9b2d1c3e-0f4a-4b5c-8d6e-7f8091a2b3c4"

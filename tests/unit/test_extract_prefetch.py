@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from sophos_sync.extract import prefetched
+from sophos_sync.extract.landing import prefetched
 
 
 def test_every_item_in_order():

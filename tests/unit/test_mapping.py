@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from sophos_sync.mapping import DECISION_COLUMNS, MAX_CANDIDATES, MIN_CANDIDATE_SCORE, decide, normalize_name
+from sophos_sync.mapping.rules import DECISION_COLUMNS, MAX_CANDIDATES, MIN_CANDIDATE_SCORE, decide, normalize_name
 
 PARTNER_A = "11111111-1111-4111-8111-111111111111"
 PARTNER_B = "22222222-2222-4222-8222-222222222222"

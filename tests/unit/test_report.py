@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sophos_sync.report import format_summary
+from sophos_sync.run.report import format_summary
 
 
 def unmapped(name: str, amount: str, currency: str, reason: str, customer_id: str) -> dict:

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from sophos_sync import settings
-from sophos_sync.client import SophosClient
+from sophos_sync.settings import settings
+from sophos_sync.sophos.client import SophosClient
 from sophos_sync.errors import ConfigurationError
 
 

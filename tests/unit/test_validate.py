@@ -7,7 +7,9 @@ import pytest
 
 from sophos_sync.validation import decode as decoding
 from sophos_sync.errors import ContractViolation, RejectionThresholdExceeded
-from sophos_sync.validate import ENTITIES, STAGE_COLUMNS, enforce_threshold, line_key, validate
+from sophos_sync.entities import BY_NAME as ENTITIES
+from sophos_sync.validation.judge import STAGE_COLUMNS, enforce_threshold, validate
+from sophos_sync.validation.keys import line_key
 from tests.unit.test_contracts import MISSING, TENANT, billing_line, license, rows, tenant
 
 

@@ -7,9 +7,10 @@ import json
 import pyarrow
 import pytest
 
-from sophos_sync import validate as validate_module
+from sophos_sync.validation import judge
 from sophos_sync.errors import ContractViolation
-from sophos_sync.validate import STAGE_COLUMNS, line_key, validate, validate_pages
+from sophos_sync.validation.judge import STAGE_COLUMNS, validate, validate_pages
+from sophos_sync.validation.keys import line_key
 from sophos_sync.validation import decode as decoding
 from tests.unit.test_contracts import billing_line, rows
 
@@ -24,7 +25,7 @@ def month(count: int) -> list[dict]:
     return [billing_line(orderNumber=f"SO{n:06d}") for n in range(count)]
 
 
-def staged_by_chunk(items: list) -> tuple[list[pyarrow.Table], validate_module.ValidationResult]:
+def staged_by_chunk(items: list) -> tuple[list[pyarrow.Table], judge.ValidationResult]:
     chunks: list[pyarrow.Table] = []
     result = validate_pages("billing_usage", pages(items), stage=chunks.append)
     return chunks, result
@@ -72,7 +73,7 @@ def test_a_key_whose_hash_only_matches_an_earlier_one_is_still_staged(monkeypatc
     items = month(20)
     items[15] = dict(items[4])                           # identical copy: staged once
     items[18] = dict(items[7], billableQuantity=99)       # conflicting copy: neither staged
-    monkeypatch.setattr(validate_module, "hash", lambda key: 0, raising=False)
+    monkeypatch.setattr(judge, "hash", lambda key: 0, raising=False)
     chunks, result = staged_by_chunk(items)
     monkeypatch.undo()
     monkeypatch.setattr(decoding, "_CHUNK", 8)

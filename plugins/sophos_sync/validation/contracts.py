@@ -1,10 +1,6 @@
-"""The data contracts (include/schemas), loaded from settings.SCHEMAS_DIR, and what validation reads in them.
-
-A contract module declares its Pandera model and, once each: NATURAL_KEY, KEY_COLUMN (the column a
-conflicting duplicate is reported under, None when the key is one field), DERIVED (columns computed
-from the API fields), STAGE (stage-table column -> contract column), INFORMATIONAL (fields whose type
-change is drift, not a rejection), IGNORED (fields known and never read) and CHECK_COLUMNS (the column
-a line-level check reports).
+"""The data contracts (include/schemas), loaded from $SOPHOS_SYNC_INCLUDE_DIR/schemas, and what validation
+derives from each one's CONTRACT (include/schemas/contract.py): the API fields and their Arrow types, the stage
+columns and the stage table's key column.
 """
 from __future__ import annotations
 
@@ -12,15 +8,16 @@ import importlib
 import importlib.util
 import sys
 from functools import cache
-from types import ModuleType
+from typing import TYPE_CHECKING
 
-import pandera.pandas as pa
 import pyarrow
 
-from sophos_sync import settings
+from sophos_sync.entities import entity as declared
+from sophos_sync.settings import settings
 
-ENTITIES = ("tenant", "license", "billing_usage")
-_MODULES = {"tenant": "tenants", "license": "licenses", "billing_usage": "billing_usage"}
+if TYPE_CHECKING:
+    from types import ModuleType
+
 # include/schemas is imported as this package (it is not on sys.path; its modules import each other).
 _PACKAGE = "sophos_sync_contracts"
 
@@ -28,11 +25,7 @@ _PACKAGE = "sophos_sync_contracts"
 LANDING = ("account", "tenantId")
 
 
-@cache
-def contract(entity: str) -> ModuleType:
-    """The contract module of an entity, loaded from settings.SCHEMAS_DIR once per process."""
-    if entity not in _MODULES:
-        raise ValueError(f"unknown entity {entity!r}: expected one of {', '.join(ENTITIES)}")
+def _package() -> ModuleType:
     if _PACKAGE not in sys.modules:
         init = settings.SCHEMAS_DIR / "__init__.py"
         if not init.is_file():
@@ -43,32 +36,44 @@ def contract(entity: str) -> ModuleType:
         spec = importlib.util.spec_from_file_location(
             _PACKAGE, init, submodule_search_locations=[str(settings.SCHEMAS_DIR)]
         )
+        assert spec is not None and spec.loader is not None
         package = importlib.util.module_from_spec(spec)
         sys.modules[_PACKAGE] = package
         spec.loader.exec_module(package)
-    return importlib.import_module(f"{_PACKAGE}.{_MODULES[entity]}")
-
-
-def contract_file(entity: str) -> str:
-    return f"include/schemas/{_MODULES[entity]}.py"
+    return sys.modules[_PACKAGE]
 
 
 @cache
-def schema(entity: str) -> pa.DataFrameSchema:
-    module = contract(entity)
-    models = [v for v in vars(module).values()
-              if isinstance(v, type) and issubclass(v, pa.DataFrameModel) and v.__module__ == module.__name__]
-    return models[0].to_schema()
+def contract(entity: str):  # -> include/schemas/contract.Contract (loaded by path, so not importable here)
+    """The CONTRACT of an entity's contract module, loaded once per process."""
+    module_name = declared(entity).contract
+    _package()
+    module = importlib.import_module(f"{_PACKAGE}.{module_name}")
+    kind = importlib.import_module(f"{_PACKAGE}.contract").Contract
+    found = getattr(module, "CONTRACT", None)
+    if not isinstance(found, kind):
+        raise TypeError(f"{contract_file(entity)} must define CONTRACT = Contract(...) (include/schemas/contract.py)")
+    return found
+
+
+def contract_file(entity: str) -> str:
+    return f"include/schemas/{declared(entity).contract}.py"
 
 
 def api_fields(entity: str) -> dict[str, pyarrow.DataType]:
     """The contract's API fields (dotted paths for nested ones) and the Arrow type of each: every column
     but the landing record's, the derived ones and the key."""
-    module = contract(entity)
-    added = {*LANDING, *module.DERIVED, module.KEY_COLUMN}
-    return {name: column.dtype.type.pyarrow_dtype for name, column in schema(entity).columns.items()
+    found = contract(entity)
+    added = {*LANDING, *found.derived, found.key_column}
+    return {name: column.dtype.type.pyarrow_dtype for name, column in found.schema.columns.items()
             if name not in added}
 
 
 def stage_columns(entity: str) -> list[str]:
-    return list(contract(entity).STAGE)
+    return list(contract(entity).stage)
+
+
+def stage_key(entity: str) -> str:
+    """The stage column that holds the entity's key (ValidationResult.unstage names its values)."""
+    found = contract(entity)
+    return next(name for name, source in found.stage.items() if source == found.key)

@@ -28,7 +28,7 @@ def _key_part(value: object) -> str:
 
 def line_key(item: Mapping) -> str:
     """The invoice-line key Finance sees: the natural key's fields joined by '|' (missing: empty)."""
-    return line_key_of(item.get(name) for name in contract("billing_usage").NATURAL_KEY)
+    return line_key_of(item.get(name) for name in contract("billing_usage").natural_key)
 
 
 def line_key_of(values: Iterable[object]) -> str:

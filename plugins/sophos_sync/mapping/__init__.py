@@ -1,0 +1,2 @@
+"""Customer mapping (docs/architecture.md, Mapping rules): the rules, pure (`rules`), what they can decide
+(`outcomes`), and their SQL side over a run (`customers`)."""

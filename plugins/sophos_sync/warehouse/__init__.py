@@ -1,0 +1,1 @@
+"""The warehouse PostgreSQL: connections and SQL files by name (`db`), migrations, and bulk COPY (`bulk`)."""
