@@ -1,7 +1,7 @@
 """Bad input from Sophos, end to end: a hand-written dataset served over HTTP, extracted into the jsonb landing
 rows, validated, mapped and loaded. Each bad record is quarantined in sophos.rejected_records with its reason
 and raw record, or an entity broken as a whole stops the run before anything is staged; SQL in the data stays
-data; every good record is loaded. (tests/unit/test_contracts.py checks each contract rule on its own.)"""
+data; every good record is loaded. (tests/unit/validation/test_contracts.py checks each contract rule on its own.)"""
 from __future__ import annotations
 
 import copy

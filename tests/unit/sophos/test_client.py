@@ -1,7 +1,7 @@
 """Pure logic of the Sophos client: backoff, Retry-After, token bookkeeping, retry and paging decisions.
 
 HTTP answers come from httpx.MockTransport so every branch is exact and fast; the real thing over HTTP is
-tests/integration/test_client.py against the simulator.
+tests/integration/sophos/test_client_simulator.py against the simulator.
 """
 from __future__ import annotations
 

@@ -16,9 +16,9 @@ from sophos_sync.validation import stage
 from sophos_sync.entities import BY_NAME as ENTITIES
 from sophos_sync.validation.judge import STAGE_COLUMNS, validate
 from sophos_sync.validation.keys import line_key
-from tests.unit.test_contracts import billing_line, rows
+from tests.unit.validation.test_contracts import billing_line, rows
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 STAGE_TABLES = {"tenant": "sophos.stage_tenants", "license": "sophos.stage_licenses",
                 "billing_usage": "sophos.stage_billing_lines"}
 MONTHS = [f"2026-{m:02d}" for m in range(2, 13)]  # with seed 1, enough months to meet every defect kind

@@ -28,7 +28,7 @@ from cryptography.x509.oid import NameOID
 from sophos_sync.warehouse import db
 from sophos_sync.errors import ConfigurationError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PG_INSTANCE = "tls"
 CONN_ID = "sophos_tls_db"
 SSL_QUERY = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"

@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 
 from sophos_sync.mapping import customers
 from sophos_sync.review import workflow
-from test_cli_review import unmapped  # noqa: F401 - the command's customers, seeded the same way
 
 PARTNER_UNLINKED = "cccccccc-0000-4000-8000-000000000003"
 PASSWORDS = {"support": "support-pw", "viewer": "viewer-pw"}

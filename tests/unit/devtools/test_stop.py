@@ -5,7 +5,7 @@ import os
 import subprocess
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "stop_pids.sh"
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "stop_pids.sh"
 
 
 def start(run_dir: Path, name: str, command: str) -> subprocess.Popen:

@@ -16,7 +16,7 @@ from devtools import bench
 
 pytestmark = pytest.mark.slow  # the benchmark of a whole month, in a subprocess
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DAG_STAGES = [
     "start_sync_run", "extract_tenants", "extract_licenses", "extract_billing_usage", "validate", "map_customers",
     "record_unmapped_customers", "load_mirror", "reconcile_and_report",
