@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV := .venv
-STAMP := $(VENV)/.installed-$(shell (cat requirements.txt; python3 --version) | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell (cat requirements.txt requirements-dev.txt pyproject.toml; python3 --version) | sha1sum | cut -c1-12)
 
-.PHONY: help venv test test-quick test-ui test-distributed demo airflow stop bench
+.PHONY: help venv lint test test-quick test-ui test-distributed demo airflow stop bench
 
 help:
 	@echo "make demo   run one monthly sync against the Sophos simulator and a local PostgreSQL"
 	@echo "make test   run the whole test suite (what CI runs)"
+	@echo "make lint   ruff (lint and format) and mypy, as CI runs them before the tests"
 	@echo "make test-quick  the inner loop: unit and integration tests without whole-month runs (under 2 minutes)"
 	@echo "make airflow  a local Airflow 3 UI (http://127.0.0.1:8080, admin/admin; support/support, viewer/viewer for the review page) running the DAG on the demo data"
 	@echo "             EXECUTOR=celery: CeleryExecutor, Redis and two Celery workers instead of LocalExecutor"
@@ -17,16 +18,23 @@ help:
 	@echo "make bench  benchmark a large month (SCALE=medium|large)"
 	@echo "make stop   stop what make demo and make airflow left running"
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
-	@echo "installing requirements into $(VENV) (about a minute on a fresh machine)"
-	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@echo "installing requirements into $(VENV) (about two minutes on a fresh machine)"
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@# the sophos-sync distribution: no code, the entry point that registers the `sophos` connection type
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps .
 	@# `python -m sophos_sync` and `python -m simulator` work from anywhere, like Airflow's plugins/ path
 	@printf '%s\n%s\n' "$(CURDIR)/plugins" "$(CURDIR)" > $$($(VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sophos_sync_paths.pth
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 venv: $(STAMP)
+
+lint: venv
+	@$(VENV)/bin/ruff check --quiet .
+	@$(VENV)/bin/ruff format --check --quiet .
+	@$(VENV)/bin/mypy
 
 test: venv
 	@scripts/test.sh

@@ -1,6 +1,7 @@
 """The one place that turns an Airflow connection into a SophosClient.
 
-Connection (conn type http), configured the standard way (AIRFLOW_CONN_<ID>, the UI, a secrets backend):
+Connection (conn type sophos, registered by sophos_sync.sophos.provider; a connection of type http works the
+same), configured the standard way (AIRFLOW_CONN_<ID>, the UI, a secrets backend):
     host      API base URL, e.g. https://api.central.sophos.com (the default); `schema` may give the scheme
     login     the API credential's client id
     password  its client secret (masked in every Airflow log once the hook has read it)
@@ -14,7 +15,7 @@ import re
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from sophos_sync.errors import ConfigurationError
+from sophos_sync.errors import ConfigurationError, SophosSyncError
 from sophos_sync.masking import mask_password
 from sophos_sync.settings import settings
 from sophos_sync.sophos.client import SophosClient
@@ -30,7 +31,7 @@ class SophosHook(BaseHook):
 
     conn_name_attr = "conn_id"
     default_conn_name = settings.DEFAULT_SOPHOS_CONN_ID
-    conn_type = "http"
+    conn_type = "sophos"
     hook_name = "Sophos Central Partner API"
 
     def __init__(self, conn_id: str = default_conn_name, **client_options) -> None:
@@ -47,7 +48,7 @@ class SophosHook(BaseHook):
             except AirflowNotFoundException:
                 raise ConfigurationError(
                     f"Sophos connection '{self.conn_id}' is not configured. Add it in the Airflow UI or set "
-                    f"AIRFLOW_CONN_{self.conn_id.upper()} (conn type http; login = API client id, password = "
+                    f"AIRFLOW_CONN_{self.conn_id.upper()} (conn type sophos; login = API client id, password = "
                     f"client secret, host = https://api.central.sophos.com; extra: token_url, "
                     f"api_host_override, currency)"
                 ) from None
@@ -104,3 +105,12 @@ class SophosHook(BaseHook):
 
     def get_conn(self) -> SophosClient:
         return self.get_client()
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Airflow's *Test* button: a token for the credentials and whoami, the two calls every run starts with."""
+        try:
+            with self.get_client() as client:
+                me = client.whoami()
+        except SophosSyncError as exc:
+            return False, str(exc)
+        return True, f"Sophos accepted the credentials of '{self.conn_id}': partner {me.id}"

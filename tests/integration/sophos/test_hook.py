@@ -92,3 +92,33 @@ def test_client_from_a_connection_reads_the_simulator(monkeypatch):
         with SophosHook("sophos_sim").get_client() as client:
             assert client.whoami().id == partner_id
             assert [t["id"] for t in client.tenants()] == [t["id"] for t in sim.dataset()["partners"][0]["tenants"]]
+
+
+def test_airflows_test_button_on_a_sophos_connection_checks_the_credentials(monkeypatch):
+    """What the connection form's *Test* button runs: Connection.test_connection finds our hook for the
+    `sophos` type through the providers manager (the sophos-sync distribution's entry point)."""
+    from airflow.models.connection import Connection
+
+    from simulator.testing import run_simulator
+
+    with run_simulator(scale="small", today="2026-10-27") as sim:
+        client_id, secret, partner_id = sim.credentials[0]
+        extra = {"token_url": sim.token_url, "api_host_override": sim.base_url}
+        good = {"conn_type": "sophos", "host": sim.base_url, "login": client_id, "password": secret, "extra": extra}
+        _set_connection(monkeypatch, "sophos_tested", good)
+        _set_connection(monkeypatch, "sophos_wrong", {**good, "password": "not-the-secret"})
+
+        assert Connection(conn_id="sophos_tested", conn_type="sophos").test_connection() == (
+            True, f"Sophos accepted the credentials of 'sophos_tested': partner {partner_id}")
+        ok, message = Connection(conn_id="sophos_wrong", conn_type="sophos").test_connection()
+    assert not ok
+    assert "Sophos rejected the client credentials" in message and "not-the-secret" not in message
+
+
+def test_the_sophos_connection_form_names_its_fields():
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert manager.hooks["sophos"].hook_class_name == "sophos_sync.sophos.hook.SophosHook"
+    assert manager.field_behaviours["sophos"]["relabeling"] == {
+        "login": "Client ID", "password": "Client secret", "host": "API base URL"}

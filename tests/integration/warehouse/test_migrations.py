@@ -63,3 +63,78 @@ def test_a_changed_applied_migration_stops_migrate_with_both_checksums(db_conn, 
     assert db_conn.execute("SELECT to_regclass('sophos.pending_marker')").fetchone()[0] is None
     assert db_conn.execute("SELECT count(*) FROM sophos.schema_migrations WHERE version = '9999_pending'") \
         .fetchone()[0] == 0
+
+
+def _include_copy(tmp_path, monkeypatch):
+    include = tmp_path / "include"
+    shutil.copytree(settings.INCLUDE_DIR, include)
+    monkeypatch.setenv("SOPHOS_SYNC_INCLUDE_DIR", str(include))
+    return include / "sql"
+
+
+def _view_columns(conn, view: str) -> list[str]:
+    schema, name = view.split(".")
+    return [column for (column,) in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+        "ORDER BY ordinal_position", (schema, name))]
+
+
+def test_views_and_functions_are_defined_once_and_recorded(empty_pg_dsn):
+    with psycopg.connect(empty_pg_dsn) as conn:
+        migrations.migrate(conn)
+        recorded = dict(conn.execute("SELECT name, checksum FROM sophos.schema_repeatables"))
+        definitions = conn.execute("SELECT pg_get_viewdef('finance.invoice_lines'::regclass)").fetchone()[0]
+    files = migrations.repeatable_files()
+    assert sorted(recorded) == sorted(name for name, _ in files)
+    assert {name: hashlib.sha256(text.encode()).hexdigest() for name, text in files} == recorded
+    assert "views/finance.invoice_lines" in recorded and "functions/review.resolve_customer" in recorded
+    assert "line_amount" in definitions
+
+
+def test_an_edited_view_file_is_applied_by_the_next_migrate(db_conn, tmp_path, monkeypatch):
+    sql_dir = _include_copy(tmp_path, monkeypatch)
+    view = sql_dir / "views" / "finance.invoice_lines.sql"
+    before = _view_columns(db_conn, "finance.invoice_lines")
+    view.write_text(view.read_text(encoding="utf-8").replace(
+        "       l.additional_discount_percentage\n",
+        "       l.additional_discount_percentage,\n       l.account AS sophos_connection\n"), encoding="utf-8")
+
+    assert migrations.migrate(db_conn) == []  # no numbered migration is pending
+
+    assert _view_columns(db_conn, "finance.invoice_lines") == [*before, "sophos_connection"]
+    assert _view_columns(db_conn, "finance.monthly_totals")  # the view over it is still there
+    assert db_conn.execute(
+        "SELECT has_table_privilege('finance_reader', 'finance.invoice_lines', 'SELECT')").fetchone()[0]
+    recorded = db_conn.execute(
+        "SELECT checksum FROM sophos.schema_repeatables WHERE name = 'views/finance.invoice_lines'").fetchone()[0]
+    assert recorded == hashlib.sha256(view.read_bytes()).hexdigest()
+
+
+def test_a_view_change_create_or_replace_cannot_make_recreates_our_views(db_conn, tmp_path, monkeypatch):
+    sql_dir = _include_copy(tmp_path, monkeypatch)
+    view = sql_dir / "views" / "finance.invoice_lines.sql"
+    text = view.read_text(encoding="utf-8")
+    view.write_text(text.replace("       l.sync_run_id,\n", ""), encoding="utf-8")  # a column dropped mid-view
+
+    migrations.migrate(db_conn)
+
+    columns = _view_columns(db_conn, "finance.invoice_lines")
+    assert "sync_run_id" not in columns and "line_amount" in columns
+    assert "total_amount" in _view_columns(db_conn, "finance.monthly_totals")
+    assert db_conn.execute(
+        "SELECT has_table_privilege('finance_reader', 'finance.monthly_totals', 'SELECT')").fetchone()[0]
+
+
+def test_a_view_of_someone_elses_on_ours_stops_a_recreation_by_name(db_conn, tmp_path, monkeypatch):
+    db_conn.execute("CREATE VIEW public.finance_report AS SELECT billing_month, line_amount FROM finance.invoice_lines")
+    db_conn.commit()
+    sql_dir = _include_copy(tmp_path, monkeypatch)
+    view = sql_dir / "views" / "finance.invoice_lines.sql"
+    view.write_text(view.read_text(encoding="utf-8").replace("       l.sync_run_id,\n", ""), encoding="utf-8")
+
+    with pytest.raises(ConfigurationError, match="view finance.invoice_lines must be created anew .*finance_report"):
+        migrations.migrate(db_conn)
+    db_conn.rollback()
+
+    assert "sync_run_id" in _view_columns(db_conn, "finance.invoice_lines")
+    assert _view_columns(db_conn, "public.finance_report") == ["billing_month", "line_amount"]
