@@ -9,16 +9,16 @@ cannot map in `review.unmapped_customers` for Support.
 | step | what it does |
 |---|---|
 | Prepare the database schema | applies pending migrations |
-| Decide the billing month | the `billing_month` param, else (manual run) the latest published month, else the logical date's |
+| Decide the billing month | the `billing_month` param; else (manual run) the latest published one; else the run's |
 | Open the sync run | the run's row in `sophos.sync_runs` |
 | Sophos accounts to sync | the Sophos connections the extract tasks are mapped over |
 | Wait for the billing report | pokes Sophos every 30 min (reschedule mode) for up to 3 days; 404 = not yet |
-| Extract (per Sophos connection) | tenants, licences → `sophos.landing_records`; billing usage pages → `sophos.landing_pages` |
-| Validate | Pandera contracts; bad rows → `sophos.rejected_records` with the reason; > 1% bad billing lines fails the run |
+| Extract (per Sophos connection) | tenants, licences → `sophos.landing_records`; billing → `sophos.landing_pages` |
+| Validate | Pandera contracts; bad rows → `sophos.rejected_records` with the reason; > 1% bad billing lines fail it |
 | Map customers | already mapped / auto-matched by normalized name within the seller / unmapped |
 | Record unmapped customers | only when there are some: Support's review table with ranked candidates |
 | Load the mirror | **one transaction**: customers, subscriptions, status history, the month's invoice lines |
-| Reconcile and report | loaded + rejected = what Sophos reported, money per currency; run summary in the log and the note |
+| Reconcile and report | loaded + rejected = what Sophos reported, money per currency; summary in the log and note |
 
 **Params:** `billing_month` (YYYY-MM) for a manual run of a past month; empty, a manual run syncs the latest
 month whose invoice report is published. The run's note names the month and, at the end, sums the run up.
@@ -27,6 +27,7 @@ month whose invoice report is published. The run's note names the month and, at 
 **On failure:** the last lines of the failed task's log say what happened and what to do; auth and data
 contract errors fail at once, transient API/database faults are retried.
 """
+
 from __future__ import annotations
 
 import pendulum

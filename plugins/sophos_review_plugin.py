@@ -1,5 +1,6 @@
 """Registers Support's review page with Airflow: the FastAPI app of sophos_sync.review.page on the api-server
 and its entry in the UI's navigation. The page's logic lives in that module."""
+
 from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin

@@ -1,4 +1,5 @@
 """`python -m simulator serve ...` and `python -m simulator generate ...` (see simulator/__init__.py)."""
+
 from __future__ import annotations
 
 import argparse
@@ -31,20 +32,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--rate-limit", type=_rate, help="N/s: above it answer 429 with Retry-After")
     serve.add_argument("--error-rate", type=float, default=0.0, help="share of answers that are 500/502/503")
     serve.add_argument("--drop-rate", type=float, default=0.0, help="share of connections closed mid-answer")
-    serve.add_argument("--malformed-page-rate", type=float, default=0.0,
-                       help="share of data pages whose JSON body is cut short")
+    serve.add_argument(
+        "--malformed-page-rate", type=float, default=0.0, help="share of data pages whose JSON body is cut short"
+    )
     serve.add_argument("--fault-seed", type=int, default=0)
 
     generate = commands.add_parser("generate", help="write a generated dataset file")
     generate.add_argument("--scale", choices=sorted(generator.SCALES), required=True)
     generate.add_argument("--seed", type=int, default=1)
-    generate.add_argument("--months", type=_months,
-                          help="billing months, e.g. 2026-08,2026-09,2026-10 (default: the newest month "
-                               "whose report is out, by the clock and report day 26)")
+    generate.add_argument(
+        "--months",
+        type=_months,
+        help="billing months, e.g. 2026-08,2026-09,2026-10 (default: the newest month "
+        "whose report is out, by the clock and report day 26)",
+    )
     generate.add_argument("--out", required=True, help="file to write ('-' for stdout)")
 
     seed_platform = commands.add_parser(
-        "seed-platform", help="load the Platform sellers and organizations matching the data into PostgreSQL")
+        "seed-platform", help="load the Platform sellers and organizations matching the data into PostgreSQL"
+    )
     seed_source = seed_platform.add_mutually_exclusive_group(required=True)
     seed_source.add_argument("--dataset", help="JSON dataset file whose 'platform' section to load")
     seed_source.add_argument("--scale", choices=sorted(generator.SCALES))
@@ -71,8 +77,12 @@ def _serve(args: argparse.Namespace) -> int:
     from simulator.server import serve
 
     faults = FaultConfig(
-        latency_ms=args.latency_ms, rate_limit=args.rate_limit, error_rate=args.error_rate,
-        drop_rate=args.drop_rate, malformed_page_rate=args.malformed_page_rate, seed=args.fault_seed,
+        latency_ms=args.latency_ms,
+        rate_limit=args.rate_limit,
+        error_rate=args.error_rate,
+        drop_rate=args.drop_rate,
+        malformed_page_rate=args.malformed_page_rate,
+        seed=args.fault_seed,
     )
     if not 1 <= args.report_day <= 31:
         raise ValueError(f"--report-day must be 1..31, got {args.report_day}")
@@ -82,8 +92,16 @@ def _serve(args: argparse.Namespace) -> int:
         accounts = accounts_from_dataset(load_dataset_file(args.dataset))
     else:
         accounts = accounts_from_scale(args.scale, args.seed)
-    serve(accounts, host=args.host, port=args.port, fd=args.fd, today=args.today, report_day=args.report_day,
-          token_ttl=args.token_ttl, faults=faults)
+    serve(
+        accounts,
+        host=args.host,
+        port=args.port,
+        fd=args.fd,
+        today=args.today,
+        report_day=args.report_day,
+        token_ttl=args.token_ttl,
+        faults=faults,
+    )
     return 0
 
 
@@ -98,8 +116,15 @@ def _generate(args: argparse.Namespace) -> int:
             counts = generator.write_dataset(world, months, out)
     logging.getLogger("simulator").info(
         "generated %s seed %d: %d partners, %s tenants, %s licences, %s billing lines (%s) in %.1f s -> %s",
-        args.scale, args.seed, counts["partners"], f"{counts['tenants']:,}", f"{counts['licenses']:,}",
-        f"{counts['billing_lines']:,}", ",".join(months), time.monotonic() - started, args.out,
+        args.scale,
+        args.seed,
+        counts["partners"],
+        f"{counts['tenants']:,}",
+        f"{counts['licenses']:,}",
+        f"{counts['billing_lines']:,}",
+        ",".join(months),
+        time.monotonic() - started,
+        args.out,
     )
     return 0
 

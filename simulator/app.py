@@ -4,6 +4,7 @@ docs/architecture.md, Sophos API facts.
 Simulator-only control endpoints live under /_sim/ (health, the simulated "today"); no real Sophos
 host has them, and faults never touch them.
 """
+
 from __future__ import annotations
 
 import base64
@@ -34,8 +35,15 @@ BILLING_PAGE_DEFAULT, BILLING_PAGE_MAX = 100, 1000
 GLOBAL_API_HOST = "https://api.central.sophos.com"
 DOC_URL = "https://developer.sophos.com/intro"
 ERROR_CODES = {
-    400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "notFound", 405: "methodNotAllowed",
-    429: "tooManyRequests", 500: "internalServerError", 502: "badGateway", 503: "serviceUnavailable",
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "notFound",
+    405: "methodNotAllowed",
+    429: "tooManyRequests",
+    500: "internalServerError",
+    502: "badGateway",
+    503: "serviceUnavailable",
 }
 
 
@@ -128,15 +136,17 @@ def create_app(state: SimulatorState) -> Starlette:
         if not secrets.compare_digest(form.get("client_secret", ""), account.client_secret):
             return token_error(401, "oauth.invalid_client_secret", "Unauthorized")
         access = state.issue_token(account)
-        return json_response({
-            "access_token": access,
-            "errorCode": "success",
-            "expires_in": state.token_ttl,
-            "message": "OK",
-            "refresh_token": secrets.token_urlsafe(32),
-            "token_type": "bearer",
-            "trackingId": str(uuid.uuid4()),
-        })
+        return json_response(
+            {
+                "access_token": access,
+                "errorCode": "success",
+                "expires_in": state.token_ttl,
+                "message": "OK",
+                "refresh_token": secrets.token_urlsafe(32),
+                "token_type": "bearer",
+                "trackingId": str(uuid.uuid4()),
+            }
+        )
 
     def authenticate(request: Request) -> Account:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
@@ -174,7 +184,7 @@ def create_app(state: SimulatorState) -> Starlette:
         if _flag(request, "pageTotal"):
             pages.update(total=math.ceil(len(items) / size), items=len(items))
         pages["maxSize"] = TENANT_PAGE_MAX
-        return json_response({"items": items[(page - 1) * size:page * size], "pages": pages})
+        return json_response({"items": items[(page - 1) * size : page * size], "pages": pages})
 
     async def tenant(request: Request) -> Response:
         account = partner_account(request)
@@ -294,4 +304,4 @@ def _decode_key(key: str, year: int, month: int, count: int) -> int:
 
 
 def _slice(lines: Sequence, offset: int, size: int) -> list:
-    return list(lines[offset:offset + size])
+    return list(lines[offset : offset + size])

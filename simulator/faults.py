@@ -4,6 +4,7 @@ Each API request draws its fault dice from one seeded stream in arrival order, s
 the same faults for the same sequence of requests. With every rate at 0 and no rate limit, nothing
 here ever changes a response. Paths under /_sim/ are never touched.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,17 +46,18 @@ class FaultConfig:
 
     @property
     def active(self) -> bool:
-        return bool(self.latency_ms or self.rate_limit or self.error_rate or self.drop_rate
-                    or self.malformed_page_rate)
+        return bool(self.latency_ms or self.rate_limit or self.error_rate or self.drop_rate or self.malformed_page_rate)
 
     def describe(self) -> str:
         if not self.active:
             return "none"
-        parts = [f"latency {self.latency_ms} ms" if self.latency_ms else "",
-                 f"rate limit {self.rate_limit:g}/s" if self.rate_limit else "",
-                 f"errors {self.error_rate:g}" if self.error_rate else "",
-                 f"drops {self.drop_rate:g}" if self.drop_rate else "",
-                 f"malformed pages {self.malformed_page_rate:g}" if self.malformed_page_rate else ""]
+        parts = [
+            f"latency {self.latency_ms} ms" if self.latency_ms else "",
+            f"rate limit {self.rate_limit:g}/s" if self.rate_limit else "",
+            f"errors {self.error_rate:g}" if self.error_rate else "",
+            f"drops {self.drop_rate:g}" if self.drop_rate else "",
+            f"malformed pages {self.malformed_page_rate:g}" if self.malformed_page_rate else "",
+        ]
         return ", ".join(p for p in parts if p) + f" (fault seed {self.seed})"
 
 
@@ -106,8 +108,12 @@ class FaultInjector:
         if self.bucket is not None:
             wait = self.bucket.take()
             if wait is not None:
-                await _send_json(send, 429, sophos_error_body(429, "Too many requests; retry after the given delay"),
-                                 {"retry-after": str(wait)})
+                await _send_json(
+                    send,
+                    429,
+                    sophos_error_body(429, "Too many requests; retry after the given delay"),
+                    {"retry-after": str(wait)},
+                )
                 return
         if error_roll < config.error_rate:
             await _send_json(send, error_status, sophos_error_body(error_status, "Simulated server fault"))
@@ -125,8 +131,11 @@ class FaultInjector:
             raise DroppedConnection(f"simulated drop of {scope['path']}")
         if start["status"] == 200:
             body = body[: max(1, len(body) // 2)]
-            start = dict(start, headers=[(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
-                         + [(b"content-length", str(len(body)).encode())])
+            start = dict(
+                start,
+                headers=[(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+                + [(b"content-length", str(len(body)).encode())],
+            )
         await send(start)
         await send({"type": "http.response.body", "body": body})
 

@@ -6,6 +6,7 @@ licences, or one standalone device) laid end to end, and any slice of it is gene
 the month and the order number alone. So a page of a million-line month costs one page of work and
 memory, the same lines come back whichever way the month is paged, and no month list is fixed.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -25,8 +26,16 @@ from functools import lru_cache
 from typing import IO, NamedTuple
 
 from simulator.vocab import (
-    CURRENCY_FACTOR, DEVICES, DISTRIBUTOR_NAMES, LEGAL_SUFFIXES, NAME_HEADS, NAME_PLACES, NAME_TRADES,
-    PRODUCTS, REGIONS, SELLER_NAMES,
+    CURRENCY_FACTOR,
+    DEVICES,
+    DISTRIBUTOR_NAMES,
+    LEGAL_SUFFIXES,
+    NAME_HEADS,
+    NAME_PLACES,
+    NAME_TRADES,
+    PRODUCTS,
+    REGIONS,
+    SELLER_NAMES,
 )
 
 
@@ -50,7 +59,11 @@ USAGE_AS_OF = date(2026, 11, 1)
 # may reject before the sync refuses to load it.
 DEFECT_RATE = 0.003
 DEFECT_KINDS = (
-    "duplicate_identical", "duplicate_conflict", "invalid_date", "non_numeric_price", "negative_quantity",
+    "duplicate_identical",
+    "duplicate_conflict",
+    "invalid_date",
+    "non_numeric_price",
+    "negative_quantity",
     "unknown_enum",
 )
 _DUPLICATES = frozenset({"duplicate_identical", "duplicate_conflict"})
@@ -78,6 +91,7 @@ class LicenseFacts(NamedTuple):
 
 class TenantFacts(NamedTuple):
     """What billing needs of a tenant beyond its JSON object (Sophos keeps these on its side)."""
+
     id: str
     partner_account: int  # index into GeneratedPartner.accounts: whose partner account bills the tenant
     account_number: str
@@ -90,6 +104,7 @@ class TenantFacts(NamedTuple):
 
 class PartnerAccount(NamedTuple):
     """A Sophos partner account as billing names it: the credential's own, or a reseller of a distributor."""
+
     partner_id: str
     name: str
     account_number: str
@@ -172,31 +187,34 @@ def build_world(scale: str, seed: int) -> World:
             tenants.append(tenant)
             facts.append(fact)
         devices = [
-            (f"X{rng.randrange(16**10):010X}", rng.randrange(len(DEVICES)))
-            for _ in range(max(1, tenant_count // 25))
+            (f"X{rng.randrange(16**10):010X}", rng.randrange(len(DEVICES))) for _ in range(max(1, tenant_count // 25))
         ]
-        partners.append(GeneratedPartner(
-            index=index,
-            client_id=_uuid(rng),
-            client_secret=f"{rng.getrandbits(256):064x}",
-            partner_id=own.partner_id,
-            name=own.name,
-            currency=currency,
-            distributor_name=own.name if distributor else rng.choice((None,) + DISTRIBUTOR_NAMES[1:]),
-            accounts=accounts,
-            tenants=tenants,
-            facts=facts,
-            devices=devices,
-            lines_per_month=round(spec.lines_per_month * tenant_count / spec.tenants),
-        ))
+        partners.append(
+            GeneratedPartner(
+                index=index,
+                client_id=_uuid(rng),
+                client_secret=f"{rng.getrandbits(256):064x}",
+                partner_id=own.partner_id,
+                name=own.name,
+                currency=currency,
+                distributor_name=own.name if distributor else rng.choice((None,) + DISTRIBUTOR_NAMES[1:]),
+                accounts=accounts,
+                tenants=tenants,
+                facts=facts,
+                devices=devices,
+                lines_per_month=round(spec.lines_per_month * tenant_count / spec.tenants),
+            )
+        )
     platform, expected = _platform(partners, names, rng)
     return World(scale=scale, seed=seed, partners=partners, platform=platform, expected_mapping=expected)
 
 
 # --- tenants and licences ---------------------------------------------------------------------------------
 
-def _tenant(rng: random.Random, names: _NameFactory, partner_id: str, account: int,
-            licenses_per_tenant: float) -> tuple[dict, TenantFacts]:
+
+def _tenant(
+    rng: random.Random, names: _NameFactory, partner_id: str, account: int, licenses_per_tenant: float
+) -> tuple[dict, TenantFacts]:
     canonical = names.new_company()
     geography, region = rng.choice(REGIONS)
     billing_type = rng.choices(("term", "usage", "trial"), weights=(70, 22, 8))[0]
@@ -273,15 +291,18 @@ def license_object(lic: LicenseFacts) -> dict:
     if lic.quantity is not None:
         obj["quantity"] = lic.quantity
     obj["unlimited"] = lic.unlimited
-    obj["usage"] = {"current": {
-        "count": lic.usage_count,
-        "date": USAGE_AS_OF.isoformat(),
-        "collectedAt": f"{USAGE_AS_OF.isoformat()}T03:{lic.collected_minute:02d}:00.000Z",
-    }}
+    obj["usage"] = {
+        "current": {
+            "count": lic.usage_count,
+            "date": USAGE_AS_OF.isoformat(),
+            "collectedAt": f"{USAGE_AS_OF.isoformat()}T03:{lic.collected_minute:02d}:00.000Z",
+        }
+    }
     return obj
 
 
 # --- billing ----------------------------------------------------------------------------------------------
+
 
 class BillingMonth:
     """One partner's billing lines of one month: `len()` and slicing, each slice generated on demand."""
@@ -332,7 +353,7 @@ class BillingMonth:
 
     def __iter__(self) -> Iterator[dict]:
         for start in range(0, self._count, 5_000):
-            yield from self[start:start + 5_000]
+            yield from self[start : start + 5_000]
 
     @property
     def defects(self) -> dict[int, str]:
@@ -357,9 +378,10 @@ class BillingMonth:
         for offset, position in enumerate(range(first, stop)):
             kind = self._defects.get(position)
             if kind:
-                lines[offset] = _apply_defect(kind, lines[offset], lines[offset - 1] if offset else None,
-                                              self.year, self.month, self._days)
-        return lines[start - first:]
+                lines[offset] = _apply_defect(
+                    kind, lines[offset], lines[offset - 1] if offset else None, self.year, self.month, self._days
+                )
+        return lines[start - first :]
 
     def _base_lines(self, start: int, stop: int) -> list[dict]:
         lines: list[dict] = []
@@ -367,7 +389,7 @@ class BillingMonth:
         while len(lines) < stop - start:
             order_lines = self._order_lines(order)
             skip = max(0, start - self._offsets[order])
-            lines.extend(order_lines[skip:skip + (stop - start - len(lines))])
+            lines.extend(order_lines[skip : skip + (stop - start - len(lines))])
             order += 1
         return lines
 
@@ -385,8 +407,11 @@ class BillingMonth:
         if ref < 0:
             serial, device = partner.devices[-1 - ref]
             account = partner.accounts[0]
-            return [self._line(account, common, 0, serial, DEVICES[device], "DVA", 1, 1, 1, None, None,
-                               "active", 0.0, currency)]
+            return [
+                self._line(
+                    account, common, 0, serial, DEVICES[device], "DVA", 1, 1, 1, None, None, "active", 0.0, currency
+                )
+            ]
         facts = partner.facts[ref]
         account = partner.accounts[facts.partner_account]
         lines = []
@@ -394,15 +419,43 @@ class BillingMonth:
             ordered = lic.quantity or 0
             actual = max(0, round(lic.usage_count * rng.uniform(0.92, 1.06)))
             billable = actual if lic.unlimited or lic.type == "usage" else max(ordered, actual)
-            lines.append(self._line(
-                account, common, number, facts.account_number, PRODUCTS[lic.product], SKU_SUFFIX[lic.type],
-                billable, actual, ordered, facts.external_id, facts.id, facts.status, facts.discount, currency,
-            ))
+            lines.append(
+                self._line(
+                    account,
+                    common,
+                    number,
+                    facts.account_number,
+                    PRODUCTS[lic.product],
+                    SKU_SUFFIX[lic.type],
+                    billable,
+                    actual,
+                    ordered,
+                    facts.external_id,
+                    facts.id,
+                    facts.status,
+                    facts.discount,
+                    currency,
+                )
+            )
         return lines
 
-    def _line(self, account: PartnerAccount, common: dict, number: int, account_or_serial: str, product,
-              sku_suffix: str, billable: int, actual: int, ordered: int, external_id: str | None,
-              tenant_id: str | None, status: str, discount: float, currency: str) -> dict:
+    def _line(
+        self,
+        account: PartnerAccount,
+        common: dict,
+        number: int,
+        account_or_serial: str,
+        product,
+        sku_suffix: str,
+        billable: int,
+        actual: int,
+        ordered: int,
+        external_id: str | None,
+        tenant_id: str | None,
+        status: str,
+        discount: float,
+        currency: str,
+    ) -> dict:
         line = {
             **_account_fields(account),
             **common,
@@ -424,8 +477,7 @@ class BillingMonth:
 
     def _period_days(self, period: int) -> tuple[int, int]:
         length = self._days / self._periods
-        return 1 + math.floor(period * length), max(1 + math.floor(period * length),
-                                                      math.floor((period + 1) * length))
+        return 1 + math.floor(period * length), max(1 + math.floor(period * length), math.floor((period + 1) * length))
 
 
 # The parts of a line shared by many lines, built once (about half the cost of a line otherwise).
@@ -435,13 +487,21 @@ _LINE_NUMBERS = tuple(str((n + 1) * 10) for n in range(64))
 @lru_cache(maxsize=None)
 def _account_fields(account: PartnerAccount) -> dict:
     """As Sophos's example: partnerAccountId is the account's UUID, the 7-digit number its EDI number."""
-    return {"partnerAccountId": account.partner_id, "partnerEdiAccountNumber": account.account_number,
-            "partnerAccountName": account.name}
+    return {
+        "partnerAccountId": account.partner_id,
+        "partnerEdiAccountNumber": account.account_number,
+        "partnerAccountName": account.name,
+    }
 
 
 _FIRST_NAMES = ("Anna", "Ben", "Chloé", "David", "Elif", "Farid", "Greta", "Hiro", "Ines", "Jonas")
 _LAST_NAMES = ("Müller", "Smith", "García", "Rossi", "Novak", "Dubois", "Kowalski", "Jensen", "Silva", "Ito")
-_CITIES = (("Berlin", "DE", "10115"), ("Smithfield", "US", "32932"), ("Lyon", "FR", "69001"), ("Leeds", "GB", "LS1 4AP"))
+_CITIES = (
+    ("Berlin", "DE", "10115"),
+    ("Smithfield", "US", "32932"),
+    ("Lyon", "FR", "69001"),
+    ("Leeds", "GB", "LS1 4AP"),
+)
 
 
 @lru_cache(maxsize=None)
@@ -451,10 +511,16 @@ def contact_object(seed: str) -> dict:
     first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
     city, country, postal = rng.choice(_CITIES)
     return {
-        "firstName": first, "lastName": last, "email": f"{first}.{last}@example.com".lower(),
+        "firstName": first,
+        "lastName": last,
+        "email": f"{first}.{last}@example.com".lower(),
         "phone": f"+1 555 {rng.randrange(10**4):04d}",
-        "address": {"address1": f"{rng.randrange(1, 200)} Main Street", "city": city, "countryCode": country,
-                    "postalCode": postal},
+        "address": {
+            "address1": f"{rng.randrange(1, 200)} Main Street",
+            "city": city,
+            "countryCode": country,
+            "postalCode": postal,
+        },
     }
 
 
@@ -464,9 +530,13 @@ def _contact_fields(seed: str) -> dict:
     contact = contact_object(seed)
     address = contact["address"]
     return {
-        "assignedAccountIdentifier": contact["lastName"], "contactName": f"{contact['firstName']} {contact['lastName']}",
-        "contactEmail": contact["email"], "contactStreet": address["address1"], "contactCity": address["city"],
-        "contactCountry": address["countryCode"], "contactZip": address["postalCode"],
+        "assignedAccountIdentifier": contact["lastName"],
+        "contactName": f"{contact['firstName']} {contact['lastName']}",
+        "contactEmail": contact["email"],
+        "contactStreet": address["address1"],
+        "contactCity": address["city"],
+        "contactCountry": address["countryCode"],
+        "contactZip": address["postalCode"],
     }
 
 
@@ -485,10 +555,14 @@ def _price_fields(product, currency: str, discount: float, distributor_name: str
     unit = round(product.unit_price * CURRENCY_FACTOR[currency], 2)
     net = round(unit * (1 - discount / 100), 2)
     fields = {
-        "unitPrice": f"{unit:.2f}", "unitPriceCurrency": currency,
-        "netPrice": f"{net:.2f}", "netPriceCurrency": currency,
-        "unitMsrp": f"{unit * 1.25:.2f}", "unitMsrpCurrency": currency,
-        "priceWithTaxes": f"{net * 1.2:.2f}", "priceWithTaxesCurrency": currency,
+        "unitPrice": f"{unit:.2f}",
+        "unitPriceCurrency": currency,
+        "netPrice": f"{net:.2f}",
+        "netPriceCurrency": currency,
+        "unitMsrp": f"{unit * 1.25:.2f}",
+        "unitMsrpCurrency": currency,
+        "priceWithTaxes": f"{net * 1.2:.2f}",
+        "priceWithTaxesCurrency": currency,
         # a JSON number, as in Sophos's example (25): an integer when whole
         "additionalDiscountPercentage": int(discount) if discount.is_integer() else discount,
     }
@@ -521,8 +595,8 @@ def _apply_defect(kind: str, line: dict, previous: dict | None, year: int, month
 
 # --- Platform data ----------------------------------------------------------------------------------------
 
-def _platform(partners: list[GeneratedPartner], names: _NameFactory,
-              rng: random.Random) -> tuple[dict, dict[str, str]]:
+
+def _platform(partners: list[GeneratedPartner], names: _NameFactory, rng: random.Random) -> tuple[dict, dict[str, str]]:
     """Sellers and customer organizations: most tenants matchable, some ambiguous, some missing.
 
     Every partner id that owns tenants gets a seller except the distributor's second reseller, whose
@@ -531,7 +605,7 @@ def _platform(partners: list[GeneratedPartner], names: _NameFactory,
     sellers, orgs, expected = [], [], {}
     by_partner_id: dict[str, list[tuple[dict, TenantFacts]]] = {}
     for partner in partners:
-        for tenant, facts in zip(partner.tenants, partner.facts):
+        for tenant, facts in zip(partner.tenants, partner.facts, strict=True):
             by_partner_id.setdefault(tenant["partner"]["id"], []).append((tenant, facts))
     distributor = partners[-1]
     unknown = distributor.accounts[-1].partner_id if len(distributor.accounts) > 1 else None
@@ -543,16 +617,22 @@ def _platform(partners: list[GeneratedPartner], names: _NameFactory,
         seller_id = f"SLR-{len(sellers) + 1:04d}"
         sellers.append({"seller_id": seller_id, "name": account_names[partner_id], "sophos_partner_id": partner_id})
         orgs.extend(_seller_orgs(seller_id, members, names, rng, expected))
-    sellers.append({"seller_id": f"SLR-{len(sellers) + 1:04d}", "name": "Offline Reseller GmbH",
-                    "sophos_partner_id": None})
+    sellers.append(
+        {"seller_id": f"SLR-{len(sellers) + 1:04d}", "name": "Offline Reseller GmbH", "sophos_partner_id": None}
+    )
     rng.shuffle(orgs)
     for number, org in enumerate(orgs, start=1):
         org["org_id"] = f"ORG-{number:06d}"
     return {"sellers": sellers, "customer_organizations": orgs}, expected
 
 
-def _seller_orgs(seller_id: str, members: list[tuple[dict, TenantFacts]], names: _NameFactory,
-                 rng: random.Random, expected: dict[str, str]) -> list[dict]:
+def _seller_orgs(
+    seller_id: str,
+    members: list[tuple[dict, TenantFacts]],
+    names: _NameFactory,
+    rng: random.Random,
+    expected: dict[str, str],
+) -> list[dict]:
     outcomes = ["ambiguous"] * max(1, round(AMBIGUOUS_SHARE * len(members)))
     outcomes += ["no_match"] * max(1, round(MISSING_SHARE * len(members)))
     outcomes += ["auto_matched"] * max(0, len(members) - len(outcomes))
@@ -562,7 +642,7 @@ def _seller_orgs(seller_id: str, members: list[tuple[dict, TenantFacts]], names:
     def org(name: str) -> None:
         orgs.append({"org_id": None, "seller_id": seller_id, "name": name})
 
-    for (tenant, _), outcome in zip(members, outcomes):
+    for (tenant, _), outcome in zip(members, outcomes, strict=True):
         canonical = tenant["showAs"]
         expected[tenant["id"]] = outcome
         if outcome == "auto_matched":
@@ -582,6 +662,7 @@ def _seller_orgs(seller_id: str, members: list[tuple[dict, TenantFacts]], names:
 
 
 # --- names ------------------------------------------------------------------------------------------------
+
 
 class _NameFactory:
     """Company names, unique by folded form across the world so expected mapping outcomes hold exactly."""
@@ -612,7 +693,7 @@ class _NameFactory:
         longest = max(range(len(words)), key=lambda i: len(words[i]))
         word = words[longest]
         cut = rng.randrange(1, len(word) - 1) if len(word) > 3 else len(word)
-        words[longest] = word[:cut] + word[cut + 1:] if len(word) > 3 else word + "o"
+        words[longest] = word[:cut] + word[cut + 1 :] if len(word) > 3 else word + "o"
         candidate = " ".join(words)
         if _fold(candidate) in self.taken:
             candidate = f"{base} Holding"
@@ -667,6 +748,7 @@ def _platform_variant(name: str, rng: random.Random) -> str:
 
 # --- dataset files ----------------------------------------------------------------------------------------
 
+
 def latest_report_month(today: date, report_day: int = 26) -> str:
     """The newest month whose report is out on `today` (YYYY-MM)."""
     if today.day >= min(report_day, calendar.monthrange(today.year, today.month)[1]):
@@ -719,7 +801,7 @@ def write_dataset(world: World, months: list[str], out: IO[str]) -> dict[str, in
             out.write((", " if k else "") + dumps(month) + ": [")
             lines = world.billing(partner.index, *parse_month(month))
             for start in range(0, len(lines), 10_000):
-                chunk = dumps(lines[start:start + 10_000])[1:-1]
+                chunk = dumps(lines[start : start + 10_000])[1:-1]
                 out.write((", " if start else "") + chunk)
             out.write("]")
             counts["billing_lines"] += len(lines)
@@ -731,6 +813,7 @@ def write_dataset(world: World, months: list[str], out: IO[str]) -> dict[str, in
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
+
 
 def _uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))

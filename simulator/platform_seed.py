@@ -1,4 +1,5 @@
 """Load a dataset's Platform section (sellers, customer organizations) into the platform schema."""
+
 from __future__ import annotations
 
 import logging
@@ -29,6 +30,7 @@ def load_platform_seed(conn: psycopg.Connection, dataset: dict) -> dict[str, int
             for org in orgs:
                 copy.write_row((org["org_id"], org["seller_id"], org["name"]))
     counts = {"sellers": len(sellers), "customer_organizations": len(orgs)}
-    log.info("seeded platform: %d sellers, %d customer organizations", counts["sellers"],
-             counts["customer_organizations"])
+    log.info(
+        "seeded platform: %d sellers, %d customer organizations", counts["sellers"], counts["customer_organizations"]
+    )
     return counts

@@ -1,4 +1,5 @@
 """What the server serves, per credential: from a dataset file (verbatim) or from a generated world."""
+
 from __future__ import annotations
 
 import json
@@ -29,6 +30,7 @@ class Account(Protocol):
 @dataclass
 class DatasetAccount:
     """One partner of a dataset file. Objects are handed out exactly as loaded: never reshaped or checked."""
+
     client_id: str
     client_secret: str
     partner_id: str

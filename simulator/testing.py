@@ -3,6 +3,7 @@
 The server is `python -m simulator serve` in a subprocess, on a socket this process binds first (so the
 port is known and free before the child starts), killed when the block ends, failed test or not.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,17 @@ ROOT = Path(__file__).resolve().parents[1]
 class SimulatorHandle:
     """A running simulator: where it is, what it serves, and its control endpoint."""
 
-    def __init__(self, base_url: str, *, dataset_path: str | None, scale: str, seed: int,
-                 today: date | None, report_day: int, process: subprocess.Popen):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        dataset_path: str | None,
+        scale: str,
+        seed: int,
+        today: date | None,
+        report_day: int,
+        process: subprocess.Popen,
+    ):
         self.base_url = base_url
         self.token_url = f"{base_url}/api/v2/oauth2/token"
         self.process = process
@@ -85,20 +95,47 @@ class SimulatorHandle:
 
 
 @contextmanager
-def run_simulator(*, dataset_path: str | Path | None = None, scale: str = "small", seed: int = 1,
-                  today: str | date | None = None, report_day: int = 26, token_ttl: int | None = None,
-                  latency_ms: int = 0, rate_limit: float | str | None = None, error_rate: float = 0.0,
-                  drop_rate: float = 0.0, malformed_page_rate: float = 0.0, fault_seed: int = 0,
-                  startup_timeout: float = 60.0) -> Iterator[SimulatorHandle]:
+def run_simulator(
+    *,
+    dataset_path: str | Path | None = None,
+    scale: str = "small",
+    seed: int = 1,
+    today: str | date | None = None,
+    report_day: int = 26,
+    token_ttl: int | None = None,
+    latency_ms: int = 0,
+    rate_limit: float | str | None = None,
+    error_rate: float = 0.0,
+    drop_rate: float = 0.0,
+    malformed_page_rate: float = 0.0,
+    fault_seed: int = 0,
+    startup_timeout: float = 60.0,
+) -> Iterator[SimulatorHandle]:
     today_date = date.fromisoformat(today) if isinstance(today, str) else today
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(256)
     port = listener.getsockname()[1]
-    command = [sys.executable, "-m", "simulator", "serve", "--fd", str(listener.fileno()),
-               "--report-day", str(report_day), "--latency-ms", str(latency_ms),
-               "--error-rate", str(error_rate), "--drop-rate", str(drop_rate),
-               "--malformed-page-rate", str(malformed_page_rate), "--fault-seed", str(fault_seed)]
+    command = [
+        sys.executable,
+        "-m",
+        "simulator",
+        "serve",
+        "--fd",
+        str(listener.fileno()),
+        "--report-day",
+        str(report_day),
+        "--latency-ms",
+        str(latency_ms),
+        "--error-rate",
+        str(error_rate),
+        "--drop-rate",
+        str(drop_rate),
+        "--malformed-page-rate",
+        str(malformed_page_rate),
+        "--fault-seed",
+        str(fault_seed),
+    ]
     command += ["--dataset", str(dataset_path)] if dataset_path else ["--scale", scale, "--seed", str(seed)]
     if today_date:
         command += ["--today", today_date.isoformat()]
@@ -106,31 +143,39 @@ def run_simulator(*, dataset_path: str | Path | None = None, scale: str = "small
         command += ["--token-ttl", str(token_ttl)]
     if rate_limit is not None:
         command += ["--rate-limit", str(rate_limit)]
-    output = tempfile.TemporaryFile()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
-                               pass_fds=[listener.fileno()])
-    listener.close()  # the child holds its own copy
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_ready(base_url, process, output, startup_timeout)
-        yield SimulatorHandle(base_url, dataset_path=str(dataset_path) if dataset_path else None, scale=scale,
-                              seed=seed, today=today_date, report_day=report_day, process=process)
-    finally:
-        process.terminate()
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()]
+        )
+        listener.close()  # the child holds its own copy
+        base_url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        output.close()
+            _wait_until_ready(base_url, process, output, startup_timeout)
+            yield SimulatorHandle(
+                base_url,
+                dataset_path=str(dataset_path) if dataset_path else None,
+                scale=scale,
+                seed=seed,
+                today=today_date,
+                report_day=report_day,
+                process=process,
+            )
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _wait_until_ready(base_url: str, process: subprocess.Popen, output, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the simulator exited with code {process.returncode} before it was ready:\n"
-                               f"{_tail(output)}")
+            raise RuntimeError(
+                f"the simulator exited with code {process.returncode} before it was ready:\n{_tail(output)}"
+            )
         try:
             if httpx.get(f"{base_url}/_sim/health", timeout=2).status_code == 200:
                 return

@@ -4,10 +4,13 @@ Accented letters are ones that NFKD splits into a base letter and a mark (é, ü
 obvious one-letter fold (ø, ł), so a name and its unaccented spelling are the same customer to a
 reasonable normalizer. No "ß": its upper case is "SS", which would make case variants depend on casefolding.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
 
+# Word lists laid out a screen at a time, not one word per line.
+# fmt: off
 NAME_HEADS = (
     "Müller", "Schäfer", "Böhm", "Köhler", "Jäger", "Wälti", "Brønd", "Łukasz", "Núñez", "Señorío", "Élan",
     "Crème", "Château", "Lumière", "Forêt", "Garçon", "Åkesson", "Fjällvik", "Nordlicht", "Søndergaard",
@@ -81,3 +84,4 @@ CURRENCY_FACTOR = {"EUR": 1.0, "USD": 1.08, "GBP": 0.86}
 # (dataGeography, dataRegion) pairs Sophos Central uses; apiHost is https://api-<region>.central.sophos.com.
 REGIONS = (("DE", "eu01"), ("DE", "eu02"), ("IE", "eu01"), ("US", "us01"), ("US", "us03"), ("CA", "ca01"),
            ("AU", "au01"), ("JP", "jp01"))
+# fmt: on

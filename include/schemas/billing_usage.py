@@ -30,6 +30,7 @@ of another JSON type is drift (kept as its JSON text in a text column, null in a
 the line loads. IGNORED fields are known and never read: the contact fields are personal data that no
 table of ours needs from a billing line.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -38,16 +39,34 @@ import pyarrow.compute as pc
 from pandera.typing import Series
 
 from .checks import (
-    CODE_CHARS, CURRENCIES, Currency, Derived, Integer, IsoDate, Money, Number, OneOf, Percentage, Quantity, String, Text,
-    Uuid, is_iso_date,
+    CODE_CHARS,
+    CURRENCIES,
+    Currency,
+    Derived,
+    Integer,
+    IsoDate,
+    Money,
+    Number,
+    OneOf,
+    Percentage,
+    Quantity,
+    String,
+    Text,
+    Uuid,
+    is_iso_date,
 )
 from .contract import Contract
 
 ACCOUNT_STATUSES = ("active", "suspended", "canceled")
 
 NATURAL_KEY = (
-    "partnerAccountId", "orderNumber", "orderLineItemNumber", "accountNumberOrSerialNumber", "sku",
-    "billingStartDate", "billingEndDate",
+    "partnerAccountId",
+    "orderNumber",
+    "orderLineItemNumber",
+    "accountNumberOrSerialNumber",
+    "sku",
+    "billingStartDate",
+    "billingEndDate",
 )
 
 CURRENCY_FIELDS = ("netPriceCurrency", "unitPriceCurrency", "unitMsrpCurrency", "priceWithTaxesCurrency")
@@ -133,8 +152,15 @@ CONTRACT = Contract(
     key_column="lineKey",
     derived={"currency": line_currency},
     informational=(
-        "partnerAccountName", "partnerEdiAccountNumber", "assignedAccountIdentifier", "distributorAccountName",
-        "externalId", "productCode", "productDescription", "productGroup", "additionalDiscountPercentage",
+        "partnerAccountName",
+        "partnerEdiAccountNumber",
+        "assignedAccountIdentifier",
+        "distributorAccountName",
+        "externalId",
+        "productCode",
+        "productDescription",
+        "productGroup",
+        "additionalDiscountPercentage",
     ),
     ignored={
         name: "personal data: a billing line's contact is not stored"

@@ -5,13 +5,14 @@ annotation (String, Integer, Boolean, Number) is the type. Number is a decimal: 
 decimal string, read from its JSON text (never through float). A value of another JSON type cannot be
 held there, so validate, which decodes the JSON into these columns, reports it itself as `json_string`,
 `json_integer`, `json_boolean`, `json_number` or `json_object` (for the container of nested fields),
-and the checks here judge only values of the right type. Every check lets nulls pass: `nullable` alone (reported as `required`)
-decides whether a field may be missing. The check's registered name is the reason Support reads in
-sophos.rejected_records.check_name.
+and the checks here judge only values of the right type. Every check lets nulls pass: `nullable` alone
+(reported as `required`) decides whether a field may be missing. The check's registered name is the
+reason Support reads in sophos.rejected_records.check_name.
 
 Speed matters (a month can hold a million billing lines): every check is a few Arrow compute kernels
 over the column, and checks that need Python judge each *distinct* value once.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,7 +36,8 @@ Boolean = Annotated[pd.ArrowDtype, pyarrow.bool_()]
 Number = Annotated[pd.ArrowDtype, pyarrow.decimal128(38, 4)]
 
 # ISO 4217 currency codes in use (funds, metals and test codes left out: they never price a licence).
-CURRENCIES = frozenset("""
+CURRENCIES = frozenset(
+    """
     AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD
     CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD
     GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT
@@ -43,7 +45,8 @@ CURRENCIES = frozenset("""
     NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP
     STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG
     XOF XPF YER ZAR ZMW ZWG
-""".split())
+""".split()
+)
 
 # Sanity limits for text: far above anything real, low enough that garbage is caught.
 NAME_CHARS = 1000
@@ -56,6 +59,7 @@ _CONTROL = "[\x00-\x1f\x7f-\x9f]"
 
 
 # --- how a column's values are read ------------------------------------------------------------------------
+
 
 def _arrow(series: pd.Series) -> pyarrow.ChunkedArray:
     return series.array.__arrow_array__()
@@ -91,6 +95,7 @@ def _may_hold_controls(chunk: pyarrow.Array) -> bool:
 
 
 # --- the checks --------------------------------------------------------------------------------------------
+
 
 @register_check_method(statistics=["flag"])
 def uuid_format(series: pd.Series, *, flag: bool) -> bool | pd.Series:
@@ -142,8 +147,12 @@ def allowed_values(series: pd.Series, *, values: frozenset[str]) -> bool | pd.Se
 @register_check_method(statistics=["flag"])
 def no_control_characters(series: pd.Series, *, flag: bool) -> bool | pd.Series:
     """No control characters (Unicode Cc: NUL, tab, newline, DEL, ...) anywhere in the text."""
-    found = [pc.match_substring_regex(chunk, _CONTROL) if _may_hold_controls(chunk)
-             else pyarrow.nulls(len(chunk), pyarrow.bool_()) for chunk in _arrow(series).chunks]
+    found = [
+        pc.match_substring_regex(chunk, _CONTROL)
+        if _may_hold_controls(chunk)
+        else pyarrow.nulls(len(chunk), pyarrow.bool_())
+        for chunk in _arrow(series).chunks
+    ]
     if not found:
         return True
     return _verdict(series, pc.invert(pyarrow.chunked_array(found, pyarrow.bool_())))
@@ -161,7 +170,7 @@ def max_chars(series: pd.Series, *, limit: int) -> bool | pd.Series:
 @register_check_method(statistics=["integer_digits"])
 def fits_numeric(series: pd.Series, *, integer_digits: int) -> bool | pd.Series:
     """A decimal with at most `integer_digits` digits before the point (decoding already holds its scale)."""
-    return _verdict(series, pc.less(pc.abs(_arrow(series)), pyarrow.scalar(10 ** integer_digits)))
+    return _verdict(series, pc.less(pc.abs(_arrow(series)), pyarrow.scalar(10**integer_digits)))
 
 
 @register_check_method(statistics=["flag"])
@@ -173,6 +182,7 @@ def non_negative(series: pd.Series, *, flag: bool) -> bool | pd.Series:
 # --- field kinds: what a contract is written in ------------------------------------------------------------
 # `ignore_na=False`: each check lets nulls pass itself, which spares pandera a null scan per check;
 # `nullable` alone decides whether a field may be missing.
+
 
 def _field(required: bool, alias: str | None, **checks) -> object:
     return pa.Field(nullable=not required, alias=alias, ignore_na=False, **checks)

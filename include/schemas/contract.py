@@ -1,5 +1,6 @@
 """What a contract module declares, as one typed object (`CONTRACT`): the model, and what validation needs to
 read a record into it and a stage row out of it. A missing or misspelt part fails when the module loads."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -31,8 +32,13 @@ class Contract:
 
     def __post_init__(self) -> None:
         columns = set(self.schema.columns)
-        unknown = {*self.natural_key, *self.stage.values(), *self.derived, *self.check_columns.values(),
-                   *([self.key_column] if self.key_column else [])} - columns
+        unknown = {
+            *self.natural_key,
+            *self.stage.values(),
+            *self.derived,
+            *self.check_columns.values(),
+            *([self.key_column] if self.key_column else []),
+        } - columns
         if unknown:
             raise ValueError(f"contract {self.model.__name__} names columns its model lacks: {sorted(unknown)}")
 

@@ -11,6 +11,7 @@ quantity and usage.current.count integers, dates "YYYY-MM-DD", collectedAt an IS
 Critical: id, the tenant, product.code, type, quantity, dates, usage.current.count. Everything else is
 INFORMATIONAL: a value of another JSON type is drift, not a rejection.
 """
+
 from __future__ import annotations
 
 import pandera.pandas as pa
@@ -56,7 +57,11 @@ CONTRACT = Contract(
     model=License,
     natural_key=("id",),
     informational=(
-        "licenseIdentifier", "product.name", "product.genericCode", "perpetual", "unlimited",
+        "licenseIdentifier",
+        "product.name",
+        "product.genericCode",
+        "perpetual",
+        "unlimited",
         "usage.current.collectedAt",
     ),
     # sophos.stage_licenses

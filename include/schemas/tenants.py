@@ -11,6 +11,7 @@ it) and partner.id. Everything else is INFORMATIONAL: a value of another JSON ty
 its JSON text. IGNORED: `contact` (names, email, phone, address: personal data, documented in the
 collection's "Create new tenant" body), `status` and `products`, which the load does not use.
 """
+
 from __future__ import annotations
 
 import pandera.pandas as pa
@@ -46,8 +47,15 @@ class Tenant(pa.DataFrameModel):
 CONTRACT = Contract(
     model=Tenant,
     natural_key=("id",),
-    informational=("showAs", "dataGeography", "dataRegion", "billingType", "organization", "organization.id",
-                   "apiHost"),
+    informational=(
+        "showAs",
+        "dataGeography",
+        "dataRegion",
+        "billingType",
+        "organization",
+        "organization.id",
+        "apiHost",
+    ),
     ignored={
         "contact": "personal data: Support sees a customer's name, not its contact",
         "status": "not used by the load",

@@ -4,6 +4,7 @@ Adding a command: write one `_cmd_<name>(args) -> int` function and register its
 with `set_defaults(handler=...)`. Handlers raise SophosSyncError for anything a person must fix; `main`
 prints its message and exits 1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     sellers_link.add_argument("seller_id", metavar="SELLER_ID")
     sellers_link.add_argument("partner_id", metavar="PARTNER_TENANT_ID")
     sellers_link.add_argument(
-        "--conn", action="append", metavar="CONN_ID",
+        "--conn",
+        action="append",
+        metavar="CONN_ID",
         help="Sophos connection(s) to check with (default: all of SOPHOS_SYNC_CONN_IDS)",
     )
     sellers_link.add_argument("--force", action="store_true", help="replace the seller's existing link")
@@ -133,9 +136,8 @@ def _cmd_review_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_review_resolve(args: argparse.Namespace) -> int:
-    with db.connect(args.dsn) as conn:
-        with conn.transaction():
-            org = workflow.resolve(conn, args.sophos_customer_id, args.org_id, args.by, force=args.force)
+    with db.connect(args.dsn) as conn, conn.transaction():
+        org = workflow.resolve(conn, args.sophos_customer_id, args.org_id, args.by, force=args.force)
     print(
         f"resolved: Sophos customer {args.sophos_customer_id} -> organization {org['org_id']} ({org['name']}, "
         f"seller {org['seller_id']}), by {args.by}. The next sync imports its subscriptions."
@@ -216,11 +218,11 @@ def format_open_rows(rows: list[dict], total: int) -> str:
     def render(cells: Sequence[str]) -> str:
         return "  ".join(
             cell.rjust(width) if i in right_aligned else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths))
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
     out = [render(header)]
-    for row, cells in zip(rows, lines):
+    for row, cells in zip(rows, lines, strict=True):
         out.append(render(cells))
         for candidate in row["candidates"]:
             out.append(f"    candidate {candidate['score']:5.1f}  {candidate['org_id']}  {candidate['name']}")

@@ -7,6 +7,7 @@ validation's contract and stage table, and the month's rejection rule all derive
 A new entity is one more declaration here, its contract in include/schemas/, its stage table in a
 migration and its extract module in sophos_sync.extract.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -26,14 +27,14 @@ class Landing(Enum):
 
 @dataclass(frozen=True)
 class Entity:
-    name: str                 # landing_records.entity, rejected_records.entity, sync_runs.counts keys
-    plural: str               # how logs and counts name its records
-    contract: str             # its module in include/schemas/
+    name: str  # landing_records.entity, rejected_records.entity, sync_runs.counts keys
+    plural: str  # how logs and counts name its records
+    contract: str  # its module in include/schemas/
     stage_table: str
     landing: Landing
-    extract_task: str         # the DAG's mapped task that lands it, one per Sophos connection
-    extract_title: str        # that task's name in the Airflow UI
-    extract_module: str       # the sophos_sync.extract module whose `extract` lands it
+    extract_task: str  # the DAG's mapped task that lands it, one per Sophos connection
+    extract_title: str  # that task's name in the Airflow UI
+    extract_module: str  # the sophos_sync.extract module whose `extract` lands it
     after: str | None = None  # the entity whose landing this one's extract reads (licences: the listed tenants)
     # Above SOPHOS_SYNC_REJECT_THRESHOLD of its records rejected, the month is not loaded (a missing line
     # misstates the invoice; a missing tenant or licence only waits for the next month).
@@ -46,19 +47,36 @@ class Entity:
 
 
 TENANT: Final = Entity(
-    name="tenant", plural="tenants", contract="tenants", stage_table="sophos.stage_tenants",
-    landing=Landing.RECORDS, extract_task="extract_tenants", extract_title="Extract tenants",
+    name="tenant",
+    plural="tenants",
+    contract="tenants",
+    stage_table="sophos.stage_tenants",
+    landing=Landing.RECORDS,
+    extract_task="extract_tenants",
+    extract_title="Extract tenants",
     extract_module="sophos_sync.extract.tenants",
 )
 LICENSE: Final = Entity(
-    name="license", plural="licenses", contract="licenses", stage_table="sophos.stage_licenses",
-    landing=Landing.RECORDS, extract_task="extract_licenses", extract_title="Extract licences",
-    extract_module="sophos_sync.extract.licenses", after="tenant",
+    name="license",
+    plural="licenses",
+    contract="licenses",
+    stage_table="sophos.stage_licenses",
+    landing=Landing.RECORDS,
+    extract_task="extract_licenses",
+    extract_title="Extract licences",
+    extract_module="sophos_sync.extract.licenses",
+    after="tenant",
 )
 BILLING_USAGE: Final = Entity(
-    name="billing_usage", plural="billing lines", contract="billing_usage", stage_table="sophos.stage_billing_lines",
-    landing=Landing.PAGES, extract_task="extract_billing_usage", extract_title="Extract billing usage",
-    extract_module="sophos_sync.extract.billing_usage", rejection_threshold=True,
+    name="billing_usage",
+    plural="billing lines",
+    contract="billing_usage",
+    stage_table="sophos.stage_billing_lines",
+    landing=Landing.PAGES,
+    extract_task="extract_billing_usage",
+    extract_title="Extract billing usage",
+    extract_module="sophos_sync.extract.billing_usage",
+    rejection_threshold=True,
 )
 
 ENTITIES: Final = (TENANT, LICENSE, BILLING_USAGE)

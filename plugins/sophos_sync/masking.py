@@ -1,4 +1,5 @@
 """Secrets of Airflow connections masked in Airflow's logs, however a URI spells them."""
+
 from __future__ import annotations
 
 from urllib.parse import quote, quote_plus

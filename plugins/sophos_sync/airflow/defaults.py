@@ -1,4 +1,5 @@
 """Airflow-side defaults of the DAG: params, retries and the retry policy, failure alerts."""
+
 from __future__ import annotations
 
 from airflow.sdk import ExceptionRetryPolicy, Param, RetryAction, RetryRule

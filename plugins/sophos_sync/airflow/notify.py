@@ -4,6 +4,7 @@ Point SOPHOS_SYNC_ALERT_WEBHOOK_URL at a chat or incident webhook (it receives `
 replace `on_failure` in the DAG's default_args (sophos_sync.airflow.defaults) with any Airflow notifier
 (e-mail, Slack, ...).
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,7 +48,7 @@ def _billing_month(ti) -> str | None:
 def _note_failure(context, ti) -> None:
     from sophos_sync.airflow import run_note
 
-    task = getattr(getattr(ti, "task", None), "task_display_name", None) or getattr(ti, "task_id", "?")
+    task = str(getattr(getattr(ti, "task", None), "task_display_name", None) or getattr(ti, "task_id", "?"))
     note = run_note.failure_line(_billing_month(ti), task, context.get("exception"))
     run_note.annotate(context.get("run_id", ""), note)
 

@@ -8,6 +8,7 @@ with a JWT from `POST /auth/token`. Where that API is, and as whom, is the Airfl
 `airflow_api` (conn type http: host = the api-server's URL, login/password = a user who may edit DAG runs).
 Without that connection (`airflow dags test`) the note is logged in one line instead, and the run goes on.
 """
+
 from __future__ import annotations
 
 import logging

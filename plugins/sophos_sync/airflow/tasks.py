@@ -4,7 +4,10 @@ Only run ids, month strings and small count dicts travel through XCom; the data 
 PostgreSQL tables keyed by the run. The heavy modules are imported inside the tasks, so parsing the DAG
 imports little more than this module and the entity declarations.
 """
+
 from __future__ import annotations
+
+from typing import cast
 
 from airflow.sdk import Asset, get_current_context, task
 
@@ -81,12 +84,14 @@ def wait_for_billing_report(month: str) -> bool:
 def _extract_task(entity: Entity):
     """The mapped task that lands `entity` for one Sophos connection, named after it in the UI."""
 
-    @task(task_id=entity.extract_task, task_display_name=entity.extract_title,
-          map_index_template="{{ sophos_account }}")
+    @task(
+        task_id=entity.extract_task, task_display_name=entity.extract_title, map_index_template="{{ sophos_account }}"
+    )
     def extract(account: str, sync_run_id: int, month: str) -> dict:
         from sophos_sync.run import stages
 
-        get_current_context()["sophos_account"] = account  # the mapped instance's name (map_index_template)
+        # the mapped instance's name in the UI: map_index_template reads this key of the context
+        cast(dict, get_current_context())["sophos_account"] = account
         return stages.extract_entity(entity.name, account, sync_run_id, _month(month))
 
     return extract

@@ -7,6 +7,7 @@ Each extract replaces its own (run, account, entity) slice in one transaction, s
 duplicates rows, and records what the API itself said about the whole (its item count, skipped tenants).
 Everything is streamed from the API into COPY, never collected in memory first.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,6 +21,7 @@ from datetime import date
 import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
+
 
 @dataclass(frozen=True)
 class Job:
@@ -119,9 +121,10 @@ def replace_slice(
         (sync_run_id, account, entity),
     )
     count = 0
-    with conn.cursor() as cur, cur.copy(
-        "COPY sophos.landing_records (sync_run_id, account, entity, seq, tenant_id, raw) FROM STDIN"
-    ) as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy("COPY sophos.landing_records (sync_run_id, account, entity, seq, tenant_id, raw) FROM STDIN") as copy,
+    ):
         for count, (tenant_id, item) in enumerate(records, start=1):
             copy.write_row((sync_run_id, account, entity, count, tenant_id, Jsonb(item, _landing_json)))
     return count
@@ -146,8 +149,16 @@ def record_batch(
                partner_id = EXCLUDED.partner_id, record_count = EXCLUDED.record_count,
                reported_count = EXCLUDED.reported_count, skipped = EXCLUDED.skipped,
                contract_currency = EXCLUDED.contract_currency, extracted_at = now()""",
-        (sync_run_id, account, entity, partner_id, record_count, reported_count, Jsonb(skipped or []),
-         contract_currency),
+        (
+            sync_run_id,
+            account,
+            entity,
+            partner_id,
+            record_count,
+            reported_count,
+            Jsonb(skipped or []),
+            contract_currency,
+        ),
     )
 
 

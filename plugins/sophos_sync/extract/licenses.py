@@ -1,4 +1,5 @@
 """Extract licences (subscriptions): one call per tenant the connection listed, one landing row per licence."""
+
 from __future__ import annotations
 
 import logging
@@ -47,10 +48,16 @@ def extract(conn: psycopg.Connection, client: SophosClient, job: Job) -> dict:
     if skipped:
         log.warning(
             "licences of %d tenant(s) of %s were skipped (e.g. %s: %s); their subscriptions keep their last state",
-            len(skipped), job.account, skipped[0]["tenant_id"], skipped[0]["reason"],
+            len(skipped),
+            job.account,
+            skipped[0]["tenant_id"],
+            skipped[0]["reason"],
         )
     log.info(
         "extracted licences of %s: %s for %s tenants in %.1f s",
-        job.account, f"{count:,}", f"{len(tenants) - len(skipped):,}", time.monotonic() - started,
+        job.account,
+        f"{count:,}",
+        f"{len(tenants) - len(skipped):,}",
+        time.monotonic() - started,
     )
     return {"licenses": count, "tenants_skipped": len(skipped)}

@@ -1,4 +1,5 @@
 """Extract tenants (Sophos's customers): every tenant the connection's partner sees, one landing row each."""
+
 from __future__ import annotations
 
 import logging

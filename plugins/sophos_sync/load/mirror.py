@@ -4,6 +4,7 @@ Set-based SQL only (include/sql/load/*.sql); validate has already COPYed the row
 The mirror (customers, subscriptions, their status history) holds Sophos's current state and moves
 only forward: a backfill of an older month reloads that month's invoice lines and leaves it alone.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -25,17 +26,13 @@ def _run(conn: psycopg.Connection, name: str, params: dict) -> int:
     return conn.execute(db.sql(f"load/{name}"), params).rowcount
 
 
-def _row(conn: psycopg.Connection, name: str, params: dict) -> dict:
-    cur = conn.execute(db.sql(f"load/{name}"), params)
-    return dict(zip((c.name for c in cur.description), cur.fetchone()))
-
-
 def month_end(billing_month: date) -> date:
     return billing_month.replace(day=calendar.monthrange(billing_month.year, billing_month.month)[1])
 
 
-def load_month(conn: psycopg.Connection, sync_run_id: int, billing_month: date,
-               raw_amounts: Callable[[], dict] | None = None) -> dict:
+def load_month(
+    conn: psycopg.Connection, sync_run_id: int, billing_month: date, raw_amounts: Callable[[], dict] | None = None
+) -> dict:
     """Load the run's staged month in ONE transaction and reconcile it before the commit.
 
     Commits when the connection has no transaction open (the normal case); inside a caller's transaction
@@ -55,27 +52,36 @@ def load_month(conn: psycopg.Connection, sync_run_id: int, billing_month: date,
         as_of = row[0] if row else None
         mirror = as_of is None or billing_month >= as_of
         # Additive and never overwriting: also done on a backfill, so its lines are mapped like a current run's.
-        counts: dict = {"customer_mappings": {
-            "dropped_seller_changed": _run(conn, "drop_seller_changed_mappings", params),
-            "auto_inserted": _run(conn, "insert_auto_mappings", params),
-        }}
+        counts: dict = {
+            "customer_mappings": {
+                "dropped_seller_changed": _run(conn, "drop_seller_changed_mappings", params),
+                "auto_inserted": _run(conn, "insert_auto_mappings", params),
+            }
+        }
         if mirror:
             log.info(
                 "loading %s into the mirror (mirror was at %s)",
-                f"{billing_month:%Y-%m}", f"{as_of:%Y-%m}" if as_of else "nothing yet",
+                f"{billing_month:%Y-%m}",
+                f"{as_of:%Y-%m}" if as_of else "nothing yet",
             )
             counts.update(_load_mirror(conn, params))
         else:
             log.info(
                 "backfill of %s: the mirror stays at %s; only the month's invoice lines are reloaded",
-                f"{billing_month:%Y-%m}", f"{as_of:%Y-%m}",
+                f"{billing_month:%Y-%m}",
+                f"{as_of:%Y-%m}",
             )
         counts["mirror"] = "applied" if mirror else "skipped (backfill)"
         counts["invoice_lines"] = replace_invoice_lines(conn, sync_run_id, billing_month)
         counts["review_closed"] = workflow.close_resolved(conn, sync_run_id)
         counts["reconciliation"] = reconcile(conn, sync_run_id, billing_month, raw_amounts)
-    log.info("loaded %s (sync run %d): %s in %.1f s", f"{billing_month:%Y-%m}", sync_run_id, _summary(counts),
-             time.monotonic() - started)
+    log.info(
+        "loaded %s (sync run %d): %s in %.1f s",
+        f"{billing_month:%Y-%m}",
+        sync_run_id,
+        _summary(counts),
+        time.monotonic() - started,
+    )
     return counts
 
 
@@ -92,14 +98,16 @@ def _summary(counts: dict) -> str:
     mappings = counts["customer_mappings"]
     parts.append(f"auto mappings {mappings['auto_inserted']:,}")
     if mappings["dropped_seller_changed"]:
-        parts.append(f"mappings to another seller's organization taken out of use {mappings['dropped_seller_changed']:,}")
+        parts.append(
+            f"mappings to another seller's organization taken out of use {mappings['dropped_seller_changed']:,}"
+        )
     return ", ".join(parts)
 
 
 def _load_mirror(conn: psycopg.Connection, params: dict) -> dict:
-    customers = _row(conn, "merge_customers", params)
+    customers = db.one_by_name(conn, "load/merge_customers", params)
     customers["removed"] = _run(conn, "mark_removed_customers", params)
-    subscriptions = _row(conn, "merge_subscriptions", params)
+    subscriptions = db.one_by_name(conn, "load/merge_subscriptions", params)
     subscriptions["cancelled_vanished"] = _run(conn, "cancel_vanished_subscriptions", params)
     history = {
         "closed": _run(conn, "close_status_history", params),

@@ -1,6 +1,7 @@
 """Reconciliation: the month's loaded lines against what Sophos reported (line counts) and against the raw
 API records (money per currency), before the load commits and again after; and the month's lines billed in
 another currency than their connection's contract."""
+
 from __future__ import annotations
 
 import logging
@@ -23,13 +24,13 @@ log = logging.getLogger(__name__)
 NO_CURRENCY = "no currency"
 
 
-def _row(conn: psycopg.Connection, name: str, params: dict) -> dict:
-    cur = conn.execute(db.sql(f"load/{name}"), params)
-    return dict(zip((c.name for c in cur.description), cur.fetchone()))
-
-
-def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date,
-              raw_amounts: Callable[[], dict] | None = None, compared_with: str = "the raw API records") -> dict:
+def reconcile(
+    conn: psycopg.Connection,
+    sync_run_id: int,
+    billing_month: date,
+    raw_amounts: Callable[[], dict] | None = None,
+    compared_with: str = "the raw API records",
+) -> dict:
     """Check the month's loaded lines against what Sophos reported; raise ReconciliationError if they differ.
 
     Counts: loaded + rejected + collapsed identical duplicates == the API's announced count.
@@ -42,8 +43,10 @@ def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date,
     params = {"sync_run_id": sync_run_id, "billing_month": billing_month}
     with conn.transaction():
         per_currency = conn.execute(db.sql("load/reconcile_loaded"), params).fetchall()
-        lines = {"loaded": sum(count for _, count, _ in per_currency),
-                 **_row(conn, "reconcile_line_counts", params)}
+        lines = {
+            "loaded": sum(count for _, count, _ in per_currency),
+            **db.one_by_name(conn, "load/reconcile_line_counts", params),
+        }
         loaded_amounts = {currency: amount for currency, _, amount in per_currency}
         raw = raw_amounts() if raw_amounts else raw_line_amounts(conn, sync_run_id)
     month = f"{billing_month:%Y-%m}"
@@ -83,8 +86,13 @@ def reconcile(conn: psycopg.Connection, sync_run_id: int, billing_month: date,
     }
     log.info(
         "reconciled %s: %s lines reported = %s loaded + %s rejected + %s collapsed; amounts %s in %.1f s",
-        month, f"{lines['reported']:,}", f"{lines['loaded']:,}", f"{lines['rejected']:,}",
-        f"{lines['collapsed_duplicates']:,}", _fmt_amounts(loaded_amounts), time.monotonic() - started,
+        month,
+        f"{lines['reported']:,}",
+        f"{lines['loaded']:,}",
+        f"{lines['rejected']:,}",
+        f"{lines['collapsed_duplicates']:,}",
+        _fmt_amounts(loaded_amounts),
+        time.monotonic() - started,
     )
     return figures
 
@@ -99,7 +107,9 @@ def raw_line_amounts(conn: psycopg.Connection, sync_run_id: int) -> dict[str | N
     fields = [*key_fields, "netPrice", "billableQuantity", "netPriceCurrency", "unitPriceCurrency"]
     # Decoded as validate decodes (msgspec, so line_key_of gives the same keys), but only these fields.
     attrs = [f"f{i}" for i in range(len(fields))]
-    line = msgspec.defstruct("Line", [(a, Any, None) for a in attrs], rename=dict(zip(attrs, fields)), gc=False)
+    line = msgspec.defstruct(
+        "Line", [(a, Any, None) for a in attrs], rename=dict(zip(attrs, fields, strict=True)), gc=False
+    )
     decoder, pick = msgspec.json.Decoder(line), attrgetter(*attrs)
     params = {"sync_run_id": sync_run_id}
     rejected = {key for (key,) in conn.execute(db.sql("load/rejected_line_keys"), params)}
@@ -111,11 +121,11 @@ def raw_line_amounts(conn: psycopg.Connection, sync_run_id: int) -> dict[str | N
         for (page,) in cur:
             for decoded in _page_lines(decoder, page):
                 values = pick(decoded)
-                key = line_key_of(values[:len(key_fields)])
+                key = line_key_of(values[: len(key_fields)])
                 if key in rejected or key in seen:
                     continue
                 seen.add(key)
-                price, quantity, net_currency, unit_currency = values[len(key_fields):]
+                price, quantity, net_currency, unit_currency = values[len(key_fields) :]
                 # Prices are decimal strings (validate rejects anything else); str() so Decimal never sees a
                 # float. A line without price or quantity has no amount, as line_amount is NULL in PostgreSQL.
                 totals[net_currency or unit_currency] += (

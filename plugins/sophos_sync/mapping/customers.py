@@ -1,5 +1,6 @@
 """Customer mapping's SQL side: the run's tenants, sellers, organizations and mappings read, decided
 (mapping.rules, pure) and written into sophos.stage_customer_decisions."""
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,15 @@ def map_customers(conn: psycopg.Connection, sync_run_id: int) -> dict[str, int]:
     log.info(
         "mapped customers of run %s: %d tenants, %d already mapped, %d auto-matched, %d unmapped "
         "(no_match %d, ambiguous %d, unknown_seller %d, seller_changed %d) in %.1f s",
-        sync_run_id, len(decisions), counts["mapped"], counts["auto_matched"], counts["unmapped"],
-        counts["no_match"], counts["ambiguous"], counts["unknown_seller"], counts["seller_changed"],
+        sync_run_id,
+        len(decisions),
+        counts["mapped"],
+        counts["auto_matched"],
+        counts["unmapped"],
+        counts["no_match"],
+        counts["ambiguous"],
+        counts["unknown_seller"],
+        counts["seller_changed"],
         time.monotonic() - started,
     )
     return counts

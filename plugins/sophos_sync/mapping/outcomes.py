@@ -1,5 +1,6 @@
 """What mapping decides for a Sophos customer, and why a customer stays unmapped: defined once, read by the
 decision (rules), the review table's checks, Support's page and the run summary."""
+
 from __future__ import annotations
 
 from typing import Final

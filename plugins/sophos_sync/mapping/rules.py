@@ -17,6 +17,7 @@ customer is ``ambiguous`` rather than guessed.
 
 Fuzzy similarity (rapidfuzz) only ranks the candidates shown to Support; it never creates a mapping.
 """
+
 from __future__ import annotations
 
 import re
@@ -59,17 +60,80 @@ _LEGAL_SUFFIXES: tuple[tuple[str, ...], ...] = tuple(
     tuple(suffix.split())
     for suffix in (
         # German-speaking
-        "gmbh", "mbh", "ag", "kg", "kgaa", "ohg", "gbr", "ug", "ug haftungsbeschrankt", "ev", "eg", "se",
+        "gmbh",
+        "mbh",
+        "ag",
+        "kg",
+        "kgaa",
+        "ohg",
+        "gbr",
+        "ug",
+        "ug haftungsbeschrankt",
+        "ev",
+        "eg",
+        "se",
         # English-speaking
-        "ltd", "limited", "inc", "incorporated", "llc", "llp", "lp", "corp", "corporation", "co", "company",
-        "plc", "pty", "pvt", "pte",
+        "ltd",
+        "limited",
+        "inc",
+        "incorporated",
+        "llc",
+        "llp",
+        "lp",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "plc",
+        "pty",
+        "pvt",
+        "pte",
         # Romance languages
-        "sa", "sas", "sasu", "sarl", "eurl", "srl", "srls", "spa", "sl", "slu", "sau", "sca", "scs", "snc",
-        "lda", "ltda", "sa de cv", "sapi de cv",
+        "sa",
+        "sas",
+        "sasu",
+        "sarl",
+        "eurl",
+        "srl",
+        "srls",
+        "spa",
+        "sl",
+        "slu",
+        "sau",
+        "sca",
+        "scs",
+        "snc",
+        "lda",
+        "ltda",
+        "sa de cv",
+        "sapi de cv",
         # Benelux, Nordics
-        "bv", "nv", "bvba", "vof", "cv", "ab", "oy", "oyj", "as", "asa", "aps", "hf", "ehf",
+        "bv",
+        "nv",
+        "bvba",
+        "vof",
+        "cv",
+        "ab",
+        "oy",
+        "oyj",
+        "as",
+        "asa",
+        "aps",
+        "hf",
+        "ehf",
         # Central and Eastern Europe
-        "sp z oo", "sp zoo", "sro", "spol s ro", "kft", "zrt", "nyrt", "doo", "dd", "ad", "ood", "eood",
+        "sp z oo",
+        "sp zoo",
+        "sro",
+        "spol s ro",
+        "kft",
+        "zrt",
+        "nyrt",
+        "doo",
+        "dd",
+        "ad",
+        "ood",
+        "eood",
     )
 )
 _SUFFIX_SET = frozenset(_LEGAL_SUFFIXES)
@@ -134,25 +198,25 @@ def decide(
     """
     seller_by_partner = {
         _uuid_key(partner): seller
-        for partner, seller in zip(sellers["sophos_partner_id"], sellers["seller_id"])
+        for partner, seller in zip(sellers["sophos_partner_id"], sellers["seller_id"], strict=True)
         if _present(partner)
     }
     mapped_org = {
         _uuid_key(customer): (org, org_seller)
         for customer, org, org_seller in zip(
-            mappings["sophos_customer_id"], mappings["platform_org_id"], mappings["org_seller_id"]
+            mappings["sophos_customer_id"], mappings["platform_org_id"], mappings["org_seller_id"], strict=True
         )
     }
     seller_orgs = _SellerOrganizations(orgs)
 
-    rows = []
+    rows: list[dict] = []
     to_rank: dict[str, list[tuple[int, list[str]]]] = defaultdict(list)  # seller -> (row index, names)
     for customer, name, show_as, partner in zip(
-        tenants["sophos_customer_id"], tenants["name"], tenants["show_as"], tenants["partner_id"]
+        tenants["sophos_customer_id"], tenants["name"], tenants["show_as"], tenants["partner_id"], strict=True
     ):
         partner_id = str(partner) if _present(partner) else None
         seller_id = seller_by_partner.get(_uuid_key(partner)) if partner_id else None
-        row = {
+        row: dict = {
             "sophos_customer_id": str(customer),
             "partner_id": partner_id,
             "seller_id": seller_id,
@@ -181,7 +245,7 @@ def decide(
         rows.append(row)
     for seller_id, pending in to_rank.items():
         ranked = seller_orgs.ranked_candidates(seller_id, [names for _, names in pending])
-        for (index, _), candidates in zip(pending, ranked):
+        for (index, _), candidates in zip(pending, ranked, strict=True):
             rows[index]["candidates"] = candidates
     return pd.DataFrame(rows, columns=DECISION_COLUMNS, dtype=object)
 
@@ -193,7 +257,7 @@ class _SellerOrganizations:
         self._orgs: dict[str, list[tuple[str, str]]] = defaultdict(list)  # seller -> [(org_id, name)]
         self._normalized: dict[str, list[str]] = defaultdict(list)  # seller -> normalized names, same order
         self._by_name: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for org_id, seller_id, name in zip(orgs["org_id"], orgs["seller_id"], orgs["name"]):
+        for org_id, seller_id, name in zip(orgs["org_id"], orgs["seller_id"], orgs["name"], strict=True):
             normalized = normalize_name(_text(name))
             self._orgs[seller_id].append((str(org_id), _text(name)))
             self._normalized[seller_id].append(normalized)
@@ -218,7 +282,7 @@ class _SellerOrganizations:
         scores = process.cdist(
             queries, self._normalized[seller_id], scorer=fuzz.WRatio, score_cutoff=MIN_CANDIDATE_SCORE, workers=-1
         )
-        result = []
+        result: list[list[dict]] = []
         for names in customers:
             if not names:
                 result.append([])

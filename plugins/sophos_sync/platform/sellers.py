@@ -1,5 +1,6 @@
 """Seller onboarding ("Add Existing Contract" → "Validate" in the seller guide): link a seller of the
 Platform to its Sophos Partner Tenant ID after checking, through the Sophos API, that we can reach it."""
+
 from __future__ import annotations
 
 import logging
@@ -98,4 +99,4 @@ def list_sellers(conn: psycopg.Connection) -> list[dict]:
            ORDER BY s.seller_id"""
     ).fetchall()
     keys = ("seller_id", "name", "sophos_partner_id", "customers", "last_synced_at")
-    return [dict(zip(keys, row)) for row in rows]
+    return [dict(zip(keys, row, strict=True)) for row in rows]

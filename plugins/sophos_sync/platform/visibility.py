@@ -1,5 +1,6 @@
 """Platform-side cancellation: hiding a subscription on the seller's page (seller guide, "Cancelling
 Subscriptions"). The real cancellation happens in Sophos; the sync never touches this Platform-owned state."""
+
 from __future__ import annotations
 
 import psycopg

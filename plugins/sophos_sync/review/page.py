@@ -14,6 +14,7 @@ also load plugins, and they have no auth manager.
 Its endpoints stay in one module (a little over 350 lines) because they share one set of guards (who the
 caller is, what they may do, the CSRF and origin checks): split off the guards if the page grows.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +24,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import psycopg
@@ -51,7 +52,9 @@ NAV_ENTRY = {
     "destination": "nav",
 }
 
-READ, WRITE = "GET", "PUT"
+Method = Literal["GET", "PUT"]
+READ: Method = "GET"
+WRITE: Method = "PUT"
 CSRF_HEADER = "X-CSRF-Token"
 MAX_ROWS = 500
 MAX_SUGGESTIONS = 20
@@ -85,12 +88,10 @@ async def current_user(request: Request) -> Any:
     try:
         return await get_user(request, None, await bearer_scheme(request))
     except HTTPException as exc:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, f"Sign in to Airflow first ({exc.detail})."
-        ) from None
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"Sign in to Airflow first ({exc.detail}).") from None
 
 
-def may(user: Any, method: str) -> bool:
+def may(user: Any, method: Method) -> bool:
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
 
@@ -99,7 +100,9 @@ def may(user: Any, method: str) -> bool:
 
 def reader(user: Annotated[Any, Depends(current_user)]) -> Any:
     if not may(user, READ):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"Reading this page needs read access to the DAG {settings.DAG_ID}.")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"Reading this page needs read access to the DAG {settings.DAG_ID}."
+        )
     return user
 
 
@@ -161,9 +164,7 @@ def _text(value: str | None, what: str, limit: int = MAX_FILTER_CHARS) -> str | 
         return None
     value = value.strip()
     if len(value) > limit or _CONTROL.search(value):
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, f"{what} must be at most {limit} printable characters."
-        )
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{what} must be at most {limit} printable characters.")
     return value
 
 
@@ -247,14 +248,14 @@ def present(row: dict) -> dict:
 # --- The app ---------------------------------------------------------------------------------------------
 
 
-def _database_unreachable(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
+async def _database_unreachable(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
     return JSONResponse(
         {"detail": "The sync's database cannot be reached (Airflow connection sophos_db); try again later."},
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
     )
 
 
-def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
     problems = "; ".join(
         f"{'.'.join(str(part) for part in error['loc'][1:]) or 'body'}: {error['msg']}" for error in exc.errors()
     )
@@ -323,9 +324,7 @@ def customers(
 
 
 @app.get("/api/customers/{sophos_customer_id}/organizations")
-def organizations(
-    sophos_customer_id: str, user: Annotated[Any, Depends(reader)], q: str | None = None
-) -> dict:
+def organizations(sophos_customer_id: str, user: Annotated[Any, Depends(reader)], q: str | None = None) -> dict:
     """Type-ahead: the organizations of the customer's own seller matching `q` (name or id)."""
     customer = _customer_id(sophos_customer_id)
     text = _text(q, "q") or ""

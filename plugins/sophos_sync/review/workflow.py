@@ -5,6 +5,7 @@ contracts and Mapping rules.
 Every function takes an open psycopg connection and runs inside the caller's transaction: it never
 commits or rolls back. After a ReviewError the caller must roll back (PostgreSQL aborted the transaction).
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,13 +30,15 @@ def record_unmapped_customers(conn: psycopg.Connection, sync_run_id: int, billin
 
     Returns {"inserted", "updated", "reopened"} ("reopened" is among "updated": resolved rows whose
     customer is unmapped again)."""
-    row = conn.execute(
-        db.sql("review/upsert_unmapped"), {"sync_run_id": sync_run_id, "billing_month": billing_month}
-    ).fetchone()
+    row = db.one(conn, "review/upsert_unmapped", {"sync_run_id": sync_run_id, "billing_month": billing_month})
     counts = {"inserted": int(row[0]), "updated": int(row[1]), "reopened": int(row[2])}
     log.info(
         "recorded unmapped customers of run %s (%s): %d new, %d already listed (%d reopened)",
-        sync_run_id, billing_month, counts["inserted"], counts["updated"], counts["reopened"],
+        sync_run_id,
+        billing_month,
+        counts["inserted"],
+        counts["updated"],
+        counts["reopened"],
     )
     if counts["reopened"]:
         log.warning("%d customers resolved earlier are unmapped again: their mapping was removed", counts["reopened"])
@@ -46,7 +49,7 @@ def close_resolved(conn: psycopg.Connection, sync_run_id: int) -> int:
     """Mark resolved the open review rows whose customer now has a mapping (auto-matched in this run, or
     mapped manually); returns how many. The load calls it inside its transaction, after writing the
     run's auto mappings."""
-    closed, _ = conn.execute(db.sql("review/close_resolved"), {"sync_run_id": sync_run_id}).fetchone()
+    closed, _ = db.one(conn, "review/close_resolved", {"sync_run_id": sync_run_id})
     log.info("closed review rows of customers mapped now (run %s): %d", sync_run_id, closed)
     return int(closed)
 
@@ -58,7 +61,7 @@ def list_open(conn: psycopg.Connection, limit: int | None = None) -> list[dict]:
 
 
 def count_open(conn: psycopg.Connection) -> int:
-    return conn.execute(db.sql("review/count_open")).fetchone()[0]
+    return db.one(conn, "review/count_open")[0]
 
 
 def resolve(
@@ -77,19 +80,20 @@ def resolve(
         ) from None
     params = {"sophos_customer_id": customer, "org_id": org_id, "resolved_by": resolved_by, "force": force}
     try:
-        with conn.cursor(row_factory=dict_row) as cur:
-            organization = cur.execute(db.sql("review/resolve_customer"), params).fetchone()
+        organization = db.one_by_name(conn, "review/resolve_customer", params)
     except (psycopg.errors.RaiseException, psycopg.errors.InvalidParameterValue) as exc:
         diag = exc.diag
         hint = f" {diag.message_hint}" if diag.message_hint else ""
         raise ReviewError(f"refused: {diag.message_primary}.{hint}") from None
     except psycopg.errors.InsufficientPrivilege:
         raise ReviewError(
-            "only Support may resolve customers: connect as a user granted the support_agent role; "
-            "nothing was changed"
+            "only Support may resolve customers: connect as a user granted the support_agent role; nothing was changed"
         ) from None
     log.info(
-        "resolved customer %s -> organization %s by %s%s", customer, org_id, resolved_by.strip(),
+        "resolved customer %s -> organization %s by %s%s",
+        customer,
+        org_id,
+        resolved_by.strip(),
         " (forced)" if force else "",
     )
     return organization

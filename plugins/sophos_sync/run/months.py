@@ -1,5 +1,6 @@
 """Which billing month a run syncs: the param of a manual run, the latest published report, or the month of
 the logical date, minus the configured lag (docs/architecture.md, The flow)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -32,7 +33,11 @@ def latest_published_month(today: date, lag_months: int | None = None) -> date:
 
 
 def choose_billing_month(
-    param: str | None, *, manual: bool, logical_date: datetime | None, run_after: datetime,
+    param: str | None,
+    *,
+    manual: bool,
+    logical_date: datetime | None,
+    run_after: datetime,
     lag_months: int | None = None,
 ) -> tuple[date, str]:
     """The run's billing month and how it was chosen (for the log and the run note).

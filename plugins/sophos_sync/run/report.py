@@ -1,4 +1,5 @@
 """The run report: reconcile the committed month, close the run, and say what happened in a few lines."""
+
 from __future__ import annotations
 
 import logging
@@ -30,9 +31,7 @@ def format_summary(summary: dict) -> str:
         f"Sophos sync {summary['billing_month']} (sync run {summary['sync_run_id']}): {summary['status']}"
         + (f" in {summary['seconds']} s" if summary["seconds"] is not None else "")
     ]
-    extracted = " · ".join(
-        f"{entity} {_fmt(v.get('received', 0))}" for entity, v in validated.items()
-    )
+    extracted = " · ".join(f"{entity} {_fmt(v.get('received', 0))}" for entity, v in validated.items())
     lines.append(f"  extracted   {extracted or 'nothing'}")
     rejected = " · ".join(
         f"{entity} {_fmt(v.get('rejected', 0))}"
@@ -49,8 +48,7 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  collapsed   {_fmt(collapsed)} identical duplicate billing lines")
     lines.append(
         f"  customers   mapped {_fmt(mapping.get('mapped', 0))} · auto-matched {_fmt(mapping.get('auto_matched', 0))}"
-        f" · unmapped {_fmt(mapping.get('unmapped', 0))}"
-        + _reasons(mapping)
+        f" · unmapped {_fmt(mapping.get('unmapped', 0))}" + _reasons(mapping)
     )
     load = counts.get("load", {})
     if load:
@@ -61,16 +59,21 @@ def format_summary(summary: dict) -> str:
     for account, found in counts.get("currency_mismatch", {}).items():
         lines.append(
             f"  currency    {account}: {_fmt(found['lines'])} lines not in the contract currency "
-            f"{found['contract_currency']} (" + ", ".join(f"{c} {_fmt(n)}" for c, n in found["by_currency"].items())
+            f"{found['contract_currency']} ("
+            + ", ".join(f"{c} {_fmt(n)}" for c, n in found["by_currency"].items())
             + "), flagged in finance.invoice_lines"
         )
     drift = counts.get("schema_drift", {})
     if drift:
         lines.append("  drift       " + "; ".join(f"{e}: new fields {', '.join(f)}" for e, f in drift.items()))
     for entity, changed in counts.get("type_drift", {}).items():
-        lines.append(f"  drift       {entity}: " + "; ".join(
-            f"{d['field']} is {d['found']} (was {d['expected']}) in {_fmt(d['records'])} records, kept"
-            for d in changed))
+        lines.append(
+            f"  drift       {entity}: "
+            + "; ".join(
+                f"{d['field']} is {d['found']} (was {d['expected']}) in {_fmt(d['records'])} records, kept"
+                for d in changed
+            )
+        )
     if summary["top_unmapped"]:
         lines.append(
             f"  top unmapped customers by amount in {summary['billing_month']} (python -m sophos_sync review list):"
@@ -155,7 +158,11 @@ def reconcile_and_report(sync_run_id: int, billing_month: date, dsn: str | None 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="staged-amounts") as pool, db.connect(dsn) as conn:
         staged = pool.submit(_staged_line_amounts, sync_run_id, dsn)
         figures = reconcile(
-            conn, sync_run_id, billing_month, staged.result, compared_with="the lines validation staged",
+            conn,
+            sync_run_id,
+            billing_month,
+            staged.result,
+            compared_with="the lines validation staged",
         )
         conn.commit()
         sync_run.finish(conn, sync_run_id, "succeeded", {"reconcile": figures})

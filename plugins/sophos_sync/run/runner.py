@@ -3,11 +3,13 @@ order: what the benchmark and the reliability tests run.
 
 STAGES is the order, defined once; tests/dags/test_dag_integrity.py holds the DAG's edges to it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
+from typing import Any
 
 from sophos_sync.entities import ENTITIES
 from sophos_sync.run import report
@@ -43,22 +45,41 @@ def _run_stage(name: str, step: Callable[[], object]) -> object:
     return step()
 
 
-def _stage_call(name: str, billing_month: date, accounts: Sequence[str], dag_run_id: str | None,
-                sync_run_id: int | None, dsn: str | None, account_workers: int = 1) -> Callable[[], object]:
+def _stage_call(
+    name: str,
+    billing_month: date,
+    accounts: Sequence[str],
+    dag_run_id: str | None,
+    sync_run_id: int | None,
+    dsn: str | None,
+    account_workers: int = 1,
+) -> Callable[[], object]:
     """What the DAG's task `name` calls, for all accounts at once where the DAG maps it over them."""
+    if name == "start_sync_run":
+        if not dag_run_id:
+            raise ValueError("opening a sync run needs the dag_run_id it belongs to")
+        opened_for = dag_run_id
+        return lambda: stage_functions.start_run(opened_for, billing_month, dsn)
+    if sync_run_id is None:
+        raise ValueError(f"{name} goes on with an open run: give its sync_run_id, or run start_sync_run first")
+    run_id = sync_run_id
     for entity, task in EXTRACT_STAGES.items():
         if name == task:
-            return lambda entity=entity: _each_account(
-                lambda account: stage_functions.extract_entity(entity, account, sync_run_id, billing_month, dsn),
-                accounts, account_workers,
-            )
+
+            def extract_all(entity: str = entity) -> list[dict]:
+                return _each_account(
+                    lambda account: stage_functions.extract_entity(entity, account, run_id, billing_month, dsn),
+                    accounts,
+                    account_workers,
+                )
+
+            return extract_all
     return {
-        "start_sync_run": lambda: stage_functions.start_run(dag_run_id, billing_month, dsn),
-        "validate": lambda: stage_functions.validate_run(sync_run_id, dsn=dsn),
-        "map_customers": lambda: stage_functions.map_customers(sync_run_id, dsn),
-        "record_unmapped_customers": lambda: stage_functions.record_unmapped(sync_run_id, billing_month, dsn),
-        "load_mirror": lambda: stage_functions.load_mirror(sync_run_id, billing_month, dsn),
-        "reconcile_and_report": lambda: report.reconcile_and_report(sync_run_id, billing_month, dsn),
+        "validate": lambda: stage_functions.validate_run(run_id, dsn=dsn),
+        "map_customers": lambda: stage_functions.map_customers(run_id, dsn),
+        "record_unmapped_customers": lambda: stage_functions.record_unmapped(run_id, billing_month, dsn),
+        "load_mirror": lambda: stage_functions.load_mirror(run_id, billing_month, dsn),
+        "reconcile_and_report": lambda: report.reconcile_and_report(run_id, billing_month, dsn),
     }[name]
 
 
@@ -90,15 +111,15 @@ def run_month(
         raise ValueError("opening a sync run needs the dag_run_id it belongs to")
     if "start_sync_run" not in wanted and sync_run_id is None:
         raise ValueError("without start_sync_run, give the sync_run_id of the open run to go on with")
-    mapping: dict = {}
+    mapping: Any = {}
 
-    def run(name: str) -> object:
+    def run(name: str) -> Any:
         return around_stage(
             name, _stage_call(name, billing_month, accounts, dag_run_id, sync_run_id, dsn, account_workers)
         )
 
     with ThreadPoolExecutor(max_workers=len(BESIDE), thread_name_prefix="stage-beside") as pool:
-        started_beside = {}
+        started_beside: dict[str, Future] = {}
         for name in STAGES:
             if name not in wanted or (name == "record_unmapped_customers" and not mapping.get("unmapped", 0)):
                 continue
@@ -106,11 +127,17 @@ def run_month(
                 started_beside.pop(name).result()
                 continue
             if side_by_side:
-                started_beside.update({other: pool.submit(run, other) for other, partner in BESIDE.items()
-                                       if partner == name and other in wanted})
+                started_beside.update(
+                    {
+                        other: pool.submit(run, other)
+                        for other, partner in BESIDE.items()
+                        if partner == name and other in wanted
+                    }
+                )
             result = run(name)
             if name == "start_sync_run":
                 sync_run_id = result
             elif name == "map_customers":
                 mapping = result
+    assert sync_run_id is not None  # opened by start_sync_run, or given
     return sync_run_id

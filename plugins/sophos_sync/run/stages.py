@@ -5,6 +5,7 @@ order for the benchmark and the tests). Every stage opens its own database conne
 from, and writes its output to, PostgreSQL tables keyed by the run (docs/architecture.md, The flow), so
 stages can run on any worker.
 """
+
 from __future__ import annotations
 
 import logging
@@ -12,7 +13,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
-from sophos_sync.entities import ENTITIES, entity as declared
+from sophos_sync.entities import ENTITIES
+from sophos_sync.entities import entity as declared
 from sophos_sync.extract.landing import Job
 from sophos_sync.run import sync_run
 from sophos_sync.settings import settings
@@ -85,22 +87,36 @@ def validate_run(sync_run_id: int, threshold: float | None = None, dsn: str | No
             by_check = ", ".join(f"{name} {n:,}" for name, n in sorted(result.rejected_by_check.items()))
             log.info(
                 "validated %s: %s in, %s staged, %s rejected%s in %.1f s (%s)",
-                entity.name, f"{result.received:,}", f"{result.valid_rows:,}", f"{result.rejected_rows:,}",
-                f" ({by_check})" if by_check else "", time.monotonic() - started,
+                entity.name,
+                f"{result.received:,}",
+                f"{result.valid_rows:,}",
+                f"{result.rejected_rows:,}",
+                f" ({by_check})" if by_check else "",
+                time.monotonic() - started,
                 ", ".join(f"{step} {seconds:.1f} s" for step, seconds in result.seconds.items()),
             )
             if result.unknown_fields:
                 log.warning("schema drift in %s: new fields %s", entity.name, ", ".join(result.unknown_fields))
             for drift in result.type_drift:
-                log.warning("schema drift in %s: %s is %s in %s records (the contract expects %s); kept, not rejected",
-                            entity.name, drift["field"], drift["found"], f"{drift['records']:,}", drift["expected"])
+                log.warning(
+                    "schema drift in %s: %s is %s in %s records (the contract expects %s); kept, not rejected",
+                    entity.name,
+                    drift["field"],
+                    drift["found"],
+                    f"{drift['records']:,}",
+                    drift["expected"],
+                )
         sync_run.record_counts(conn, sync_run_id, "validate", summary)
         sync_run.record_counts(
-            conn, sync_run_id, "schema_drift",
+            conn,
+            sync_run_id,
+            "schema_drift",
             {entity: s["unknown_fields"] for entity, s in summary.items() if s["unknown_fields"]},
         )
         sync_run.record_counts(
-            conn, sync_run_id, "type_drift",
+            conn,
+            sync_run_id,
+            "type_drift",
             {entity: s["type_drift"] for entity, s in summary.items() if s.get("type_drift")},
         )
     return summary
@@ -114,7 +130,9 @@ def map_customers(sync_run_id: int, dsn: str | None = None) -> dict:
         sync_run.record_counts(conn, sync_run_id, "mapping", counts)
     log.info(
         "mapped customers: %s already mapped, %s auto-matched, %s unmapped",
-        f"{counts.get('mapped', 0):,}", f"{counts.get('auto_matched', 0):,}", f"{counts.get('unmapped', 0):,}",
+        f"{counts.get('mapped', 0):,}",
+        f"{counts.get('auto_matched', 0):,}",
+        f"{counts.get('unmapped', 0):,}",
     )
     return counts
 
@@ -128,7 +146,8 @@ def record_unmapped(sync_run_id: int, billing_month: date, dsn: str | None = Non
     log.warning(
         "unmapped customers recorded for Support: %s new, %s updated; their subscriptions were not imported "
         "(python -m sophos_sync review list)",
-        f"{counts.get('inserted', 0):,}", f"{counts.get('updated', 0):,}",
+        f"{counts.get('inserted', 0):,}",
+        f"{counts.get('updated', 0):,}",
     )
     return counts
 
@@ -158,7 +177,9 @@ def load_mirror(sync_run_id: int, billing_month: date, dsn: str | None = None) -
         log.warning(
             "%s: %s billing lines are not in the contract currency %s (%s); loaded as billed and flagged in "
             "finance.invoice_lines.currency_mismatch",
-            account, f"{found['lines']:,}", found["contract_currency"],
+            account,
+            f"{found['lines']:,}",
+            found["contract_currency"],
             ", ".join(f"{cur} {n:,}" for cur, n in found["by_currency"].items()),
         )
     log.info("loaded billing month %s in %.1f s", billing_month.strftime("%Y-%m"), time.monotonic() - started)

@@ -4,6 +4,7 @@ A run is opened 'running' by its first task, each stage merges its counts into t
 the report closes it 'succeeded' (or the failure callback 'failed') and drops its landing and staging rows;
 the row, its counts and its rejected records stay as the run's report. SQL in include/sql/sync_run/.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,9 +25,7 @@ TOP_UNMAPPED = 5
 def begin(conn: psycopg.Connection, dag_run_id: str, billing_month: date) -> int:
     """The run's id; a cleared and re-run DAG run reuses its row (and starts over as 'running')."""
     with conn.transaction():
-        (sync_run_id,) = conn.execute(
-            db.sql("sync_run/open"), {"dag_run_id": dag_run_id, "billing_month": billing_month}
-        ).fetchone()
+        (sync_run_id,) = db.one(conn, "sync_run/open", {"dag_run_id": dag_run_id, "billing_month": billing_month})
     return sync_run_id
 
 
@@ -57,12 +56,13 @@ def fail(conn: psycopg.Connection, dag_run_id: str, message: str) -> None:
 def cleanup(conn: psycopg.Connection, sync_run_id: int) -> None:
     """Drop the landing and staging rows of a finished run (the run row and rejected records stay)."""
     with conn.transaction():
-        (deleted,) = conn.execute(db.sql("sync_run/cleanup"), {"sync_run_id": sync_run_id}).fetchone()
+        (deleted,) = db.one(conn, "sync_run/cleanup", {"sync_run_id": sync_run_id})
     log.info("cleaned up sync run %d: %s landing and staging rows dropped", sync_run_id, f"{deleted:,}")
 
 
-def purge_raw_records(conn: psycopg.Connection, sync_run_id: int,
-                      rejected_days: int | None = None, landing_days: int | None = None) -> tuple[int, int]:
+def purge_raw_records(
+    conn: psycopg.Connection, sync_run_id: int, rejected_days: int | None = None, landing_days: int | None = None
+) -> tuple[int, int]:
     """After `sync_run_id` loaded its month: drop the raw records (personal data) no one needs any more
     (include/sql/sync_run/purge_raw_records.sql). Returns (landing rows, rejected records) dropped."""
     params = {
@@ -71,25 +71,27 @@ def purge_raw_records(conn: psycopg.Connection, sync_run_id: int,
         "landing_days": settings.LANDING_RETENTION_DAYS if landing_days is None else landing_days,
     }
     with conn.transaction():
-        landing, rejected = conn.execute(db.sql("sync_run/purge_raw_records"), params).fetchone()
+        landing, rejected = db.one(conn, "sync_run/purge_raw_records", params)
     if landing or rejected:
-        log.info("purged raw records: %s landing rows of runs that did not load, %s rejected records past "
-                 "retention", f"{landing:,}", f"{rejected:,}")
+        log.info(
+            "purged raw records: %s landing rows of runs that did not load, %s rejected records past retention",
+            f"{landing:,}",
+            f"{rejected:,}",
+        )
     return landing, rejected
 
 
 def top_unmapped(conn: psycopg.Connection, billing_month: date, limit: int = TOP_UNMAPPED) -> list[dict]:
     """The open unmapped customers billed most in `billing_month`, with that month's amounts."""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            db.sql("sync_run/top_unmapped"), {"billing_month": billing_month, "limit": limit}
-        ).fetchall()
+        return cur.execute(db.sql("sync_run/top_unmapped"), {"billing_month": billing_month, "limit": limit}).fetchall()
 
 
 def summary(conn: psycopg.Connection, sync_run_id: int) -> dict:
     """What the run did, as recorded in its row, and the open unmapped customers that bill the most in its month."""
-    row = conn.execute(db.sql("sync_run/summary"), {"sync_run_id": sync_run_id}).fetchone()
-    billing_month, status, started_at, finished_at, counts, dag_run_id = row
+    billing_month, status, started_at, finished_at, counts, dag_run_id = db.one(
+        conn, "sync_run/summary", {"sync_run_id": sync_run_id}
+    )
     return {
         "sync_run_id": sync_run_id,
         "dag_run_id": dag_run_id,

@@ -5,6 +5,7 @@ builds it from an Airflow connection. The API facts it follows are in docs/archi
 facts. The HTTP session (token, retries, bodies) is `sophos_sync.sophos.http`, the rule of which URLs may
 receive the secret or the token `sophos_sync.sophos.urls`, the paging checks `sophos_sync.sophos.paging`.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -36,6 +37,7 @@ _NO_MORE = object()
 
 # --- results -------------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Whoami:
     id: str
@@ -53,6 +55,7 @@ class LicenseResult:
 
 
 # --- the client ----------------------------------------------------------------------------------------------
+
 
 class SophosClient:
     """One Sophos API credential (a partner): thread-safe, retrying, never logging the secret or a token."""
@@ -93,8 +96,14 @@ class SophosClient:
                 f"connection '{name}': the Sophos client id and client secret are both required "
                 f"(login and password of the connection)"
             )
-        if (concurrency < 1 or max_attempts < 1 or page_size < 1 or tenant_page_size < 1 or max_pages < 1
-                or max_response_bytes < 1):
+        if (
+            concurrency < 1
+            or max_attempts < 1
+            or page_size < 1
+            or tenant_page_size < 1
+            or max_pages < 1
+            or max_response_bytes < 1
+        ):
             raise ConfigurationError(
                 f"connection '{name}': concurrency, max_attempts, page sizes, max_pages and max_response_bytes "
                 "must be at least 1"
@@ -127,10 +136,19 @@ class SophosClient:
         self._whoami: Whoami | None = None
         self._whoami_lock = threading.Lock()
         self._http = SophosHttp(
-            name=name, token_url=token_url, client_id=client_id, client_secret=client_secret,
-            api_host_override=self.api_host_override, timeout=timeout,
-            max_attempts=max_attempts, deadline_seconds=deadline_seconds, max_response_bytes=max_response_bytes,
-            backoff_base=backoff_base, backoff_cap=backoff_cap, sleep=sleep, transport=transport,
+            name=name,
+            token_url=token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            api_host_override=self.api_host_override,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            deadline_seconds=deadline_seconds,
+            max_response_bytes=max_response_bytes,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            sleep=sleep,
+            transport=transport,
         )
 
     def __repr__(self) -> str:
@@ -153,8 +171,7 @@ class SophosClient:
             if self._whoami is None:
                 url = f"{self.api_host_override or self.global_url}{endpoints.WHOAMI}"
                 body = self._http.get(url, required=("id", "idType"))
-                me = Whoami(id=str(body["id"]), id_type=str(body["idType"]),
-                            api_hosts=dict(body.get("apiHosts") or {}))
+                me = Whoami(id=str(body["id"]), id_type=str(body["idType"]), api_hosts=dict(body.get("apiHosts") or {}))
                 if me.id_type != "partner":
                     raise ConfigurationError(
                         f"connection '{self.name}': the Sophos credential belongs to a {me.id_type} (id {me.id}), "
@@ -178,14 +195,24 @@ class SophosClient:
         """Every tenant (customer) the partner sees, raw items verbatim (page paging, pageTotal=true)."""
         partner = self.whoami()
         url = f"{self._partner_host()}{endpoints.TENANTS}"
-        yield from tenant_pages(self._http, url, {"X-Partner-ID": partner.id}, name=self.name,
-                                page_size=self.tenant_page_size, max_pages=self.max_pages)
+        yield from tenant_pages(
+            self._http,
+            url,
+            {"X-Partner-ID": partner.id},
+            name=self.name,
+            page_size=self.tenant_page_size,
+            max_pages=self.max_pages,
+        )
 
     def billing_report_exists(self, year: int, month: int) -> bool:
         """Whether the month's billing usage report exists yet (one small call; 404 means not yet)."""
         status, _ = self._http.request(
-            "GET", self._billing_url(year, month), headers=self._partner_headers(),
-            params={"pageSize": 1}, required=("items",), passthrough=frozenset({404}),
+            "GET",
+            self._billing_url(year, month),
+            headers=self._partner_headers(),
+            params={"pageSize": 1},
+            required=("items",),
+            passthrough=frozenset({404}),
         )
         return status != 404
 
@@ -196,17 +223,30 @@ class SophosClient:
         """
         url = self._billing_url(year, month)
         status, body = self._http.request(
-            "GET", url, headers=self._partner_headers(),
-            params={"pageSize": self.page_size, "pageTotal": "true"}, required=("items",),
-            passthrough=frozenset({404}), raw_members=True,
+            "GET",
+            url,
+            headers=self._partner_headers(),
+            params={"pageSize": self.page_size, "pageTotal": "true"},
+            required=("items",),
+            passthrough=frozenset({404}),
+            raw_members=True,
         )
         if status == 404:
             raise ReportNotAvailable(
                 f"connection '{self.name}': Sophos has no billing usage report for {year}-{month:02d} yet "
                 f"(404 from {safe_url(url)}). Sophos publishes it around the 26th; the sensor keeps waiting"
             )
-        return BillingUsage(self._http, year, month, url, self._partner_headers(), body, name=self.name,
-                            page_size=self.page_size, max_pages=self.max_pages)
+        return BillingUsage(
+            self._http,
+            year,
+            month,
+            url,
+            self._partner_headers(),
+            body,
+            name=self.name,
+            page_size=self.page_size,
+            max_pages=self.max_pages,
+        )
 
     # --- tenants' licences --------------------------------------------------------------------------------
 
@@ -240,8 +280,10 @@ class SophosClient:
                 except BaseException as exc:  # the consuming thread raises it; a dead worker would hang it
                     done.put(exc)
 
-        workers = [threading.Thread(target=work, name=f"licenses-{self.name}-{n}", daemon=True)
-                   for n in range(self.concurrency)]
+        workers = [
+            threading.Thread(target=work, name=f"licenses-{self.name}-{n}", daemon=True)
+            for n in range(self.concurrency)
+        ]
         for worker in workers:
             worker.start()
         in_flight = 0
@@ -272,20 +314,32 @@ class SophosClient:
                 todo.put(_NO_MORE)
         log.info(
             "fetched licences of '%s': %s tenants, %s licences, %s skipped, in %.1f s (concurrency %s)",
-            self.name, f"{done_count:,}", f"{license_count:,}", len(skipped), time.monotonic() - started,
+            self.name,
+            f"{done_count:,}",
+            f"{license_count:,}",
+            len(skipped),
+            time.monotonic() - started,
             self.concurrency,
         )
         if skipped:
             shown = ", ".join(skipped[:10]) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else "")
             log.warning(
-                "'%s' skipped the licences of %s tenants (403 forbidden; the reason of each is in sophos.landing_batches.skipped): %s. Grant the credential access to them in "
-                "Sophos, or ignore if they belong to another partner", self.name, len(skipped), shown,
+                "'%s' skipped the licences of %s tenants (403 forbidden; the reason of each is in "
+                "sophos.landing_batches.skipped): %s. Grant the credential access to them in Sophos, or ignore if "
+                "they belong to another partner",
+                self.name,
+                len(skipped),
+                shown,
             )
 
     def _tenant_licenses(self, tenant_id: str, host: str) -> LicenseResult:
         url = f"{host.rstrip('/')}{endpoints.LICENSES}"
         status, body = self._http.request(
-            "GET", url, headers={"X-Tenant-ID": tenant_id}, required=("licenses",), passthrough=frozenset({403}),
+            "GET",
+            url,
+            headers={"X-Tenant-ID": tenant_id},
+            required=("licenses",),
+            passthrough=frozenset({403}),
         )
         if status == 403:
             return LicenseResult(tenant_id, None, f"403 forbidden: {sophos_message(body) or 'no message'}")

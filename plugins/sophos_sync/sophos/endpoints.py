@@ -1,5 +1,6 @@
 """Sophos's hosts and paths, as its published Postman collection and developer.sophos.com name them
 (docs/architecture.md, Sophos API facts)."""
+
 from __future__ import annotations
 
 from typing import Final

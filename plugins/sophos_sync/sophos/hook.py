@@ -7,6 +7,7 @@ same), configured the standard way (AIRFLOW_CONN_<ID>, the UI, a secrets backend
     password  its client secret (masked in every Airflow log once the hook has read it)
     extra     {"token_url": ..., "api_host_override": ..., "currency": "EUR"}, all optional
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,7 +58,9 @@ class SophosHook(BaseHook):
             if unknown:
                 log.warning(
                     "Sophos connection '%s': ignoring unknown extra keys %s (known: %s)",
-                    self.conn_id, ", ".join(unknown), ", ".join(sorted(KNOWN_EXTRAS)),
+                    self.conn_id,
+                    ", ".join(unknown),
+                    ", ".join(sorted(KNOWN_EXTRAS)),
                 )
             self._conn = conn
         return self._conn

@@ -1,6 +1,7 @@
 """One Sophos credential's HTTP session: the bearer token, retries with backoff and Retry-After, capped and
 decoded bodies, and the errors a final answer becomes. The facade in `sophos_sync.sophos.client` says what to call.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 import httpx
 import msgspec
@@ -31,6 +33,7 @@ SNIPPET_CHARS = 200
 
 
 # --- pure logic: backoff, Retry-After, token expiry ------------------------------------------------------------
+
 
 def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
     """Seconds to wait before retry number `attempt` (1-based): full jitter over base * 2**(attempt-1), capped.
@@ -69,7 +72,7 @@ class AccessToken:
     refresh_at: float
 
     @classmethod
-    def issued(cls, value: str, expires_in: object, *, requested_at: float) -> AccessToken:
+    def issued(cls, value: str, expires_in: Any, *, requested_at: float) -> AccessToken:
         """A token answered to a request sent at `requested_at`, refreshed shortly before `expires_in` runs out.
 
         The margin (10% of the lifetime, at most 60 s) keeps a request from leaving with a token that expires
@@ -106,13 +109,25 @@ class _Malformed(Exception):
 
 # --- the session ---------------------------------------------------------------------------------------------
 
+
 class SophosHttp:
     """Sends one credential's calls: thread-safe, retrying, never logging the secret or a token."""
 
     def __init__(
-        self, *, name: str, token_url: str, client_id: str, client_secret: str, api_host_override: str | None,
-        timeout: float, max_attempts: int, deadline_seconds: float, max_response_bytes: int,
-        backoff_base: float, backoff_cap: float, sleep: Callable[[float], None],
+        self,
+        *,
+        name: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        api_host_override: str | None,
+        timeout: float,
+        max_attempts: int,
+        deadline_seconds: float,
+        max_response_bytes: int,
+        backoff_base: float,
+        backoff_cap: float,
+        sleep: Callable[[float], None],
         transport: httpx.BaseTransport | None,
     ) -> None:
         self.name = name
@@ -136,15 +151,29 @@ class SophosHttp:
     def close(self) -> None:
         self._http.close()
 
-    def get(self, url: str, *, headers: dict | None = None, params: dict | None = None,
-            required: tuple[str, ...] = (), raw_members: bool = False) -> dict:
-        return self.request("GET", url, headers=headers, params=params, required=required,
-                            raw_members=raw_members)[1]
+    def get(
+        self,
+        url: str,
+        *,
+        headers: dict | None = None,
+        params: dict | None = None,
+        required: tuple[str, ...] = (),
+        raw_members: bool = False,
+    ) -> dict:
+        return self.request("GET", url, headers=headers, params=params, required=required, raw_members=raw_members)[1]
 
     def request(
-        self, method: str, url: str, *, headers: dict | None = None, params: dict | None = None,
-        data: dict | None = None, required: tuple[str, ...] = (), passthrough: frozenset[int] = frozenset(),
-        authenticated: bool = True, raw_members: bool = False,
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict | None = None,
+        params: dict | None = None,
+        data: dict | None = None,
+        required: tuple[str, ...] = (),
+        passthrough: frozenset[int] = frozenset(),
+        authenticated: bool = True,
+        raw_members: bool = False,
     ) -> tuple[int, dict]:
         """(status, JSON body) of a call, retried on 429, 5xx, transport faults and unusable bodies.
 
@@ -153,9 +182,10 @@ class SophosHttp:
         JSON once, and the caller decodes only what it reads (a billing page's items are landed as sent).
         """
         if not may_receive_secrets(url, self.api_host_override):
+            secret = "the bearer token" if authenticated else "the client secret"
             raise ConfigurationError(
-                f"connection '{self.name}': refused to send {'the bearer token' if authenticated else 'the client secret'}"
-                f" to {safe_url(url)!r}: it is not a Sophos host (https://*.sophos.com) nor the api_host_override"
+                f"connection '{self.name}': refused to send {secret} to {safe_url(url)!r}: it is not a Sophos host "
+                "(https://*.sophos.com) nor the api_host_override"
             )
         started = time.monotonic()
         attempt = 0
@@ -181,13 +211,19 @@ class SophosHttp:
                     reauthenticated = True
                     attempt -= 1
                     self._drop_token(token)
-                    log.info("'%s': Sophos answered 401 to %s %s; re-authenticating once", self.name, method,
-                             safe_url(response.request.url))
+                    log.info(
+                        "'%s': Sophos answered 401 to %s %s; re-authenticating once",
+                        self.name,
+                        method,
+                        safe_url(response.request.url),
+                    )
                     continue
                 if status == 429 or status >= 500:
                     failure = _Failure(
                         "rate limited (429)" if status == 429 else f"server error ({status})",
-                        _sophos_message_of(content), status, parse_retry_after(response.headers.get("Retry-After")),
+                        _sophos_message_of(content),
+                        status,
+                        parse_retry_after(response.headers.get("Retry-After")),
                     )
                 elif status in passthrough:
                     return status, _json_or_empty(content)
@@ -209,16 +245,25 @@ class SophosHttp:
             if wait_for is None:
                 wait_for = backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap, rng=self._rng)
             if attempt >= self.max_attempts or elapsed + wait_for > self.deadline_seconds:
-                why = (f"{attempt} attempts" if attempt >= self.max_attempts
-                       else f"{elapsed:.0f} s (deadline {self.deadline_seconds:.0f} s)")
+                why = (
+                    f"{attempt} attempts"
+                    if attempt >= self.max_attempts
+                    else f"{elapsed:.0f} s (deadline {self.deadline_seconds:.0f} s)"
+                )
                 raise SophosApiError(
                     f"connection '{self.name}': {method} {target} failed after {why}; last answer: "
                     f"{failure.describe()}. Sophos seems unavailable or overloaded: the task's retries will "
                     f"try again later; if this persists, check https://status.sophos.com"
                 )
             log.warning(
-                "'%s': %s %s: %s; retry %d/%d in %.2f s", self.name, method, target, failure.reason,
-                attempt, self.max_attempts - 1, wait_for,
+                "'%s': %s %s: %s; retry %d/%d in %.2f s",
+                self.name,
+                method,
+                target,
+                failure.reason,
+                attempt,
+                self.max_attempts - 1,
+                wait_for,
             )
             self._sleep(wait_for)
 
@@ -257,9 +302,16 @@ class SophosHttp:
             if self._token is None or not self._token.usable(time.monotonic()):
                 requested_at = time.monotonic()
                 _, body = self.request(
-                    "POST", self.token_url, authenticated=False, required=("access_token",),
-                    data={"grant_type": "client_credentials", "client_id": self._client_id,
-                          "client_secret": self._client_secret, "scope": "token"},
+                    "POST",
+                    self.token_url,
+                    authenticated=False,
+                    required=("access_token",),
+                    data={
+                        "grant_type": "client_credentials",
+                        "client_id": self._client_id,
+                        "client_secret": self._client_secret,
+                        "scope": "token",
+                    },
                 )
                 self._token = AccessToken.issued(
                     str(body["access_token"]), body.get("expires_in"), requested_at=requested_at
@@ -316,12 +368,15 @@ class _ConnectionPerThread(httpx.BaseTransport):
 
 # --- bodies --------------------------------------------------------------------------------------------------
 
+
 def _read_capped(response: httpx.Response, cap: int) -> bytes:
     """The body, refused as soon as it passes `cap` bytes: a hostile or broken server cannot fill the memory."""
     declared = int_or_none(response.headers.get("Content-Length"))
     if declared is not None and declared > cap:
-        raise _Malformed(f"body of {declared:,} bytes announced, above the {cap:,} bytes read at most "
-                         "(SOPHOS_SYNC_MAX_RESPONSE_BYTES)")
+        raise _Malformed(
+            f"body of {declared:,} bytes announced, above the {cap:,} bytes read at most "
+            "(SOPHOS_SYNC_MAX_RESPONSE_BYTES)"
+        )
     chunks, size = [], 0
     for chunk in response.iter_bytes():
         size += len(chunk)
@@ -336,8 +391,7 @@ _RAW_MEMBERS = msgspec.json.Decoder(dict[str, msgspec.Raw])
 
 def _usable_body(content: bytes, required: tuple[str, ...], *, quote: bool, raw_members: bool = False) -> dict:
     def shown() -> str:  # only for an error: a billing page is a megabyte to decode and squeeze
-        return f": {_snippet(content.decode('utf-8', 'replace'))!r}" if quote \
-            else f" ({len(content)} bytes)"
+        return f": {_snippet(content.decode('utf-8', 'replace'))!r}" if quote else f" ({len(content)} bytes)"
 
     try:
         if raw_members:
@@ -385,7 +439,7 @@ def _snippet(text: str) -> str:
     return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS] + "..."
 
 
-def int_or_none(value: object) -> int | None:
+def int_or_none(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):

@@ -3,6 +3,7 @@
 Each page is checked against what Sophos reported of the whole, so a server that loops, repeats or serves
 more than it announced fails the run instead of loading a wrong list.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ log = logging.getLogger("sophos_sync.sophos.client")
 _RAW_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
 
 
-def tenant_pages(http: SophosHttp, url: str, headers: dict[str, str], *, name: str, page_size: int,
-                 max_pages: int) -> Iterator[dict]:
+def tenant_pages(
+    http: SophosHttp, url: str, headers: dict[str, str], *, name: str, page_size: int, max_pages: int
+) -> Iterator[dict]:
     """Every tenant item of `url` verbatim (page paging, pageTotal=true), starting with pages of `page_size`."""
     started = time.monotonic()
     size = page_size
@@ -37,7 +39,9 @@ def tenant_pages(http: SophosHttp, url: str, headers: dict[str, str], *, name: s
                 f"Raise SOPHOS_SYNC_MAX_PAGES only if the tenant count really needs it"
             )
         body = http.get(
-            url, headers=headers, params={"page": page, "pageSize": size, "pageTotal": "true"},
+            url,
+            headers=headers,
+            params={"page": page, "pageSize": size, "pageTotal": "true"},
             required=("items", "pages"),
         )
         items, pages = _items(body, url), body["pages"]
@@ -73,7 +77,10 @@ def tenant_pages(http: SophosHttp, url: str, headers: dict[str, str], *, name: s
             break
         page += 1
     log.info(
-        "fetched tenants of '%s': %s in %s pages in %.1f s", name, f"{fetched:,}", page,
+        "fetched tenants of '%s': %s in %s pages in %.1f s",
+        name,
+        f"{fetched:,}",
+        page,
         time.monotonic() - started,
     )
 
@@ -87,8 +94,19 @@ class BillingUsage:
     say what the reading got.
     """
 
-    def __init__(self, http: SophosHttp, year: int, month: int, url: str, headers: dict[str, str],
-                 first_page: dict[str, msgspec.Raw], *, name: str, page_size: int, max_pages: int) -> None:
+    def __init__(
+        self,
+        http: SophosHttp,
+        year: int,
+        month: int,
+        url: str,
+        headers: dict[str, str],
+        first_page: dict[str, msgspec.Raw],
+        *,
+        name: str,
+        page_size: int,
+        max_pages: int,
+    ) -> None:
         self._http = http
         self._url = url
         self._headers = headers
@@ -144,13 +162,21 @@ class BillingUsage:
                 )
             seen_keys.add(next_key)
             body = self._http.get(
-                url, headers=self._headers, params={"pageSize": self._page_size, "pageFromKey": next_key},
-                required=("items",), raw_members=True,
+                url,
+                headers=self._headers,
+                params={"pageSize": self._page_size, "pageFromKey": next_key},
+                required=("items",),
+                raw_members=True,
             )
         log.info(
             "fetched billing usage %d-%02d of '%s': %s lines in %s pages (Sophos reports %s) in %.1f s",
-            self.year, self.month, name, f"{self.fetched_count:,}", self.pages_read,
-            "?" if self.reported_count is None else f"{self.reported_count:,}", time.monotonic() - started,
+            self.year,
+            self.month,
+            name,
+            f"{self.fetched_count:,}",
+            self.pages_read,
+            "?" if self.reported_count is None else f"{self.reported_count:,}",
+            time.monotonic() - started,
         )
 
 

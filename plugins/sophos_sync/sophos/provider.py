@@ -4,6 +4,7 @@ connection form names its fields and the form's *Test* button runs SophosHook.te
 Read through the `apache_airflow_provider` entry point of the sophos-sync distribution (pyproject.toml); the
 code itself is deployed as files (plugins/), the distribution only carries this registration.
 """
+
 from __future__ import annotations
 
 from sophos_sync.sophos.endpoints import DEFAULT_GLOBAL_URL

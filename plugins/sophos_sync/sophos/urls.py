@@ -2,6 +2,7 @@
 
 Kept apart from the HTTP loop so the rule that guards every request reads in one place.
 """
+
 from __future__ import annotations
 
 import functools
@@ -57,8 +58,10 @@ def warn_about_override_once(name: str, api_host_override: str) -> None:
     if first:
         log.warning(
             "connection '%s': api_host_override %s is set: every call, with the client secret and the "
-            "bearer token, goes there instead of Sophos's hosts (meant for a proxy you run, or a local stand-in for Sophos)",
-            name, safe_url(api_host_override),
+            "bearer token, goes there instead of Sophos's hosts (meant for a proxy you run, or a local stand-in "
+            "for Sophos)",
+            name,
+            safe_url(api_host_override),
         )
 
 

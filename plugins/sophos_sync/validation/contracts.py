@@ -2,6 +2,7 @@
 derives from each one's CONTRACT (include/schemas/contract.py): the API fields and their Arrow types, the stage
 columns and the stage table's key column.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -65,8 +66,7 @@ def api_fields(entity: str) -> dict[str, pyarrow.DataType]:
     but the landing record's, the derived ones and the key."""
     found = contract(entity)
     added = {*LANDING, *found.derived, found.key_column}
-    return {name: column.dtype.type.pyarrow_dtype for name, column in found.schema.columns.items()
-            if name not in added}
+    return {name: column.dtype.type.pyarrow_dtype for name, column in found.schema.columns.items() if name not in added}
 
 
 def stage_columns(entity: str) -> list[str]:

@@ -7,6 +7,7 @@ each such value (`json_integer`, ...). A Number field (a decimal) takes a JSON n
 string; both are read from their JSON text, never through float. Money stays a decimal string until
 PostgreSQL's numeric, a date an ISO string until PostgreSQL's date.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,7 @@ import pyarrow.json as pjson
 from sophos_sync.validation.raw_texts import RawTexts, utf8
 
 _CHUNK = 50_000  # records per Arrow read: big enough for both cores, small enough to retry cheaply
-_PIECE = 1_000   # a refused chunk is read again in pieces this big; a refused piece, record by record
+_PIECE = 1_000  # a refused chunk is read again in pieces this big; a refused piece, record by record
 _READ_OPTIONS = pjson.ReadOptions(block_size=4 << 20)
 _NEWLINE, _OPEN_BRACE = ord("\n"), ord("{")
 # Record by record, a JSON number with a fraction becomes a Decimal of its exact text (never a float).
@@ -40,14 +41,15 @@ class Decoded:
     """A chunk of the batch after decoding: the records that are JSON objects as one flat table (the
     contract's API fields, plus `account` and `tenantId` of the landing record), the received position
     (in the whole batch) of each of its rows, and what could not be put in it."""
+
     table: pyarrow.Table
     positions: np.ndarray
-    received: int                         # records of the chunk
-    raws: RawTexts                        # of the whole batch so far
-    broken: list[tuple[int, str]]         # (position, why): not JSON, or not an object
-    wrong_types: list[tuple]              # (row of the chunk, column, check, value): a value of another JSON type
-    objects: Counter                      # per container path: the rows where it is an object
-    unknown: list[str]                    # fields the contract does not know (drift), in the batch so far
+    received: int  # records of the chunk
+    raws: RawTexts  # of the whole batch so far
+    broken: list[tuple[int, str]]  # (position, why): not JSON, or not an object
+    wrong_types: list[tuple]  # (row of the chunk, column, check, value): a value of another JSON type
+    objects: Counter  # per container path: the rows where it is an object
+    unknown: list[str]  # fields the contract does not know (drift), in the batch so far
 
 
 def _json_kind(arrow_type: pyarrow.DataType) -> str:
@@ -75,8 +77,16 @@ def _is_json(kind: str, value: object) -> bool:
 
 
 def json_type(value: object) -> str:
-    return {str: "string", int: "integer", float: "number", Decimal: "number", bool: "boolean", dict: "object",
-            list: "array", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        str: "string",
+        int: "integer",
+        float: "number",
+        Decimal: "number",
+        bool: "boolean",
+        dict: "object",
+        list: "array",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 class ColumnarDecoder:
@@ -110,7 +120,7 @@ class ColumnarDecoder:
         self._parts: list[pyarrow.Table] = []
         self._positions: list[np.ndarray] = []
         self._rows = 0
-        self._landing: tuple[pyarrow.Array, pyarrow.Array] = ()  # the chunk's accounts and tenant ids
+        self._landing: tuple = ()  # the chunk's accounts and tenant ids (two Arrow arrays)
 
     def chunks(self, rows: Iterable[tuple[str, str | None, str]]) -> Iterator[Decoded]:
         """Records landed one per row (account, tenant id, JSON text), read chunk by chunk as they stream in."""
@@ -119,8 +129,11 @@ class ColumnarDecoder:
             # not zip(*chunk): that makes an iterator per record (measured: 7x as slow)
             accounts, tenants, texts = (list(map(itemgetter(n), chunk)) for n in range(3))
             # jsonb's text has no line break: joined by newlines, each text is one line
-            yield self._read_chunk(utf8("\n".join(texts)), pyarrow.array(accounts, pyarrow.string()),
-                                   pyarrow.array(tenants, pyarrow.string()))
+            yield self._read_chunk(
+                utf8("\n".join(texts)),
+                pyarrow.array(accounts, pyarrow.string()),
+                pyarrow.array(tenants, pyarrow.string()),
+            )
 
     def page_chunks(self, pages: Iterable[tuple[str, bytes]]) -> Iterator[Decoded]:
         """Records landed a page per row (account, JSON lines: one record per line), read chunk by chunk."""
@@ -141,8 +154,11 @@ class ColumnarDecoder:
 
     def _read_pages(self, lines: list[bytes], accounts: list[str], counts: list[int]) -> Decoded:
         of_each = pyarrow.array(np.repeat(np.arange(len(accounts)), counts))
-        return self._read_chunk(b"\n".join(lines), pyarrow.array(accounts, pyarrow.string()).take(of_each),
-                                pyarrow.nulls(sum(counts), pyarrow.string()))
+        return self._read_chunk(
+            b"\n".join(lines),
+            pyarrow.array(accounts, pyarrow.string()).take(of_each),
+            pyarrow.nulls(sum(counts), pyarrow.string()),
+        )
 
     def _read_chunk(self, lines: bytes, accounts: pyarrow.Array, tenants: pyarrow.Array) -> Decoded:
         self._start_chunk()
@@ -150,11 +166,16 @@ class ColumnarDecoder:
         ends = np.append(np.flatnonzero(np.frombuffer(lines, dtype=np.uint8) == _NEWLINE), len(lines))
         self._read(lines, ends, 0)
         decoded = Decoded(
-            table=pyarrow.concat_tables(self._parts) if self._parts else
-            pyarrow.schema([*self.flat, *LANDING_TYPES]).empty_table(),
+            table=pyarrow.concat_tables(self._parts)
+            if self._parts
+            else pyarrow.schema([*self.flat, *LANDING_TYPES]).empty_table(),
             positions=np.concatenate(self._positions) if self._positions else np.empty(0, dtype=np.int64),
-            received=len(ends), raws=self.raws, broken=self.broken, wrong_types=self.wrong_types,
-            objects=self.objects, unknown=sorted(self.unknown),
+            received=len(ends),
+            raws=self.raws,
+            broken=self.broken,
+            wrong_types=self.wrong_types,
+            objects=self.objects,
+            unknown=sorted(self.unknown),
         )
         self._received += len(ends)
         return decoded
@@ -169,11 +190,11 @@ class ColumnarDecoder:
         elif len(ends) > _PIECE:
             for offset in range(0, len(ends), _PIECE):
                 begin = int(ends[offset - 1]) + 1 if offset else 0
-                piece = ends[offset:offset + _PIECE]
-                self._read(lines[begin:int(piece[-1])], piece - begin, start + offset)
+                piece = ends[offset : offset + _PIECE]
+                self._read(lines[begin : int(piece[-1])], piece - begin, start + offset)
         else:
             begins = np.concatenate([[0], ends[:-1] + 1]).tolist()
-            texts = [lines[b:e].decode("utf-8", "surrogatepass") for b, e in zip(begins, ends.tolist())]
+            texts = [lines[b:e].decode("utf-8", "surrogatepass") for b, e in zip(begins, ends.tolist(), strict=True)]
             self.raws.add_texts(self._received + start, texts)
             table, kept = self._read_one_by_one(texts, start)
             self._add(table, start + kept)
@@ -182,7 +203,9 @@ class ColumnarDecoder:
         """A piece's rows (the records at these offsets of the chunk) join the batch's table."""
         accounts, tenants = self._landing
         at = pyarrow.array(offsets, pyarrow.int64())
-        self._parts.append(table.append_column("account", accounts.take(at)).append_column("tenantId", tenants.take(at)))
+        self._parts.append(
+            table.append_column("account", accounts.take(at)).append_column("tenantId", tenants.take(at))
+        )
         self._positions.append(offsets + self._received)
         self._rows += len(offsets)
 
@@ -197,8 +220,7 @@ class ColumnarDecoder:
         if begins[-1] >= len(data) or not (data[begins] == _OPEN_BRACE).all():
             return None
         try:
-            table = pjson.read_json(pyarrow.py_buffer(lines), read_options=_READ_OPTIONS,
-                                    parse_options=self._parse)
+            table = pjson.read_json(pyarrow.py_buffer(lines), read_options=_READ_OPTIONS, parse_options=self._parse)
         except pyarrow.ArrowInvalid:
             return None
         return table if table.num_rows == len(ends) else None
@@ -213,7 +235,7 @@ class ColumnarDecoder:
                 columns[path] = values
                 return
             self.objects[path] += len(values) - values.null_count
-            for child, child_values in zip(values.type, values.flatten()):
+            for child, child_values in zip(values.type, values.flatten(), strict=True):
                 if child.name in node:
                     visit(f"{path}.{child.name}", child_values, node[child.name])
                 elif f"{path}.{child.name}" not in self.ignored:
@@ -278,9 +300,7 @@ def _arrow_type(node) -> pyarrow.DataType:
 
 def _decimal(value: object, arrow_type: pyarrow.Decimal128Type) -> Decimal | None:
     """A JSON number or decimal string as the exact Decimal the column holds, or None when it cannot hold it."""
-    if type(value) is int or type(value) is Decimal:
-        number = Decimal(value)
-    elif type(value) is str and _DECIMAL_TEXT.fullmatch(value):
+    if type(value) is int or type(value) is Decimal or type(value) is str and _DECIMAL_TEXT.fullmatch(value):
         number = Decimal(value)
     else:
         return None
@@ -291,4 +311,3 @@ def _decimal(value: object, arrow_type: pyarrow.Decimal128Type) -> Decimal | Non
     if held != number or abs(held) >= 10 ** (arrow_type.precision - arrow_type.scale):
         return None
     return held
-

@@ -14,6 +14,7 @@ The jobs are the other modules of this package (decoding, raw texts, keys and du
 this module runs them in order. `valid` holds Arrow-backed columns: money stays a decimal string until
 PostgreSQL's numeric (nothing passes through float), a date an ISO string until PostgreSQL's date.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,8 +33,15 @@ from sophos_sync.errors import RejectionThresholdExceeded
 from sophos_sync.validation.contracts import api_fields, contract, stage_columns, stage_key
 from sophos_sync.validation.decode import ColumnarDecoder, Decoded
 from sophos_sync.validation.keys import copies, fold, natural_keys
+from sophos_sync.validation.raw_texts import RawTexts
 from sophos_sync.validation.verdict import (
-    failures_frame, refuse_broken_entity, rejected_rows, run_contract, type_drift, with_wrong_types, without_drifted,
+    failures_frame,
+    refuse_broken_entity,
+    rejected_rows,
+    run_contract,
+    type_drift,
+    with_wrong_types,
+    without_drifted,
 )
 
 _MAX_SLICES = 10_000  # valid rows are kept as slices of the decoded table up to this many runs
@@ -61,8 +69,11 @@ class ValidationResult:
     def counts(self) -> dict:
         """The run report's figures for this entity (sophos.sync_runs.counts)."""
         counts = {
-            "received": self.received, "valid": self.valid_rows, "rejected": self.rejected_rows,
-            "collapsed_duplicates": self.collapsed_duplicates, "rejected_by_check": self.rejected_by_check,
+            "received": self.received,
+            "valid": self.valid_rows,
+            "rejected": self.rejected_rows,
+            "collapsed_duplicates": self.collapsed_duplicates,
+            "rejected_by_check": self.rejected_by_check,
             "unknown_fields": self.unknown_fields,
         }
         if self.type_drift:
@@ -76,8 +87,9 @@ def validate(entity: str, rows: Iterable[tuple[str, str | None, str]]) -> Valida
     return _in_memory(entity, _decoder(entity).chunks(rows))
 
 
-def validate_pages(entity: str, pages: Iterable[tuple[str, bytes]],
-                   stage: Callable[[pyarrow.Table], None] | None = None) -> ValidationResult:
+def validate_pages(
+    entity: str, pages: Iterable[tuple[str, bytes]], stage: Callable[[pyarrow.Table], None] | None = None
+) -> ValidationResult:
     """validate() for records landed a page per row (account, JSON lines: one record per line).
 
     With `stage`, memory does not grow with the batch: each chunk's stage rows (a table of STAGE_COLUMNS)
@@ -97,11 +109,17 @@ def _decoder(entity: str) -> ColumnarDecoder:
 def _in_memory(entity: str, chunks: Iterable[Decoded]) -> ValidationResult:
     staged: list[pyarrow.Table] = []
     result = _judged(entity, chunks, staged.append)
-    table = pyarrow.concat_tables(staged) if staged else pyarrow.table(
-        {name: pyarrow.array([], pyarrow.null()) for name in STAGE_COLUMNS[entity]})
+    table = (
+        pyarrow.concat_tables(staged)
+        if staged
+        else pyarrow.table({name: pyarrow.array([], pyarrow.null()) for name in STAGE_COLUMNS[entity]})
+    )
     if result.unstage:
-        table = table.filter(pc.invert(pc.is_in(table.column(STAGE_KEYS[entity]),
-                                                value_set=pyarrow.array(result.unstage, pyarrow.string()))))
+        table = table.filter(
+            pc.invert(
+                pc.is_in(table.column(STAGE_KEYS[entity]), value_set=pyarrow.array(result.unstage, pyarrow.string()))
+            )
+        )
     result.valid = table.to_pandas(types_mapper=pd.ArrowDtype)
     result.unstage = []
     return result
@@ -122,11 +140,11 @@ def _judged(entity: str, chunks: Iterable[Decoded], stage: Callable[[pyarrow.Tab
         if rules.key_column:
             columns[rules.key_column] = keys
         frame = pyarrow.table({name: columns[name] for name in contract_schema.columns}).to_pandas(
-            types_mapper=pd.ArrowDtype)
+            types_mapper=pd.ArrowDtype
+        )
         clock.lap("decode")
 
-        failures = without_drifted(run_contract(contract_schema, frame, rules.check_columns),
-                                   drifted)
+        failures = without_drifted(run_contract(contract_schema, frame, rules.check_columns), drifted)
         failures = with_wrong_types(failures, wrong_types)
         clock.lap("checks")
 
@@ -145,14 +163,27 @@ def _judged(entity: str, chunks: Iterable[Decoded], stage: Callable[[pyarrow.Tab
     failed = failures["row"].to_numpy(dtype=np.int64)
     positions = batch.positions()
     again = np.concatenate([failed, np.fromiter(chain.from_iterable(copied), dtype=np.int64)])
-    raws = batch.raws.get(positions[again].tolist() + [p for p, _ in batch.broken]) if batch.raws else {}
+    raws: dict[int, str] = (
+        batch.raws.get(positions[again].tolist() + [p for p, _ in batch.broken]) if batch.raws else {}
+    )
     folded, conflicting = fold(copied, batch.tenants(), positions, raws)
     failures = failures[~folded[failed]]
-    refuse_broken_entity(entity, batch.rows - int(folded.sum()), failures, batch.received, len(batch.broken),
-                         batch.objects, lambda column: batch.held(column, folded), set(contract_schema.columns))
-    conflicts = failures_frame(conflicting, ["conflicting_duplicate"] * len(conflicting),
-                               [rules.key] * len(conflicting),
-                               keys.take(pyarrow.array(conflicting, pyarrow.int64())).to_pylist())
+    refuse_broken_entity(
+        entity,
+        batch.rows - int(folded.sum()),
+        failures,
+        batch.received,
+        len(batch.broken),
+        batch.objects,
+        lambda column: batch.held(column, folded),
+        set(contract_schema.columns),
+    )
+    conflicts = failures_frame(
+        conflicting,
+        ["conflicting_duplicate"] * len(conflicting),
+        [rules.key] * len(conflicting),
+        keys.take(pyarrow.array(conflicting, pyarrow.int64())).to_pylist(),
+    )
     failures = pd.concat([failures, conflicts], ignore_index=True) if len(conflicts) else failures
     late = batch.late_firsts(copied, folded, conflicting)
     if late is not None:
@@ -165,11 +196,17 @@ def _judged(entity: str, chunks: Iterable[Decoded], stage: Callable[[pyarrow.Tab
     by_check = Counter(failures.drop_duplicates(["row", "check_name"])["check_name"])
     by_check.update("invalid_json" for _ in batch.broken)
     return ValidationResult(
-        entity=entity, valid=pd.DataFrame(columns=STAGE_COLUMNS[entity]), rejected=rejected,
-        received=batch.received, collapsed_duplicates=int(folded.sum()), unknown_fields=batch.unknown,
+        entity=entity,
+        valid=pd.DataFrame(columns=STAGE_COLUMNS[entity]),
+        rejected=rejected,
+        received=batch.received,
+        collapsed_duplicates=int(folded.sum()),
+        unknown_fields=batch.unknown,
         rejected_by_check=dict(by_check.most_common()),
-        rejected_rows=int(rejected_row.sum()) + len(batch.broken), type_drift=batch.drift(),
-        seconds=clock.laps, valid_rows=int((~rejected_row & ~folded).sum()),
+        rejected_rows=int(rejected_row.sum()) + len(batch.broken),
+        type_drift=batch.drift(),
+        seconds=clock.laps,
+        valid_rows=int((~rejected_row & ~folded).sum()),
         unstage=sorted(set(keys.take(pyarrow.array(conflicting, pyarrow.int64())).to_pylist())),
     )
 
@@ -180,7 +217,7 @@ class _Batch:
 
     def __init__(self) -> None:
         self.rows = self.received = 0
-        self.raws = None
+        self.raws: RawTexts | None = None
         self.broken: list[tuple[int, str]] = []
         self.objects: Counter = Counter()
         self.unknown: list[str] = []
@@ -189,11 +226,11 @@ class _Batch:
         self._tenants: list[pyarrow.ChunkedArray] = []
         self._failures: list[pd.DataFrame] = []
         self._drift: Counter = Counter()
-        self._held: Counter = Counter()           # per column: the values present
-        self._copies_held: dict[int, dict] = {}   # row -> {column: present} of rows that are not first copies
+        self._held: Counter = Counter()  # per column: the values present
+        self._copies_held: dict[int, dict] = {}  # row -> {column: present} of rows that are not first copies
         self._held_back: list[tuple[np.ndarray, pyarrow.Table]] = []  # (rows, stage rows) of valid later copies
-        self._seen: list[np.ndarray] = []          # per chunk: the hashes of its keys, sorted
-        self._hashes: list[np.ndarray] = []        # per chunk: the hash of each row's key
+        self._seen: list[np.ndarray] = []  # per chunk: the hashes of its keys, sorted
+        self._hashes: list[np.ndarray] = []  # per chunk: the hash of each row's key
 
     def first_copies(self, keys: pyarrow.ChunkedArray) -> np.ndarray:
         """Per row: whether no earlier row of the batch has its key, as far as a hash of the key can tell.
@@ -211,8 +248,17 @@ class _Batch:
             self._seen.append(unique)
         return first
 
-    def add(self, chunk: Decoded, keys: pyarrow.ChunkedArray, failures: pd.DataFrame, drift: list[dict],
-            frame: pd.DataFrame, first: np.ndarray, staged: pyarrow.Table, judged: np.ndarray) -> None:
+    def add(
+        self,
+        chunk: Decoded,
+        keys: pyarrow.ChunkedArray,
+        failures: pd.DataFrame,
+        drift: list[dict],
+        frame: pd.DataFrame,
+        first: np.ndarray,
+        staged: pyarrow.Table,
+        judged: np.ndarray,
+    ) -> None:
         offset = self.rows
         self.rows += len(keys)
         self.received += chunk.received
@@ -250,16 +296,18 @@ class _Batch:
         return pd.concat(self._failures, ignore_index=True) if self._failures else failures_frame([], [], [], [])
 
     def drift(self) -> list[dict]:
-        return [{"field": field, "expected": expected, "found": found, "records": count}
-                for (field, expected, found), count in sorted(self._drift.items())]
+        return [
+            {"field": field, "expected": expected, "found": found, "records": count}
+            for (field, expected, found), count in sorted(self._drift.items())
+        ]
 
     def held(self, column: str, folded: np.ndarray) -> int:
         """Values present in a column, but those of folded copies."""
-        return self._held[column] - sum(1 for row, present in self._copies_held.items()
-                                        if folded[row] and present.get(column))
+        return self._held[column] - sum(
+            1 for row, present in self._copies_held.items() if folded[row] and present.get(column)
+        )
 
-    def late_firsts(self, copied: list[list[int]], folded: np.ndarray,
-                    conflicting: list[int]) -> pyarrow.Table | None:
+    def late_firsts(self, copied: list[list[int]], folded: np.ndarray, conflicting: list[int]) -> pyarrow.Table | None:
         """The held-back rows to stage after all: a copy of nothing (only their key's hash matched an earlier
         one), or the first of identical copies."""
         if not self._held_back:
@@ -268,8 +316,9 @@ class _Batch:
         in_a_group = {row for rows in copied for row in rows}
         rows = np.concatenate([rows for rows, _ in self._held_back])
         table = pyarrow.concat_tables([table for _, table in self._held_back])
-        keep = np.array([row not in in_a_group or (row in firsts and not folded[row]) for row in rows.tolist()],
-                        dtype=bool)
+        keep = np.array(
+            [row not in in_a_group or (row in firsts and not folded[row]) for row in rows.tolist()], dtype=bool
+        )
         return table.filter(pyarrow.array(keep)) if keep.any() else None
 
 
@@ -279,7 +328,9 @@ def _rows_kept(table: pyarrow.Table, keep: np.ndarray) -> pyarrow.Table:
     edges = np.flatnonzero(np.diff(np.concatenate([[False], keep, [False]]).astype(np.int8)))
     if len(edges) > 2 * _MAX_SLICES:
         return table.filter(pyarrow.array(keep))
-    runs = [table.slice(start, stop - start) for start, stop in zip(edges[::2].tolist(), edges[1::2].tolist())]
+    runs = [
+        table.slice(start, stop - start) for start, stop in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True)
+    ]
     return pyarrow.concat_tables(runs) if runs else table.slice(0, 0)
 
 
@@ -296,6 +347,7 @@ class _Clock:
 
 
 # --- the month's verdict -------------------------------------------------------------------------------------
+
 
 def enforce_threshold(result: ValidationResult, threshold: float) -> None:
     """Refuse the batch when more than `threshold` (a share, 0.01 = 1 %) of its records were rejected."""

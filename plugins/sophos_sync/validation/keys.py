@@ -1,4 +1,5 @@
 """Natural keys and duplicates: the key of every record, identical copies folded, differing copies refused."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,25 +37,28 @@ def line_key_of(values: Iterable[object]) -> str:
     return "|".join(map(_key_part, values))
 
 
-def natural_keys(columns: Mapping[str, pyarrow.ChunkedArray], names: Sequence[str],
-                  wrong_types: Sequence[tuple]) -> pyarrow.ChunkedArray:
+def natural_keys(
+    columns: Mapping[str, pyarrow.ChunkedArray], names: Sequence[str], wrong_types: Sequence[tuple]
+) -> pyarrow.ChunkedArray:
     """line_key_of every row, in Arrow."""
     parts = [columns[name].fill_null("") for name in names]
     keys = _joined(parts)
-    if pc.any(pc.match_substring(keys, "\\")).as_py() or \
-            (pc.sum(pc.count_substring(keys, "|")).as_py() or 0) != (len(names) - 1) * len(keys):
-        keys = _joined([pc.replace_substring(pc.replace_substring(part, "\\", "\\\\"), "|", "\\|")
-                        for part in parts])  # some value holds a separator: escape as _key_part does
+    if pc.any(pc.match_substring(keys, "\\")).as_py() or (pc.sum(pc.count_substring(keys, "|")).as_py() or 0) != (
+        len(names) - 1
+    ) * len(keys):
+        keys = _joined(
+            [pc.replace_substring(pc.replace_substring(part, "\\", "\\\\"), "|", "\\|") for part in parts]
+        )  # some value holds a separator: escape as _key_part does
     # A value of the wrong JSON type is null in its column; the key still spells it, as line_key does.
     misfits = {(row, column): value for row, column, _, value in wrong_types if column in names}
     if misfits:
         rows = sorted({row for row, _ in misfits})
-        spelled = [line_key_of(misfits.get((row, name), columns[name][row].as_py()) for name in names)
-                   for row in rows]
+        spelled = [line_key_of(misfits.get((row, name), columns[name][row].as_py()) for name in names) for row in rows]
         mask = np.zeros(len(keys), dtype=bool)
         mask[rows] = True
-        keys = pyarrow.chunked_array([pc.replace_with_mask(keys.combine_chunks(), pyarrow.array(mask),
-                                                           pyarrow.array(spelled, pyarrow.string()))])
+        keys = pyarrow.chunked_array(
+            [pc.replace_with_mask(keys.combine_chunks(), pyarrow.array(mask), pyarrow.array(spelled, pyarrow.string()))]
+        )
     return keys
 
 
@@ -74,13 +78,14 @@ def copies(keys: pyarrow.ChunkedArray, hashes: np.ndarray) -> list[list[int]]:
         return []
     repeated = order[np.concatenate([[False], same]) | np.concatenate([same, [False]])]
     rows_of: dict[str, list[int]] = {}
-    for row, key in zip(repeated.tolist(), keys.take(pyarrow.array(repeated)).to_pylist()):
+    for row, key in zip(repeated.tolist(), keys.take(pyarrow.array(repeated)).to_pylist(), strict=True):
         rows_of.setdefault(key, []).append(row)
     return sorted(sorted(rows) for rows in rows_of.values() if len(rows) > 1)
 
 
-def fold(copies: list[list[int]], tenants: pyarrow.ChunkedArray, positions: np.ndarray,
-         raws: Mapping[int, str]) -> tuple[np.ndarray, list[int]]:
+def fold(
+    copies: list[list[int]], tenants: pyarrow.ChunkedArray, positions: np.ndarray, raws: Mapping[int, str]
+) -> tuple[np.ndarray, list[int]]:
     """Identical copies of a record (same key, same JSON, same tenant) are kept once: every copy but the
     first is `folded`. Copies that differ all stay, to be rejected together: their rows are returned.
     Rows are the batch's; `positions` and `tenants` give each row's received position and tenant."""

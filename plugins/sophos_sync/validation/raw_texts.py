@@ -1,4 +1,5 @@
 """The batch's raw JSON texts, kept compressed, for the few records that are read back (rejected or copied)."""
+
 from __future__ import annotations
 
 from bisect import bisect_right
@@ -28,10 +29,15 @@ class RawTexts:
         view = memoryview(lines)
         for first in range(0, len(ends), _RAW_BLOCK):
             begin = int(ends[first - 1]) + 1 if first else 0
-            block_ends = ends[first:first + _RAW_BLOCK] - begin
+            block_ends = ends[first : first + _RAW_BLOCK] - begin
             self._starts.append(start + first)
-            self._blocks.append((_LZ4.compress(view[begin:begin + int(block_ends[-1])], asbytes=True),
-                                 int(block_ends[-1]), block_ends))
+            self._blocks.append(
+                (
+                    _LZ4.compress(view[begin : begin + int(block_ends[-1])], asbytes=True),
+                    int(block_ends[-1]),
+                    block_ends,
+                )
+            )
 
     def add_texts(self, start: int, texts: Sequence[str]) -> None:
         self._starts.append(start)
@@ -50,7 +56,7 @@ class RawTexts:
                 i += 1
         return found
 
-    def _texts(self, block: int) -> Sequence[str]:
+    def _texts(self, block: int) -> list[str] | _Lines:
         stored = self._blocks[block]
         if isinstance(stored, list):
             return stored
@@ -66,6 +72,7 @@ def utf8(text: str) -> bytes:
 @dataclass
 class _Lines:
     """The lines of a decompressed chunk, each decoded only when asked for."""
+
     lines: bytes
     ends: np.ndarray
 
@@ -74,4 +81,4 @@ class _Lines:
 
     def __getitem__(self, at: int) -> str:
         start = int(self.ends[at - 1]) + 1 if at else 0
-        return self.lines[start:int(self.ends[at])].decode("utf-8", "surrogatepass")
+        return self.lines[start : int(self.ends[at])].decode("utf-8", "surrogatepass")

@@ -1,5 +1,6 @@
 """Validation's database side: the run's landed records of an entity judged (judge.py) into its stage table,
 and the rejected ones into sophos.rejected_records. Runs inside the caller's transaction."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,9 @@ from sophos_sync.validation.judge import STAGE_COLUMNS, STAGE_KEYS, ValidationRe
 from sophos_sync.warehouse import bulk
 
 
-def stage_entity(conn: psycopg.Connection, reader: psycopg.Connection, sync_run_id: int,
-                 entity: Entity) -> ValidationResult:
+def stage_entity(
+    conn: psycopg.Connection, reader: psycopg.Connection, sync_run_id: int, entity: Entity
+) -> ValidationResult:
     """The run's landed records of `entity` (read through `reader`) judged; its stage rows, replacing the
     run's rows there, written through `conn`."""
     if entity.landing is Landing.PAGES:
@@ -27,8 +29,9 @@ def stage_entity(conn: psycopg.Connection, reader: psycopg.Connection, sync_run_
 
 def _delete_run_rows(conn: psycopg.Connection, sync_run_id: int, entity: Entity) -> None:
     schema, name = entity.stage_table.split(".")
-    conn.execute(pgsql.SQL("DELETE FROM {} WHERE sync_run_id = %s").format(pgsql.Identifier(schema, name)),
-                 (sync_run_id,))
+    conn.execute(
+        pgsql.SQL("DELETE FROM {} WHERE sync_run_id = %s").format(pgsql.Identifier(schema, name)), (sync_run_id,)
+    )
 
 
 def write_stage(conn: psycopg.Connection, sync_run_id: int, result: ValidationResult) -> None:
@@ -41,13 +44,15 @@ def write_stage(conn: psycopg.Connection, sync_run_id: int, result: ValidationRe
     bulk.copy_table(conn, entity.stage_table, ["sync_run_id", *columns], staged.add_column(0, "sync_run_id", run))
 
 
-def stage_pages(conn: psycopg.Connection, reader: psycopg.Connection, sync_run_id: int,
-                entity: Entity) -> ValidationResult:
+def stage_pages(
+    conn: psycopg.Connection, reader: psycopg.Connection, sync_run_id: int, entity: Entity
+) -> ValidationResult:
     """validate_pages on the run's landed pages (read through `reader`), each chunk's stage rows COPYed by
     `conn` while the next is judged (replacing the run's rows there); the ValidationResult."""
     columns = STAGE_COLUMNS[entity.name]
     _delete_run_rows(conn, sync_run_id, entity)
     with bulk.StreamedCopy(conn, entity.stage_table, ["sync_run_id", *columns]) as copy:
+
         def stage(rows: pyarrow.Table) -> None:
             run = pyarrow.array(np.full(rows.num_rows, sync_run_id, dtype=np.int64))
             copy.put(rows.select(columns).add_column(0, "sync_run_id", run))
@@ -59,7 +64,8 @@ def stage_pages(conn: psycopg.Connection, reader: psycopg.Connection, sync_run_i
         schema, name = entity.stage_table.split(".")
         conn.execute(
             pgsql.SQL("DELETE FROM {} WHERE sync_run_id = %s AND {} = ANY(%s)").format(
-                pgsql.Identifier(schema, name), pgsql.Identifier(STAGE_KEYS[entity.name])),
+                pgsql.Identifier(schema, name), pgsql.Identifier(STAGE_KEYS[entity.name])
+            ),
             (sync_run_id, result.unstage),
         )
     return result
@@ -74,8 +80,12 @@ def write_rejected(conn: psycopg.Connection, sync_run_id: int, result: Validatio
         (
             (sync_run_id, result.entity, key, check, column, failure, raw)
             for key, check, column, failure, raw in zip(
-                rejected["source_key"], rejected["check_name"], rejected["column_name"],
-                rejected["failure_case"], rejected["raw"],
+                rejected["source_key"],
+                rejected["check_name"],
+                rejected["column_name"],
+                rejected["failure_case"],
+                rejected["raw"],
+                strict=True,
             )
         )
         if len(rejected)

@@ -1,4 +1,5 @@
 """COPY into PostgreSQL: Arrow tables (one at a time, or streamed from a thread of their own) and Python rows."""
+
 from __future__ import annotations
 
 import queue
@@ -29,8 +30,9 @@ def copy_table(conn: psycopg.Connection, table: str, columns: Sequence[str], dat
     )
     with conn.cursor() as cur, cur.copy(statement) as copy:
         sink = _CopySink(copy)
-        with pyarrow.csv.CSVWriter(sink, data.schema, write_options=pyarrow.csv.WriteOptions(include_header=False)) \
-                as writer:
+        with pyarrow.csv.CSVWriter(
+            sink, data.schema, write_options=pyarrow.csv.WriteOptions(include_header=False)
+        ) as writer:
             writer.write_table(data)
     return data.num_rows
 
@@ -96,7 +98,8 @@ class StreamedCopy:
                     if writer is None:
                         schema = table.schema
                         writer = pyarrow.csv.CSVWriter(
-                            _CopySink(copy), schema, write_options=pyarrow.csv.WriteOptions(include_header=False))
+                            _CopySink(copy), schema, write_options=pyarrow.csv.WriteOptions(include_header=False)
+                        )
                     writer.write_table(table.cast(schema))
                     self.rows += table.num_rows
                 if writer is not None:
@@ -129,9 +132,7 @@ class _CopySink:
         """COPY sends as it goes."""
 
 
-def copy_rows(
-    conn: psycopg.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]
-) -> int:
+def copy_rows(conn: psycopg.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
     """COPY rows into schema.table (names are code constants, quoted here); returns the row count."""
     schema, name = table.split(".")
     statement = pgsql.SQL("COPY {} ({}) FROM STDIN").format(

@@ -1,8 +1,10 @@
 """PostgreSQL: where the database is (an explicit DSN, $SOPHOS_SYNC_DB_DSN or the Airflow connection), a
 connection to it, and the SQL files of include/sql/ by name."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from functools import cache
 
 import psycopg
@@ -58,7 +60,8 @@ def dsn_from_airflow_connection(conn_id: str) -> str:
         ) from exc
     mask_password(conn.password)
     libpq_extras = {
-        name: str(value) for name, value in conn.extra_dejson.items()
+        name: str(value)
+        for name, value in conn.extra_dejson.items()
         if name not in PostgresHook.ignored_extra_options and value is not None
     }
     return psycopg.conninfo.make_conninfo(
@@ -81,3 +84,20 @@ def sql(name: str) -> str:
     """The text of include/sql/<name>.sql, e.g. sql("load/merge_subscriptions")."""
     path = settings.SQL_DIR / f"{name}.sql"
     return path.read_text(encoding="utf-8")
+
+
+def one(conn: psycopg.Connection, name: str, params: Mapping[str, object] | Sequence[object] | None = None) -> tuple:
+    """The row answered by include/sql/<name>.sql, a statement that always answers exactly one."""
+    row = conn.execute(sql(name), params).fetchone()
+    if row is None:
+        raise LookupError(f"include/sql/{name}.sql answered no row")
+    return row
+
+
+def one_by_name(conn: psycopg.Connection, name: str, params: Mapping[str, object]) -> dict:
+    """one(), its values by column name."""
+    cur = conn.execute(sql(name), params)
+    row = cur.fetchone()
+    if row is None or cur.description is None:
+        raise LookupError(f"include/sql/{name}.sql answered no row")
+    return dict(zip((column.name for column in cur.description), row, strict=True))

@@ -11,6 +11,7 @@ in place (a column dropped, renamed or retyped) drops our views, in reverse orde
 creates them again, so an object of someone else's that depends on them stops the migration by name instead
 of vanishing. All of it runs in one transaction under an advisory lock.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,8 +40,11 @@ def migration_files() -> list[tuple[str, str]]:
 
 def repeatable_files() -> list[tuple[str, str]]:
     """(kind/object, text) of every view and function definition, in the order they are applied."""
-    return [(f"{kind}/{p.stem}", p.read_text(encoding="utf-8"))
-            for kind in REPEATABLE_KINDS for p in sorted((settings.SQL_DIR / kind).glob("*.sql"))]
+    return [
+        (f"{kind}/{p.stem}", p.read_text(encoding="utf-8"))
+        for kind in REPEATABLE_KINDS
+        for p in sorted((settings.SQL_DIR / kind).glob("*.sql"))
+    ]
 
 
 def migrate(conn: psycopg.Connection) -> list[str]:
@@ -56,7 +60,7 @@ def migrate(conn: psycopg.Connection) -> list[str]:
                    checksum text NOT NULL,
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
-        done = dict(conn.execute("SELECT version, checksum FROM sophos.schema_migrations").fetchall())
+        done: dict[str, str] = dict(conn.execute("SELECT version, checksum FROM sophos.schema_migrations").fetchall())
         for version, text in migration_files():
             checksum = _checksum(text)
             if version in done:
@@ -87,7 +91,7 @@ def _apply_repeatables(conn: psycopg.Connection) -> list[str]:
                applied_at timestamptz NOT NULL DEFAULT now())"""
     )
     files = repeatable_files()
-    done = dict(conn.execute("SELECT name, checksum FROM sophos.schema_repeatables").fetchall())
+    done: dict[str, str] = dict(conn.execute("SELECT name, checksum FROM sophos.schema_repeatables").fetchall())
     changed = [name for name, text in files if done.get(name) != _checksum(text)]
     if not changed:
         return []
@@ -96,8 +100,10 @@ def _apply_repeatables(conn: psycopg.Connection) -> list[str]:
             for _, text in files:
                 conn.execute(text)
     except psycopg.errors.InvalidTableDefinition as exc:
-        log.info("a view changed in a way CREATE OR REPLACE cannot apply (%s); dropping and creating our views",
-                 exc.diag.message_primary)
+        log.info(
+            "a view changed in a way CREATE OR REPLACE cannot apply (%s); dropping and creating our views",
+            exc.diag.message_primary,
+        )
         with conn.transaction():
             for name, _ in reversed(files):
                 kind, qualified = name.split("/", 1)
