@@ -50,6 +50,7 @@ from pathlib import Path
 
 import psycopg
 
+from devtools import databases
 from sophos_sync.run import months
 from sophos_sync.settings import settings
 
@@ -190,12 +191,6 @@ def timed_calls(owner: object, name: str) -> Iterator[dict]:
 
 # --- PostgreSQL -----------------------------------------------------------------------------------------------
 
-def with_dbname(dsn: str, name: str) -> str:
-    params = psycopg.conninfo.conninfo_to_dict(dsn)
-    params["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**params)
-
-
 def _pg(command: str) -> str:
     done = subprocess.run([str(PG_SCRIPT), command, PG_INSTANCE], capture_output=True, text=True)
     if done.returncode != 0:
@@ -228,13 +223,11 @@ def throwaway_database(server_dsn: str | None = None, prefix: str = "bench") -> 
         started_here = not was_running
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     try:
-        with psycopg.connect(server_dsn, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
+        dsn = databases.create_database(server_dsn, name)
         try:
-            yield with_dbname(server_dsn, name)
+            yield dsn
         finally:
-            with psycopg.connect(server_dsn, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            databases.drop_database(server_dsn, name)
     finally:
         if started_here:
             _pg("stop")
@@ -343,23 +336,6 @@ def _environment(values: Mapping[str, str], remove: Sequence[str] = ()) -> Itera
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-def _prepare_database(dsn: str, scale: str, seed: int) -> tuple[list[tuple[str, str]], dict]:
-    """Migrate, seed the Platform data the simulator's customers match; the credentials of its partners.
-
-    The generated world is dropped on return, so its memory is not counted in the stages' RSS.
-    """
-    from simulator import generator
-    from simulator.platform_seed import load_platform_seed
-    from sophos_sync.warehouse import db
-    from sophos_sync.warehouse import migrations
-
-    world = generator.build_world(scale, seed)
-    with db.connect(dsn) as conn:
-        migrations.migrate(conn)
-        seeded = load_platform_seed(conn, {"platform": world.platform})
-    return [(p.client_id, p.client_secret) for p in world.partners], seeded
 
 
 def _connections(dsn: str, simulator_url: str, accounts: Sequence[str],
@@ -816,7 +792,7 @@ def run(options: Options) -> dict:
             run_simulator(scale=options.scale, seed=options.seed, today=today, latency_ms=options.latency_ms,
                           startup_timeout=180)
         )
-        credentials, seeded = _prepare_database(dsn, options.scale, options.seed)
+        credentials, seeded = databases.prepare_warehouse(dsn, options.scale, options.seed)
         accounts = localstack.account_ids(len(credentials))
         print(f"  simulator {sim.base_url} ({len(accounts)} accounts), platform data: "
               f"{seeded['sellers']} sellers, {seeded['customer_organizations']:,} organizations", flush=True)

@@ -12,38 +12,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-import psycopg
-
-from devtools import localstack
+from devtools import databases, localstack
 from sophos_sync.warehouse import db
-from sophos_sync.warehouse import migrations
 from sophos_sync.run import months
 from sophos_sync.run import report
 from sophos_sync.settings import settings
 from sophos_sync.run import sync_run
-
-DEMO_DB = "sophos"
-
-
-def database_dsn(server_dsn: str, dbname: str = DEMO_DB) -> str:
-    """The demo database on the server, created on first use."""
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-    params = psycopg.conninfo.conninfo_to_dict(server_dsn)
-    params["dbname"] = dbname
-    return psycopg.conninfo.make_conninfo(**params)
-
-
-def prepare(dsn: str, scale: str, seed: int) -> dict[str, int]:
-    """Schema plus the Platform's reference data that matches the simulator's customers."""
-    from simulator import generator
-    from simulator.platform_seed import load_platform_seed
-
-    world = generator.build_world(scale, seed)
-    with db.connect(dsn) as conn:
-        migrations.migrate(conn)
-        return load_platform_seed(conn, {"platform": world.platform})
 
 
 def latest_run(dsn: str) -> int | None:
@@ -63,10 +37,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from simulator import generator
 
-    dsn = database_dsn(args.server_dsn)
-    seeded = prepare(dsn, args.scale, args.seed)
+    dsn = databases.ensure_database(args.server_dsn)
+    credentials, seeded = databases.prepare_warehouse(dsn, args.scale, args.seed)
     print(f"platform reference data: {seeded['sellers']} sellers, {seeded['customer_organizations']} organizations")
-    credentials = [(p.client_id, p.client_secret) for p in generator.build_world(args.scale, args.seed).partners]
     month = months.parse_month(generator.latest_report_month(date.today()))
     env = localstack.airflow_env(
         airflow_home=Path(args.airflow_home), dsn=dsn, simulator_url=args.simulator_url, credentials=credentials

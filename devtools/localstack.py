@@ -511,11 +511,10 @@ def up(
 ) -> int:
     """`make airflow`: the warehouse DB prepared, the stack running (started unless it already is, with the
     same executor), the DAG unpaused, and a run of the demo month triggered and awaited."""
-    from simulator import generator
-    from devtools import demo
+    from devtools import databases
 
-    dsn = demo.database_dsn(server_dsn)
-    seeded = demo.prepare(dsn, scale, seed)
+    dsn = databases.ensure_database(server_dsn)
+    credentials, seeded = databases.prepare_warehouse(dsn, scale, seed)
     print(f"warehouse: {dsn} ({seeded['sellers']} sellers, {seeded['customer_organizations']} organizations)")
     portfile = run_dir / "airflow.port"
     log_dir = airflow_home / "component-logs"
@@ -528,11 +527,10 @@ def up(
         api_port = free_port(port)
         if api_port != port:
             print(f"port {port} is taken; the api-server uses {api_port}")
-        credentials = [(p.client_id, p.client_secret) for p in generator.build_world(scale, seed).partners]
         env = stack_env(
             airflow_home=airflow_home,
             dsn=dsn,
-            metadata_dsn=demo.database_dsn(server_dsn, "airflow"),
+            metadata_dsn=databases.ensure_database(server_dsn, "airflow"),
             simulator_url=simulator_url,
             credentials=credentials,
             api_port=api_port,

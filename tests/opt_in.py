@@ -8,9 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-
-from devtools import demo, localstack
+from devtools import databases, localstack
 from simulator.testing import SimulatorHandle, run_simulator
 
 OPT_IN_MARKERS = ("ui", "distributed")
@@ -32,10 +30,8 @@ def deselect_unselected(config, items) -> None:
 
 def fresh_database(server_dsn: str, name: str) -> str:
     """DSN of database `name` on the server, dropped and created empty."""
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return demo.database_dsn(server_dsn, name)
+    databases.drop_database(server_dsn, name)
+    return databases.create_database(server_dsn, name)
 
 
 @dataclass
@@ -55,7 +51,7 @@ def demo_stack(server_dsn: str, home: Path, *, seed: int, fast: dict[str, str], 
     run_dir = home / "run"
     warehouse = fresh_database(server_dsn, "sophos")
     metadata = fresh_database(server_dsn, "airflow")
-    demo.prepare(warehouse, "small", seed)
+    databases.prepare_warehouse(warehouse, "small", seed)
     with run_simulator(scale="small", seed=seed, latency_ms=latency_ms) as simulator:
         env = localstack.stack_env(
             airflow_home=home,

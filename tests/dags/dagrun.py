@@ -7,8 +7,6 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-
 from devtools import localstack
 
 # The sensor and retries on a test's clock, not production's (30 min pokes, 2 min retry delays).
@@ -27,13 +25,6 @@ class MonthRun:
 
     def tail(self, chars: int = 6000) -> str:
         return self.output[-chars:]
-
-
-def seed_platform(dsn: str, dataset: dict) -> None:
-    from simulator.platform_seed import load_platform_seed
-
-    with psycopg.connect(dsn) as conn:
-        load_platform_seed(conn, dataset)
 
 
 def _task_states(airflow_home: Path) -> dict[str, tuple[str | None, int]]:

@@ -11,7 +11,8 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from devtools import demo, localstack
+from devtools import localstack
+from devtools.databases import prepare_warehouse
 from devtools.localstack import CELERY_WORKERS, DAG_ID
 from simulator.testing import run_simulator
 from tests.distributed.conftest import FAST, SEED
@@ -71,7 +72,7 @@ def month(scheduled_run) -> str:
 def reference_checksums(celery_stack, month, tmp_path_factory) -> dict[str, tuple[int, str]]:
     """The same month through `airflow dags test` (every task in one process) into a warehouse of its own."""
     dsn = fresh_database(celery_stack.server_dsn, "sophos_reference")
-    demo.prepare(dsn, "small", SEED)
+    prepare_warehouse(dsn, "small", SEED)
     # The same data from a simulator of its own without the latency: one process extracts in turn.
     with run_simulator(scale="small", seed=SEED) as simulator:
         env = localstack.airflow_env(

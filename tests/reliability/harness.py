@@ -89,13 +89,6 @@ def run_status(dsn: str, sync_run_id: int) -> str:
         return conn.execute("SELECT status FROM sophos.sync_runs WHERE sync_run_id = %s", (sync_run_id,)).fetchone()[0]
 
 
-def seed_platform(dsn: str, dataset: dict) -> None:
-    from simulator.platform_seed import load_platform_seed
-
-    with psycopg.connect(dsn) as conn:
-        load_platform_seed(conn, dataset)
-
-
 def _manual_run_id() -> str:
     return f"manual__{uuid.uuid4().hex}"
 

@@ -20,6 +20,7 @@ from psycopg import sql
 
 from simulator.testing import run_simulator
 from devtools import localstack
+from devtools.databases import seed_platform
 from sophos_sync.run import months
 from sophos_sync.airflow import notify
 from sophos_sync.run import stages
@@ -27,7 +28,7 @@ from sophos_sync.settings import settings
 from sophos_sync.errors import SophosAuthError
 
 from dagrun import MonthRunner
-from harness import OCTOBER, TODAY, Sync, run_status, seed_platform
+from harness import OCTOBER, TODAY, Sync, run_status
 
 # Characters a form body, a URL or JSON each write their own way, so every spelling is looked for.
 SECRETS = [f"sk-Zebra{n}Quokka+/=&%?-Fjord" for n in range(1, 4)]
