@@ -338,21 +338,6 @@ def _environment(values: Mapping[str, str], remove: Sequence[str] = ()) -> Itera
                 os.environ[key] = value
 
 
-def _connections(dsn: str, simulator_url: str, accounts: Sequence[str],
-                 credentials: Sequence[tuple[str, str]]) -> dict[str, str]:
-    from devtools import localstack
-
-    env = {
-        "SOPHOS_SYNC_CONN_IDS": ",".join(accounts),
-        f"AIRFLOW_CONN_{settings.DB_CONN_ID.upper()}": json.dumps(localstack.postgres_connection(dsn)),
-    }
-    for account, (client_id, client_secret) in zip(accounts, credentials):
-        env[f"AIRFLOW_CONN_{account.upper()}"] = json.dumps(
-            localstack.sophos_connection(simulator_url, client_id, client_secret)
-        )
-    return env
-
-
 class _Recorder:
     def __init__(self, peak_rss: PeakRss) -> None:
         self.peak_rss = peak_rss
@@ -776,7 +761,7 @@ def run(options: Options) -> dict:
     """Run the benchmark; the results as one JSON-ready dict (see write_results)."""
     from simulator import generator
     from simulator.testing import run_simulator
-    from devtools import localstack
+    from devtools.localstack import environment
     from sophos_sync.warehouse import db
 
     if options.scale not in generator.SCALES:
@@ -793,11 +778,11 @@ def run(options: Options) -> dict:
                           startup_timeout=180)
         )
         credentials, seeded = databases.prepare_warehouse(dsn, options.scale, options.seed)
-        accounts = localstack.account_ids(len(credentials))
+        accounts = environment.account_ids(len(credentials))
         print(f"  simulator {sim.base_url} ({len(accounts)} accounts), platform data: "
               f"{seeded['sellers']} sellers, {seeded['customer_organizations']:,} organizations", flush=True)
         stack.enter_context(
-            _environment(_connections(dsn, sim.base_url, accounts, credentials), remove=["SOPHOS_SYNC_DB_DSN"])
+            _environment(environment.connections(dsn, sim.base_url, credentials), remove=["SOPHOS_SYNC_DB_DSN"])
         )
         # A worker has Airflow imported and its connections within reach before a task starts; do not time that.
         db.resolve_dsn()

@@ -12,7 +12,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from devtools import databases, localstack
+from devtools import databases
+from devtools.localstack import airflow_cli, environment
 from sophos_sync.warehouse import db
 from sophos_sync.run import months
 from sophos_sync.run import report
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     credentials, seeded = databases.prepare_warehouse(dsn, args.scale, args.seed)
     print(f"platform reference data: {seeded['sellers']} sellers, {seeded['customer_organizations']} organizations")
     month = months.parse_month(generator.latest_report_month(date.today()))
-    env = localstack.airflow_env(
+    env = environment.airflow_env(
         airflow_home=Path(args.airflow_home), dsn=dsn, simulator_url=args.simulator_url, credentials=credentials
     )
     log_path = Path(args.airflow_home) / "demo-run.log"
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     before = latest_run(dsn)
     started = time.monotonic()
     with log_path.open("w") as log_file:
-        done = localstack.dags_test(
+        done = airflow_cli.dags_test(
             f"{month:%Y-%m}-26", env, conf={"billing_month": f"{month:%Y-%m}"}, stdout=log_file, stderr=log_file
         )
     elapsed = time.monotonic() - started

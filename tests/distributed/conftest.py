@@ -16,7 +16,8 @@ import psycopg
 import pytest
 
 from simulator.testing import SimulatorHandle
-from devtools import localstack
+from devtools.localstack import components
+from devtools.localstack.api import AirflowApi
 from tests.opt_in import demo_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ FAST = {
 
 @dataclass
 class CeleryStack:
-    api: localstack.AirflowApi
+    api: AirflowApi
     env: dict[str, str]
     warehouse_dsn: str
     server_dsn: str
@@ -50,8 +51,8 @@ class CeleryStack:
             return conn.execute(sql, params).fetchall()
 
     def worker_pids(self) -> dict[str, int]:
-        running = localstack.running_components(self.run_dir)
-        return {name: running[name] for name in localstack.CELERY_WORKERS if name in running}
+        running = components.running_components(self.run_dir)
+        return {name: running[name] for name in components.CELERY_WORKERS if name in running}
 
 
 def _script(*args: str) -> str:

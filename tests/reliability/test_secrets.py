@@ -19,7 +19,7 @@ import pytest
 from psycopg import sql
 
 from simulator.testing import run_simulator
-from devtools import localstack
+from devtools.localstack import environment
 from devtools.databases import seed_platform
 from sophos_sync.run import months
 from sophos_sync.airflow import notify
@@ -118,8 +118,8 @@ def connections(dsn: str, sim, recorder: TokenRecorder, secrets: list[str]) -> d
     """AIRFLOW_CONN_* of the run: the database as a URI with a password, the Sophos credentials with their
     host (token URL included) at the recorder."""
     env = {f"AIRFLOW_CONN_{settings.DB_CONN_ID.upper()}": database_uri(dsn)}
-    for account, (client_id, _, _), secret in zip(localstack.account_ids(len(secrets)), sim.credentials, secrets):
-        conn = localstack.sophos_connection(recorder.base_url, client_id, secret)
+    for account, (client_id, _, _), secret in zip(environment.account_ids(len(secrets)), sim.credentials, secrets):
+        conn = environment.sophos_connection(recorder.base_url, client_id, secret)
         env[f"AIRFLOW_CONN_{account.upper()}"] = json.dumps(conn)
     return env
 

@@ -11,7 +11,7 @@ import pytest
 
 from simulator.platform_seed import load_platform_seed
 from simulator.testing import run_simulator
-from devtools import localstack
+from devtools.localstack import environment
 from sophos_sync.run import months
 from sophos_sync.run import stages
 from sophos_sync.run import report
@@ -26,11 +26,11 @@ MONTH = "2026-10"
 
 def use_simulator(monkeypatch, sim, dsn: str, currency: str | None = None) -> list[str]:
     """Airflow connections for the simulator's credentials, the standard way (AIRFLOW_CONN_* variables)."""
-    accounts = localstack.account_ids(len(sim.credentials))
+    accounts = environment.account_ids(len(sim.credentials))
     for account, (client_id, secret, _) in zip(accounts, sim.credentials):
         monkeypatch.setenv(
             f"AIRFLOW_CONN_{account.upper()}",
-            json.dumps(localstack.sophos_connection(sim.base_url, client_id, secret, currency=currency)),
+            json.dumps(environment.sophos_connection(sim.base_url, client_id, secret, currency=currency)),
         )
     monkeypatch.setenv("SOPHOS_SYNC_CONN_IDS", ",".join(accounts))
     monkeypatch.setenv("SOPHOS_SYNC_DB_DSN", dsn)
