@@ -17,7 +17,7 @@ sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
 from simulator.testing import run_simulator  # noqa: E402
 from sophos_sync.settings import settings  # noqa: E402
-from devtools.bench import fetch_licenses  # noqa: E402
+from devtools.bench.baselines import fetch_licenses  # noqa: E402
 from sophos_sync.sophos.client import SophosClient  # noqa: E402
 
 
