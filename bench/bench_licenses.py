@@ -37,7 +37,7 @@ def main() -> None:
         tenants_by_credential, remaining = {}, args.tenants
         for credential in sim.credentials:
             with client(credential) as listing:
-                listed = [(t["id"], t.get("apiHost")) for t in listing.tenants()][:remaining]
+                listed = [t["id"] for t in listing.tenants()][:remaining]
             tenants_by_credential[credential] = listed
             remaining -= len(listed)
             if remaining <= 0:
