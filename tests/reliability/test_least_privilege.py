@@ -16,6 +16,7 @@ from psycopg import sql as pgsql
 from sophos_sync.warehouse import migrations
 from sophos_sync.review import workflow
 from sophos_sync.platform import visibility
+from tests.rows import organization, seller
 
 from harness import OCTOBER, ROOT
 
@@ -29,9 +30,8 @@ SUBSCRIPTION = "5b0c7e9a-1d2f-4e3a-9b8c-7d6e5f4a3b2c"
 def as_role(pg_dsn):
     """An autocommit session per role, so a refused statement leaves no aborted transaction behind."""
     with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute("INSERT INTO platform.sellers VALUES ('seller-north', 'North IT', %s)", (PARTNER,))
-        admin.execute(
-            "INSERT INTO platform.customer_organizations VALUES ('org-acme', 'seller-north', 'ACME GmbH')")
+        seller(admin, "seller-north", "North IT", PARTNER)
+        organization(admin, "org-acme", "seller-north", "ACME GmbH")
         admin.execute(
             "INSERT INTO sophos.customers (sophos_customer_id, name, partner_id, first_seen_at, last_seen_at) "
             "VALUES (%s, 'Acme GmbH', %s, now(), now())",

@@ -18,6 +18,7 @@ from sophos_sync.run import report
 from sophos_sync.platform import sellers
 from sophos_sync.platform import visibility
 from sophos_sync.errors import SophosSyncError
+from tests.rows import seller
 
 pytestmark = pytest.mark.slow  # syncs whole months against the simulator; the sellers CLI in a subprocess
 
@@ -104,7 +105,7 @@ def test_link_accepts_a_reseller_seen_only_through_a_distributor_credential(monk
     reseller = next(t["partner"]["id"] for t in distributor["tenants"] if t["partner"]["id"] not in own_ids)
     with psycopg.connect(seeded) as conn:
         conn.execute("UPDATE platform.sellers SET sophos_partner_id = NULL WHERE sophos_partner_id = %s", (reseller,))
-        conn.execute("INSERT INTO platform.sellers VALUES ('reseller-new', 'New Reseller', NULL)")
+        seller(conn, "reseller-new", "New Reseller", None)
         sellers.link(conn, "reseller-new", reseller, accounts)
     assert partner_of(seeded, "reseller-new") == reseller
 
