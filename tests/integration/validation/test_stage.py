@@ -17,7 +17,7 @@ from sophos_sync.entities import BY_NAME as ENTITIES
 from sophos_sync.validation.judge import STAGE_COLUMNS, validate
 from sophos_sync.validation.keys import line_key
 from tests.rows import open_run
-from tests.unit.validation.test_contracts import billing_line, rows
+from tests.records import billing_line, rows
 
 ROOT = Path(__file__).resolve().parents[3]
 STAGE_TABLES = {"tenant": "sophos.stage_tenants", "license": "sophos.stage_licenses",
