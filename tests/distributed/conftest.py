@@ -45,6 +45,8 @@ class CeleryStack:
     simulator: SimulatorHandle
     home: Path
     run_dir: Path
+    seed: int  # of the simulator's data and the warehouse's Platform data
+    fast: dict[str, str]  # the stack's short waits
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(self.warehouse_dsn) as conn:
@@ -71,7 +73,7 @@ def celery_stack(tmp_path_factory) -> CeleryStack:
                         executor="celery", broker_url=broker_url) as stack:
             print(f"\nCelery stack up in {time.monotonic() - started:.0f} s")
             yield CeleryStack(stack.api, stack.env, stack.warehouse_dsn, server_dsn, stack.simulator, home,
-                              stack.run_dir)
+                              stack.run_dir, SEED, FAST)
     finally:
         subprocess.run([str(ROOT / "scripts" / "redis.sh"), "stop", INSTANCE], check=False)
         subprocess.run([str(ROOT / "scripts" / "pg.sh"), "stop", INSTANCE], check=False)

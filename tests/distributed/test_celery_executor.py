@@ -16,7 +16,6 @@ from devtools.databases import prepare_warehouse
 from devtools.localstack.components import CELERY_WORKERS
 from devtools.localstack.environment import DAG_ID
 from simulator.testing import run_simulator
-from tests.distributed.conftest import FAST, SEED
 from tests.opt_in import fresh_database
 
 pytestmark = pytest.mark.distributed
@@ -73,15 +72,15 @@ def month(scheduled_run) -> str:
 def reference_checksums(celery_stack, month, tmp_path_factory) -> dict[str, tuple[int, str]]:
     """The same month through `airflow dags test` (every task in one process) into a warehouse of its own."""
     dsn = fresh_database(celery_stack.server_dsn, "sophos_reference")
-    prepare_warehouse(dsn, "small", SEED)
+    prepare_warehouse(dsn, "small", celery_stack.seed)
     # The same data from a simulator of its own without the latency: one process extracts in turn.
-    with run_simulator(scale="small", seed=SEED) as simulator:
+    with run_simulator(scale="small", seed=celery_stack.seed) as simulator:
         env = environment.airflow_env(
             airflow_home=tmp_path_factory.mktemp("airflow-reference-home"),
             dsn=dsn,
             simulator_url=simulator.base_url,
             credentials=[(cid, secret) for cid, secret, _ in simulator.credentials],
-            extra_env=FAST,
+            extra_env=celery_stack.fast,
         )
         done = airflow_cli.dags_test(f"{month}-26", env, conf={"billing_month": month},
                                     capture_output=True, text=True, timeout=600)
