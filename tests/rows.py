@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 import psycopg
@@ -115,3 +115,12 @@ def seller(conn: Writer, seller_id: str, name: str, partner_id: str | None) -> N
 def organization(conn: Writer, org_id: str, seller_id: str, name: str) -> None:
     """A customer organization of a seller."""
     _insert(conn, "platform.customer_organizations", {"org_id": org_id, "seller_id": seller_id, "name": name})
+
+
+def platform(conn: Writer, sellers: Iterable[tuple[str, str, str | None]],
+             organizations: Iterable[tuple[str, str, str]]) -> None:
+    """Sellers (id, name, Sophos partner) and their customer organizations (id, seller, name)."""
+    for row in sellers:
+        seller(conn, *row)
+    for row in organizations:
+        organization(conn, *row)

@@ -10,7 +10,7 @@ import pytest
 
 from sophos_sync.mapping import customers
 from sophos_sync.review import workflow
-from tests.rows import open_run, organization, seller, stage_billing_line, stage_license, stage_tenant
+from tests.rows import open_run, platform, stage_billing_line, stage_license, stage_tenant
 
 PARTNER_A = "aaaaaaaa-0000-4000-8000-000000000001"
 PARTNER_B = "bbbbbbbb-0000-4000-8000-000000000002"
@@ -22,14 +22,13 @@ def unmapped(pg_dsn) -> dict[str, str]:
     command and page are tried on the same ones)."""
     ids = {"big": str(uuid.uuid4()), "small": str(uuid.uuid4()), "ambiguous": str(uuid.uuid4())}
     with psycopg.connect(pg_dsn) as conn:
-        seller(conn, "seller-a", "Seller A", PARTNER_A)
-        seller(conn, "seller-b", "Seller B", PARTNER_B)
-        for org_id, seller_id, name in (("org-a-harbour", "seller-a", "Harbour Logistics Ltd"),
-                                        ("org-a-alpine", "seller-a", "Alpine Ski School"),
-                                        ("org-a-twin1", "seller-a", "Twin Corp"),
-                                        ("org-a-twin2", "seller-a", "Twin Corporation"),
-                                        ("org-b-delta", "seller-b", "Delta Dental")):
-            organization(conn, org_id, seller_id, name)
+        platform(
+            conn,
+            [("seller-a", "Seller A", PARTNER_A), ("seller-b", "Seller B", PARTNER_B)],
+            [("org-a-harbour", "seller-a", "Harbour Logistics Ltd"), ("org-a-alpine", "seller-a", "Alpine Ski School"),
+             ("org-a-twin1", "seller-a", "Twin Corp"), ("org-a-twin2", "seller-a", "Twin Corporation"),
+             ("org-b-delta", "seller-b", "Delta Dental")],
+        )
         run = open_run(conn, "2026-10-01", dag_run_id="cli-test")
         for key, name, price in (("big", "Harbor Logistic", "700.00"), ("small", "Alpine Skiing", "3.50"),
                                  ("ambiguous", "Twin Inc", None)):

@@ -12,7 +12,9 @@ import pytest
 from sophos_sync.mapping import customers
 from sophos_sync.review import workflow
 from sophos_sync.review.workflow import ReviewError
-from tests.rows import customer_mapping, open_run, organization, seller, stage_billing_line, stage_license, stage_tenant
+from tests.rows import (
+    customer_mapping, open_run, organization, platform, stage_billing_line, stage_license, stage_tenant,
+)
 
 PARTNER_A = "aaaaaaaa-0000-4000-8000-000000000001"
 PARTNER_B = "bbbbbbbb-0000-4000-8000-000000000002"
@@ -26,16 +28,14 @@ def customer_id() -> str:
 
 
 def seed_platform(conn) -> None:
-    seller(conn, "seller-a", "Seller A", PARTNER_A)
-    seller(conn, "seller-b", "Seller B", PARTNER_B)
-    for org_id, seller_id, name in (("org-a-baker", "seller-a", "Backerei Muller"),
-                                    ("org-a-twin1", "seller-a", "Twin Corp"),
-                                    ("org-a-twin2", "seller-a", "TWIN Corporation"),
-                                    ("org-a-alpine", "seller-a", "Alpine Ski School"),
-                                    ("org-a-harbour", "seller-a", "Harbour Logistics Ltd"),
-                                    ("org-b-baker", "seller-b", "Bäckerei Müller AG"),
-                                    ("org-b-delta", "seller-b", "Delta Dental")):
-        organization(conn, org_id, seller_id, name)
+    platform(
+        conn,
+        [("seller-a", "Seller A", PARTNER_A), ("seller-b", "Seller B", PARTNER_B)],
+        [("org-a-baker", "seller-a", "Backerei Muller"), ("org-a-twin1", "seller-a", "Twin Corp"),
+         ("org-a-twin2", "seller-a", "TWIN Corporation"), ("org-a-alpine", "seller-a", "Alpine Ski School"),
+         ("org-a-harbour", "seller-a", "Harbour Logistics Ltd"), ("org-b-baker", "seller-b", "Bäckerei Müller AG"),
+         ("org-b-delta", "seller-b", "Delta Dental")],
+    )
 
 
 def add_tenant(conn, run: int, cid: str, name: str, partner: str | None = PARTNER_A, show_as: str | None = None):
