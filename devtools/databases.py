@@ -1,4 +1,4 @@
-"""PostgreSQL databases of the dev tools and the tests: another database of a DSN's server, databases created
+"""PostgreSQL databases of the dev tools and the tests: a DSN with another database or login, databases created
 and dropped, and a warehouse prepared with the Platform's reference data that matches the simulator's customers.
 
 The demo, the local Airflow stack, the benchmark and the tests all use these; none of them keeps its own copy.
@@ -13,11 +13,10 @@ import psycopg
 DEMO_DB = "sophos"
 
 
-def with_dbname(dsn: str, dbname: str) -> str:
-    """The same server, login and options as `dsn`, another database."""
-    params = psycopg.conninfo.conninfo_to_dict(dsn)
-    params["dbname"] = dbname
-    return psycopg.conninfo.make_conninfo(**params)
+def dsn_with(dsn: str, **params: str) -> str:
+    """`dsn` with some of its libpq parameters changed, e.g. another database (dbname=...) or login (user=...,
+    password=...); the others stay."""
+    return psycopg.conninfo.make_conninfo(**{**psycopg.conninfo.conninfo_to_dict(dsn), **params})
 
 
 def database_url(dsn: str, scheme: str, default_password: str | None = None) -> str:
@@ -40,7 +39,7 @@ def create_database(server_dsn: str, name: str, template: str | None = None) -> 
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         else:
             conn.execute(f'CREATE DATABASE "{name}"')
-    return with_dbname(server_dsn, name)
+    return dsn_with(server_dsn, dbname=name)
 
 
 def ensure_database(server_dsn: str, name: str = DEMO_DB) -> str:
@@ -48,7 +47,7 @@ def ensure_database(server_dsn: str, name: str = DEMO_DB) -> str:
     with psycopg.connect(server_dsn, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
-    return with_dbname(server_dsn, name)
+    return dsn_with(server_dsn, dbname=name)
 
 
 def drop_database(server_dsn: str, name: str) -> None:

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from psycopg import sql as pgsql
 
+from devtools.databases import dsn_with
 from sophos_sync.warehouse import migrations
 from sophos_sync.review import workflow
 from sophos_sync.platform import visibility
@@ -240,8 +241,7 @@ def login(pg_server_dsn, pg_dsn):
             admin.execute(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
                 pgsql.Identifier(name), pgsql.Literal(password), pgsql.Identifier(group)))
         created.append(name)
-        params = psycopg.conninfo.conninfo_to_dict(pg_dsn)
-        return psycopg.conninfo.make_conninfo(**{**params, "user": name, "password": password})
+        return dsn_with(pg_dsn, user=name, password=password)
 
     yield make
     with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
@@ -430,8 +430,7 @@ def test_the_compose_owner_migrates_and_owns_every_security_definer_function(pg_
         done = subprocess.run(["bash", str(ROOT / "docker" / "warehouse-init.sh")], env=env, capture_output=True,
                               text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-        as_owner = psycopg.conninfo.make_conninfo(**{**server, "dbname": database, "user": owner,
-                                                     "password": password})
+        as_owner = dsn_with(pg_server_dsn, dbname=database, user=owner, password=password)
         with psycopg.connect(as_owner) as conn:
             assert "0007_least_privilege" in migrations.migrate(conn)
             owners = conn.execute(
