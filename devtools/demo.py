@@ -14,11 +14,9 @@ from pathlib import Path
 
 from devtools import databases
 from devtools.localstack import airflow_cli, environment
-from sophos_sync.warehouse import db
-from sophos_sync.run import months
-from sophos_sync.run import report
+from sophos_sync.run import months, report, sync_run
 from sophos_sync.settings import settings
-from sophos_sync.run import sync_run
+from sophos_sync.warehouse import db
 
 
 def latest_run(dsn: str) -> int | None:

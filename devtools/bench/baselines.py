@@ -17,8 +17,8 @@ from pathlib import Path
 import psycopg
 
 from devtools.bench.measurement import MB
-from devtools.databases import database_url
 from devtools.bench.postgres import clone_table, export_csv, insertable_columns, timed_copy
+from devtools.databases import database_url
 
 # The rows/s a hand-written ETL gets depends on the batch: 1,000 rows per INSERT is the usual choice and
 # keeps the bind parameters (rows x 30 columns) under PostgreSQL's limit of 65,535.

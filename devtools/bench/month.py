@@ -69,8 +69,8 @@ def _sum(results: Sequence[dict], key: str) -> int:
 
 def _export_landed_lines(run_id: int, path: Path) -> None:
     """The run's landed billing lines as JSON lines, for the bare-decode limit (landing rows go at cleanup)."""
-    from sophos_sync.warehouse import db
     from sophos_sync.extract import landing
+    from sophos_sync.warehouse import db
 
     with db.connect() as conn, path.open("wb") as out:
         for _, lines in landing.pages(conn, run_id, "billing_usage"):

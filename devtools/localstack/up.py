@@ -15,10 +15,23 @@ from devtools import databases
 from devtools.localstack.airflow_cli import migrate_metadata
 from devtools.localstack.api import AirflowApi
 from devtools.localstack.components import (
-    CELERY_WORKERS, COMPONENTS, running_components, start_components, stop_components,
+    CELERY_WORKERS,
+    COMPONENTS,
+    running_components,
+    start_components,
+    stop_components,
 )
 from devtools.localstack.environment import (
-    DAG_ID, EXECUTORS, LOGIN, REVIEW_PAGE, ROOT, SUPPORT_LOGIN, VIEWER_LOGIN, cli_exports, free_port, stack_env,
+    DAG_ID,
+    EXECUTORS,
+    LOGIN,
+    REVIEW_PAGE,
+    ROOT,
+    SUPPORT_LOGIN,
+    VIEWER_LOGIN,
+    cli_exports,
+    free_port,
+    stack_env,
 )
 
 
