@@ -17,7 +17,7 @@ sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
 from simulator.testing import run_simulator  # noqa: E402
 from sophos_sync.settings import settings  # noqa: E402
-from devtools.bench import fetch_licenses  # noqa: E402
+from devtools.bench.baselines import fetch_licenses  # noqa: E402
 from sophos_sync.sophos.client import SophosClient  # noqa: E402
 
 
@@ -37,7 +37,7 @@ def main() -> None:
         tenants_by_credential, remaining = {}, args.tenants
         for credential in sim.credentials:
             with client(credential) as listing:
-                listed = [(t["id"], t.get("apiHost")) for t in listing.tenants()][:remaining]
+                listed = [t["id"] for t in listing.tenants()][:remaining]
             tenants_by_credential[credential] = listed
             remaining -= len(listed)
             if remaining <= 0:

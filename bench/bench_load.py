@@ -28,7 +28,7 @@ sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
 import psycopg  # noqa: E402
 
-from devtools import bench  # noqa: E402
+from devtools.bench import postgres  # noqa: E402
 from sophos_sync.warehouse import db  # noqa: E402
 from sophos_sync.warehouse import migrations  # noqa: E402
 from sophos_sync.load import mirror  # noqa: E402
@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    with bench.throwaway_database(os.environ.get("SOPHOS_BENCH_PG_DSN"), prefix="bench_load") as dsn, \
+    with postgres.throwaway_database(os.environ.get("SOPHOS_BENCH_PG_DSN"), prefix="bench_load") as dsn, \
             psycopg.connect(dsn) as conn, tempfile.TemporaryDirectory() as tmp:
         migrations.migrate(conn)
         run = conn.execute(
@@ -96,8 +96,8 @@ def main() -> None:
         params = {"run": run, "partner": PARTNER, "lines": args.lines, "tenants": args.tenants}
         for statement in SEED:
             conn.execute(statement, params)
-        bench.clone_table(conn, "sophos.invoice_lines", COPY_TABLE)
-        columns = bench.insertable_columns(conn, "sophos.invoice_lines")
+        postgres.clone_table(conn, "sophos.invoice_lines", COPY_TABLE)
+        columns = postgres.insertable_columns(conn, "sophos.invoice_lines")
         conn.commit()
         print(f"seeded {args.lines:,} stage billing lines of {args.tenants:,} tenants in "
               f"{time.perf_counter() - started:.1f} s")
@@ -109,7 +109,7 @@ def main() -> None:
         # The first load produces the rows the COPY side reads back.
         first, counts = timed_load(conn, run)
         csv_path = Path(tmp) / "invoice_lines.csv"
-        bench.export_csv(dsn, f"SELECT {', '.join(columns)} FROM sophos.invoice_lines", csv_path)
+        postgres.export_csv(dsn, f"SELECT {', '.join(columns)} FROM sophos.invoice_lines", csv_path)
         size_mb = csv_path.stat().st_size / 1e6
         print(f"rows per round: {counts['inserted']:,} ({size_mb:,.0f} MB as CSV)")
 
@@ -121,7 +121,7 @@ def main() -> None:
             loads.append(seconds)
             seconds, _ = timed_load(conn, run)      # the same month again: DELETE + INSERT
             replaces.append(seconds)
-            copies.append(bench.timed_copy(dsn, COPY_TABLE, columns, csv_path))
+            copies.append(postgres.timed_copy(dsn, COPY_TABLE, columns, csv_path))
         rows = counts["inserted"]
         best_load, best_replace, best_copy = min(loads), min(replaces), min(copies)
         print(f"load (new month)      {rows / best_load:>12,.0f} rows/s  best of {args.rounds}: {best_load:.2f} s "

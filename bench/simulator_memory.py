@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
 from simulator.testing import run_simulator  # noqa: E402
-from devtools.bench import proc_status_mb  # noqa: E402
+from devtools.bench.measurement import proc_status_mb  # noqa: E402
 
 
 def main() -> int:

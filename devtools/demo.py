@@ -12,38 +12,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-import psycopg
-
-from devtools import localstack
-from sophos_sync.warehouse import db
-from sophos_sync.warehouse import migrations
-from sophos_sync.run import months
-from sophos_sync.run import report
+from devtools import databases
+from devtools.localstack import airflow_cli, environment
+from sophos_sync.run import months, report, sync_run
 from sophos_sync.settings import settings
-from sophos_sync.run import sync_run
-
-DEMO_DB = "sophos"
-
-
-def database_dsn(server_dsn: str, dbname: str = DEMO_DB) -> str:
-    """The demo database on the server, created on first use."""
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-    params = psycopg.conninfo.conninfo_to_dict(server_dsn)
-    params["dbname"] = dbname
-    return psycopg.conninfo.make_conninfo(**params)
-
-
-def prepare(dsn: str, scale: str, seed: int) -> dict[str, int]:
-    """Schema plus the Platform's reference data that matches the simulator's customers."""
-    from simulator import generator
-    from simulator.platform_seed import load_platform_seed
-
-    world = generator.build_world(scale, seed)
-    with db.connect(dsn) as conn:
-        migrations.migrate(conn)
-        return load_platform_seed(conn, {"platform": world.platform})
+from sophos_sync.warehouse import db
 
 
 def latest_run(dsn: str) -> int | None:
@@ -63,12 +36,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from simulator import generator
 
-    dsn = database_dsn(args.server_dsn)
-    seeded = prepare(dsn, args.scale, args.seed)
+    dsn = databases.ensure_database(args.server_dsn)
+    credentials, seeded = databases.prepare_warehouse(dsn, args.scale, args.seed)
     print(f"platform reference data: {seeded['sellers']} sellers, {seeded['customer_organizations']} organizations")
-    credentials = [(p.client_id, p.client_secret) for p in generator.build_world(args.scale, args.seed).partners]
     month = months.parse_month(generator.latest_report_month(date.today()))
-    env = localstack.airflow_env(
+    env = environment.airflow_env(
         airflow_home=Path(args.airflow_home), dsn=dsn, simulator_url=args.simulator_url, credentials=credentials
     )
     log_path = Path(args.airflow_home) / "demo-run.log"
@@ -80,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     before = latest_run(dsn)
     started = time.monotonic()
     with log_path.open("w") as log_file:
-        done = localstack.dags_test(
+        done = airflow_cli.dags_test(
             f"{month:%Y-%m}-26", env, conf={"billing_month": f"{month:%Y-%m}"}, stdout=log_file, stderr=log_file
         )
     elapsed = time.monotonic() - started

@@ -13,6 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from devtools.databases import create_database, drop_database
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,26 +26,6 @@ def _server_dsn() -> str:
         ).stdout.strip()
         os.environ["SOPHOS_TEST_PG_DSN"] = dsn
     return dsn
-
-
-def _with_dbname(dsn: str, dbname: str) -> str:
-    params = psycopg.conninfo.conninfo_to_dict(dsn)
-    params["dbname"] = dbname
-    return psycopg.conninfo.make_conninfo(**params)
-
-
-def _create_database(server_dsn: str, name: str, template: str | None = None) -> str:
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        if template:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        else:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return _with_dbname(server_dsn, name)
-
-
-def _drop_database(server_dsn: str, name: str) -> None:
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -58,29 +40,29 @@ def pg_template(pg_server_dsn) -> str:
     from sophos_sync.warehouse import migrations
 
     name = f"tmpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    dsn = _create_database(pg_server_dsn, name)
+    dsn = create_database(pg_server_dsn, name)
     with psycopg.connect(dsn) as conn:
         migrations.migrate(conn)
     yield name
-    _drop_database(pg_server_dsn, name)
+    drop_database(pg_server_dsn, name)
 
 
 @pytest.fixture
 def pg_dsn(pg_server_dsn, pg_template) -> str:
     """DSN of a fresh, fully migrated database of this test's own."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    dsn = _create_database(pg_server_dsn, name, template=pg_template)
+    dsn = create_database(pg_server_dsn, name, template=pg_template)
     yield dsn
-    _drop_database(pg_server_dsn, name)
+    drop_database(pg_server_dsn, name)
 
 
 @pytest.fixture
 def empty_pg_dsn(pg_server_dsn) -> str:
     """DSN of a fresh database with no migrations applied."""
     name = f"e_{uuid.uuid4().hex[:12]}"
-    dsn = _create_database(pg_server_dsn, name)
+    dsn = create_database(pg_server_dsn, name)
     yield dsn
-    _drop_database(pg_server_dsn, name)
+    drop_database(pg_server_dsn, name)
 
 
 @pytest.fixture

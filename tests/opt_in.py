@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-
-from devtools import demo, localstack
+from devtools import databases
+from devtools.localstack import components, environment, up
+from devtools.localstack.api import AirflowApi
 from simulator.testing import SimulatorHandle, run_simulator
 
 OPT_IN_MARKERS = ("ui", "distributed")
@@ -32,15 +32,13 @@ def deselect_unselected(config, items) -> None:
 
 def fresh_database(server_dsn: str, name: str) -> str:
     """DSN of database `name` on the server, dropped and created empty."""
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return demo.database_dsn(server_dsn, name)
+    databases.drop_database(server_dsn, name)
+    return databases.create_database(server_dsn, name)
 
 
 @dataclass
 class StackParts:
-    api: localstack.AirflowApi
+    api: AirflowApi
     env: dict[str, str]
     warehouse_dsn: str
     simulator: SimulatorHandle
@@ -55,22 +53,22 @@ def demo_stack(server_dsn: str, home: Path, *, seed: int, fast: dict[str, str], 
     run_dir = home / "run"
     warehouse = fresh_database(server_dsn, "sophos")
     metadata = fresh_database(server_dsn, "airflow")
-    demo.prepare(warehouse, "small", seed)
+    databases.prepare_warehouse(warehouse, "small", seed)
     with run_simulator(scale="small", seed=seed, latency_ms=latency_ms) as simulator:
-        env = localstack.stack_env(
+        env = environment.stack_env(
             airflow_home=home,
             dsn=warehouse,
             metadata_dsn=metadata,
             simulator_url=simulator.base_url,
             credentials=[(cid, secret) for cid, secret, _ in simulator.credentials],
-            api_port=localstack.free_port(),
+            api_port=environment.free_port(),
             extra_env=fast,
             **stack_options,
         )
         try:
-            api = localstack.start_stack(env, run_dir, home / "component-logs")
-            api.unpause(localstack.DAG_ID)
+            api = up.start_stack(env, run_dir, home / "component-logs")
+            api.unpause(environment.DAG_ID)
             yield StackParts(api, env, warehouse, simulator, run_dir)
             api.close()
         finally:
-            localstack.stop_components(run_dir)
+            components.stop_components(run_dir)

@@ -7,9 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-
-from devtools import localstack
+from devtools.localstack import airflow_cli, environment
 
 # The sensor and retries on a test's clock, not production's (30 min pokes, 2 min retry delays).
 FAST = {
@@ -29,13 +27,6 @@ class MonthRun:
         return self.output[-chars:]
 
 
-def seed_platform(dsn: str, dataset: dict) -> None:
-    from simulator.platform_seed import load_platform_seed
-
-    with psycopg.connect(dsn) as conn:
-        load_platform_seed(conn, dataset)
-
-
 def _task_states(airflow_home: Path) -> dict[str, tuple[str | None, int]]:
     with sqlite3.connect(airflow_home / "airflow.db") as meta:
         run_id = meta.execute(
@@ -53,7 +44,7 @@ class MonthRunner:
 
     def __init__(self, airflow_home: Path, dsn: str, simulator, extra_env: dict | None = None, credentials=None):
         self.airflow_home = airflow_home
-        self.env = localstack.airflow_env(
+        self.env = environment.airflow_env(
             airflow_home=airflow_home,
             dsn=dsn,
             simulator_url=simulator.base_url,
@@ -62,7 +53,7 @@ class MonthRunner:
         )
 
     def start(self, month: str) -> subprocess.Popen:
-        localstack.ensure_airflow_db(self.env)
+        airflow_cli.ensure_airflow_db(self.env)
         return subprocess.Popen(
             [str(Path(sys.executable).with_name("airflow")), "dags", "test", "sophos_monthly_sync",
              f"{month}-26"],

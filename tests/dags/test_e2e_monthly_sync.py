@@ -9,9 +9,10 @@ import time
 import psycopg
 import pytest
 
+from devtools.databases import seed_platform
 from simulator.testing import run_simulator
 
-from dagrun import MonthRunner, seed_platform
+from dagrun import MonthRunner
 
 pytestmark = pytest.mark.e2e
 

@@ -10,10 +10,11 @@ from decimal import Decimal
 import psycopg
 import pytest
 
+from devtools.databases import seed_platform
 from simulator.testing import run_simulator
 from tests.conformance.published import billing_lines, load
 
-from dagrun import MonthRunner, seed_platform
+from dagrun import MonthRunner
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,8 @@ import psycopg
 import pytest
 
 from simulator.testing import SimulatorHandle
-from devtools import localstack
+from devtools.localstack import components
+from devtools.localstack.api import AirflowApi
 from tests.opt_in import demo_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,21 +38,23 @@ FAST = {
 
 @dataclass
 class CeleryStack:
-    api: localstack.AirflowApi
+    api: AirflowApi
     env: dict[str, str]
     warehouse_dsn: str
     server_dsn: str
     simulator: SimulatorHandle
     home: Path
     run_dir: Path
+    seed: int  # of the simulator's data and the warehouse's Platform data
+    fast: dict[str, str]  # the stack's short waits
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(self.warehouse_dsn) as conn:
             return conn.execute(sql, params).fetchall()
 
     def worker_pids(self) -> dict[str, int]:
-        running = localstack.running_components(self.run_dir)
-        return {name: running[name] for name in localstack.CELERY_WORKERS if name in running}
+        running = components.running_components(self.run_dir)
+        return {name: running[name] for name in components.CELERY_WORKERS if name in running}
 
 
 def _script(*args: str) -> str:
@@ -70,7 +73,7 @@ def celery_stack(tmp_path_factory) -> CeleryStack:
                         executor="celery", broker_url=broker_url) as stack:
             print(f"\nCelery stack up in {time.monotonic() - started:.0f} s")
             yield CeleryStack(stack.api, stack.env, stack.warehouse_dsn, server_dsn, stack.simulator, home,
-                              stack.run_dir)
+                              stack.run_dir, SEED, FAST)
     finally:
         subprocess.run([str(ROOT / "scripts" / "redis.sh"), "stop", INSTANCE], check=False)
         subprocess.run([str(ROOT / "scripts" / "pg.sh"), "stop", INSTANCE], check=False)

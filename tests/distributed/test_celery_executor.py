@@ -11,10 +11,11 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from devtools import demo, localstack
-from devtools.localstack import CELERY_WORKERS, DAG_ID
+from devtools.localstack import airflow_cli, environment, up
+from devtools.databases import prepare_warehouse
+from devtools.localstack.components import CELERY_WORKERS
+from devtools.localstack.environment import DAG_ID
 from simulator.testing import run_simulator
-from tests.distributed.conftest import FAST, SEED
 from tests.opt_in import fresh_database
 
 pytestmark = pytest.mark.distributed
@@ -53,7 +54,7 @@ def table_checksums(dsn: str) -> dict[str, tuple[int, str]]:
 @pytest.fixture(scope="module")
 def scheduled_run(celery_stack) -> tuple[str, str]:
     """(run id, billing month) of the run the scheduler starts once the DAG is unpaused, finished."""
-    _, run_id = localstack.demo_run(celery_stack.api)
+    _, run_id = up.demo_run(celery_stack.api)
     run = celery_stack.api.wait_for_run(DAG_ID, run_id, timeout=300)
     assert run["state"] == "success", f"logs under {celery_stack.home / 'logs'}"
     [(month,)] = celery_stack.query(
@@ -71,17 +72,17 @@ def month(scheduled_run) -> str:
 def reference_checksums(celery_stack, month, tmp_path_factory) -> dict[str, tuple[int, str]]:
     """The same month through `airflow dags test` (every task in one process) into a warehouse of its own."""
     dsn = fresh_database(celery_stack.server_dsn, "sophos_reference")
-    demo.prepare(dsn, "small", SEED)
+    prepare_warehouse(dsn, "small", celery_stack.seed)
     # The same data from a simulator of its own without the latency: one process extracts in turn.
-    with run_simulator(scale="small", seed=SEED) as simulator:
-        env = localstack.airflow_env(
+    with run_simulator(scale="small", seed=celery_stack.seed) as simulator:
+        env = environment.airflow_env(
             airflow_home=tmp_path_factory.mktemp("airflow-reference-home"),
             dsn=dsn,
             simulator_url=simulator.base_url,
             credentials=[(cid, secret) for cid, secret, _ in simulator.credentials],
-            extra_env=FAST,
+            extra_env=celery_stack.fast,
         )
-        done = localstack.dags_test(f"{month}-26", env, conf={"billing_month": month},
+        done = airflow_cli.dags_test(f"{month}-26", env, conf={"billing_month": month},
                                     capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return table_checksums(dsn)

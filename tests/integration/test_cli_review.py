@@ -10,6 +10,7 @@ import uuid
 import psycopg
 import pytest
 
+from devtools.databases import dsn_with
 
 pytestmark = pytest.mark.slow  # each test runs the CLI in a subprocess, an Airflow import apiece
 
@@ -119,9 +120,8 @@ def test_empty_work_list_says_so(pg_dsn):
 
 
 def test_unreachable_database_is_a_clear_error_without_the_password(pg_server_dsn):
-    params = psycopg.conninfo.conninfo_to_dict(pg_server_dsn)
-    params.update(port="1", password="s3cret-pw", connect_timeout="3")
-    result = run_cli("review", "list", dsn=psycopg.conninfo.make_conninfo(**params))
+    dsn = dsn_with(pg_server_dsn, port="1", password="s3cret-pw", connect_timeout="3")
+    result = run_cli("review", "list", dsn=dsn)
     assert result.returncode == 1
     assert "cannot reach PostgreSQL" in result.stderr and "Traceback" not in result.stderr
     assert "s3cret-pw" not in result.stderr

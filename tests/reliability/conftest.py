@@ -5,24 +5,18 @@ import sys
 import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 
+from devtools.databases import create_database, drop_database, seed_platform
 from simulator.testing import run_simulator
 # Airflow configures logging when first imported: done here, before any test, so that caplog's handler
 # (installed per test) is not swept away by it in the middle of the first test.
 from sophos_sync.sophos import hook  # noqa: F401
 
-from harness import SEED, TODAY, Sync, checksums, seed_platform
+from harness import SEED, TODAY, Sync, checksums
 
 # tests/dags/dagrun.py drives `airflow dags test`; the secrets test reuses it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dags"))
-
-
-def with_dbname(dsn: str, name: str) -> str:
-    params = psycopg.conninfo.conninfo_to_dict(dsn)
-    params["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**params)
 
 
 class Databases:
@@ -33,15 +27,13 @@ class Databases:
 
     def new(self) -> str:
         name = f"r_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(self.server_dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        dsn = create_database(self.server_dsn, name, template=self.template)
         self.names.append(name)
-        return with_dbname(self.server_dsn, name)
+        return dsn
 
     def drop_all(self) -> None:
-        with psycopg.connect(self.server_dsn, autocommit=True) as conn:
-            for name in self.names:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in self.names:
+            drop_database(self.server_dsn, name)
 
 
 # These drive whole months through every stage, disturbed: `slow`, so `make test-quick` leaves them out.

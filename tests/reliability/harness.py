@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from devtools import localstack
+from devtools.localstack import environment
 from sophos_sync.run import months
 from sophos_sync.run import runner
 from sophos_sync.run import stages
@@ -89,13 +89,6 @@ def run_status(dsn: str, sync_run_id: int) -> str:
         return conn.execute("SELECT status FROM sophos.sync_runs WHERE sync_run_id = %s", (sync_run_id,)).fetchone()[0]
 
 
-def seed_platform(dsn: str, dataset: dict) -> None:
-    from simulator.platform_seed import load_platform_seed
-
-    with psycopg.connect(dsn) as conn:
-        load_platform_seed(conn, dataset)
-
-
 def _manual_run_id() -> str:
     return f"manual__{uuid.uuid4().hex}"
 
@@ -108,9 +101,9 @@ class Sync:
         self.dsn = dsn
         monkeypatch.delenv("SOPHOS_SYNC_DB_DSN", raising=False)
         monkeypatch.setenv(f"AIRFLOW_CONN_{settings.DB_CONN_ID.upper()}",
-                           json.dumps(localstack.postgres_connection(dsn)))
+                           json.dumps(environment.postgres_connection(dsn)))
         self.credentials = list(credentials or [(c[0], c[1]) for c in simulator.credentials])
-        self.accounts = localstack.account_ids(len(self.credentials))
+        self.accounts = environment.account_ids(len(self.credentials))
         self.point_at(simulator)
 
     def point_at(self, simulator) -> None:
@@ -118,7 +111,7 @@ class Sync:
         for account, (client_id, secret) in zip(self.accounts, self.credentials):
             self.monkeypatch.setenv(
                 f"AIRFLOW_CONN_{account.upper()}",
-                json.dumps(localstack.sophos_connection(simulator.base_url, client_id, secret)),
+                json.dumps(environment.sophos_connection(simulator.base_url, client_id, secret)),
             )
 
     def start(self, month: str, dag_run_id: str | None = None) -> int:

@@ -10,11 +10,11 @@ import time
 import psycopg
 import pytest
 
+from devtools.databases import seed_platform
 from simulator.testing import run_simulator
 from sophos_sync.errors import SophosApiError
 
-from harness import OCTOBER, SEED, SEPTEMBER, TODAY, Sync, checksums, month_lines, run_status, \
-    seed_platform
+from harness import OCTOBER, SEED, SEPTEMBER, TODAY, Sync, checksums, month_lines, run_status
 
 # Small billing pages, so every partner's month is read over several pages and faults land mid-paging.
 PAGE_SIZE = 25

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
+from devtools.databases import seed_platform
 from simulator import generator
 from simulator.testing import run_simulator
 from sophos_sync.errors import ContractViolation
 
-from harness import CHECKSUM_QUERIES, OCTOBER, SEPTEMBER, TODAY, Sync, checksums, month_lines, run_status, \
-    seed_platform
+from harness import CHECKSUM_QUERIES, OCTOBER, SEPTEMBER, TODAY, Sync, checksums, month_lines, run_status
 
 INJECTIONS = (
     "'); DROP TABLE sophos.invoice_lines; --",

@@ -16,11 +16,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from devtools.databases import create_database, seed_platform
 from sophos_sync.warehouse import migrations
 
-from harness import (
-    OCTOBER, ROOT, SEPTEMBER, Sync, checksums, invoice_lines_held, month_lines, run_status, seed_platform,
-)
+from harness import OCTOBER, ROOT, SEPTEMBER, Sync, checksums, invoice_lines_held, month_lines, run_status
 
 
 def wait_for_blocked_load(dsn: str, timeout: float = 60) -> int:
@@ -168,10 +167,7 @@ def own_server():
 
 
 def test_postgres_restarted_between_tasks_loses_nothing(own_server, monkeypatch, simulator, baseline):
-    params = psycopg.conninfo.conninfo_to_dict(own_server.server_dsn)
-    with psycopg.connect(own_server.server_dsn, autocommit=True) as conn:
-        conn.execute("CREATE DATABASE warehouse")
-    dsn = psycopg.conninfo.make_conninfo(**{**params, "dbname": "warehouse"})
+    dsn = create_database(own_server.server_dsn, "warehouse")
     with psycopg.connect(dsn) as conn:
         migrations.migrate(conn)
     seed_platform(dsn, simulator.dataset(months=[]))

@@ -13,9 +13,11 @@ import psycopg
 import pytest
 from psycopg import sql as pgsql
 
+from devtools.databases import dsn_with
 from sophos_sync.warehouse import migrations
 from sophos_sync.review import workflow
 from sophos_sync.platform import visibility
+from tests.rows import organization, seller
 
 from harness import OCTOBER, ROOT
 
@@ -29,9 +31,8 @@ SUBSCRIPTION = "5b0c7e9a-1d2f-4e3a-9b8c-7d6e5f4a3b2c"
 def as_role(pg_dsn):
     """An autocommit session per role, so a refused statement leaves no aborted transaction behind."""
     with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        admin.execute("INSERT INTO platform.sellers VALUES ('seller-north', 'North IT', %s)", (PARTNER,))
-        admin.execute(
-            "INSERT INTO platform.customer_organizations VALUES ('org-acme', 'seller-north', 'ACME GmbH')")
+        seller(admin, "seller-north", "North IT", PARTNER)
+        organization(admin, "org-acme", "seller-north", "ACME GmbH")
         admin.execute(
             "INSERT INTO sophos.customers (sophos_customer_id, name, partner_id, first_seen_at, last_seen_at) "
             "VALUES (%s, 'Acme GmbH', %s, now(), now())",
@@ -240,8 +241,7 @@ def login(pg_server_dsn, pg_dsn):
             admin.execute(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
                 pgsql.Identifier(name), pgsql.Literal(password), pgsql.Identifier(group)))
         created.append(name)
-        params = psycopg.conninfo.conninfo_to_dict(pg_dsn)
-        return psycopg.conninfo.make_conninfo(**{**params, "user": name, "password": password})
+        return dsn_with(pg_dsn, user=name, password=password)
 
     yield make
     with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
@@ -430,8 +430,7 @@ def test_the_compose_owner_migrates_and_owns_every_security_definer_function(pg_
         done = subprocess.run(["bash", str(ROOT / "docker" / "warehouse-init.sh")], env=env, capture_output=True,
                               text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-        as_owner = psycopg.conninfo.make_conninfo(**{**server, "dbname": database, "user": owner,
-                                                     "password": password})
+        as_owner = dsn_with(pg_server_dsn, dbname=database, user=owner, password=password)
         with psycopg.connect(as_owner) as conn:
             assert "0007_least_privilege" in migrations.migrate(conn)
             owners = conn.execute(

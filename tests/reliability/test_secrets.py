@@ -19,7 +19,8 @@ import pytest
 from psycopg import sql
 
 from simulator.testing import run_simulator
-from devtools import localstack
+from devtools.localstack import environment
+from devtools.databases import seed_platform
 from sophos_sync.run import months
 from sophos_sync.airflow import notify
 from sophos_sync.run import stages
@@ -27,7 +28,7 @@ from sophos_sync.settings import settings
 from sophos_sync.errors import SophosAuthError
 
 from dagrun import MonthRunner
-from harness import OCTOBER, TODAY, Sync, run_status, seed_platform
+from harness import OCTOBER, TODAY, Sync, run_status
 
 # Characters a form body, a URL or JSON each write their own way, so every spelling is looked for.
 SECRETS = [f"sk-Zebra{n}Quokka+/=&%?-Fjord" for n in range(1, 4)]
@@ -117,8 +118,8 @@ def connections(dsn: str, sim, recorder: TokenRecorder, secrets: list[str]) -> d
     """AIRFLOW_CONN_* of the run: the database as a URI with a password, the Sophos credentials with their
     host (token URL included) at the recorder."""
     env = {f"AIRFLOW_CONN_{settings.DB_CONN_ID.upper()}": database_uri(dsn)}
-    for account, (client_id, _, _), secret in zip(localstack.account_ids(len(secrets)), sim.credentials, secrets):
-        conn = localstack.sophos_connection(recorder.base_url, client_id, secret)
+    for account, (client_id, _, _), secret in zip(environment.account_ids(len(secrets)), sim.credentials, secrets):
+        conn = environment.sophos_connection(recorder.base_url, client_id, secret)
         env[f"AIRFLOW_CONN_{account.upper()}"] = json.dumps(conn)
     return env
 

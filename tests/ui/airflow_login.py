@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devtools.localstack import LOGIN
+from devtools.localstack.environment import LOGIN
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TIMEOUT_MS = 60_000

@@ -15,7 +15,8 @@ import psycopg
 import pytest
 
 from simulator.testing import SimulatorHandle
-from devtools import localstack
+from devtools.localstack import airflow_cli, environment, up
+from devtools.localstack.api import AirflowApi
 from tests.opt_in import demo_stack, marker_selected
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ def pytest_report_header(config):
 
 @dataclass
 class UiStack:
-    api: localstack.AirflowApi
+    api: AirflowApi
     env: dict[str, str]
     warehouse_dsn: str
     simulator: SimulatorHandle
@@ -46,7 +47,7 @@ class UiStack:
     demo_run_id: str
 
     def airflow(self, *args: str) -> subprocess.CompletedProcess:
-        return localstack.airflow(list(args), self.env, capture_output=True, text=True, timeout=300)
+        return airflow_cli.airflow(list(args), self.env, capture_output=True, text=True, timeout=300)
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(self.warehouse_dsn) as conn:
@@ -65,8 +66,8 @@ def ui_stack(tmp_path_factory) -> UiStack:
     try:
         started = time.monotonic()
         with demo_stack(server_dsn, home, seed=SEED, fast=FAST) as stack:
-            month, run_id = localstack.demo_run(stack.api)
-            run = stack.api.wait_for_run(localstack.DAG_ID, run_id, timeout=240)
+            month, run_id = up.demo_run(stack.api)
+            run = stack.api.wait_for_run(environment.DAG_ID, run_id, timeout=240)
             assert run["state"] == "success", f"the demo run failed; logs under {home / 'logs'}"
             print(f"\nAirflow stack up and demo run {run_id} done in {time.monotonic() - started:.0f} s")
             yield UiStack(stack.api, stack.env, stack.warehouse_dsn, stack.simulator, home, month, run_id)

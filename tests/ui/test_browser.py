@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 
 from airflow_login import SCREENSHOTS, TIMEOUT_MS, login
-from devtools.localstack import DAG_ID
+from devtools.localstack.environment import DAG_ID
 from sophos_sync.run import sync_run
 from sophos_sync.warehouse.db import connect
 

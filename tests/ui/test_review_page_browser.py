@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from airflow_login import SCREENSHOTS, TIMEOUT_MS, login
-from devtools.localstack import DAG_ID, REVIEW_PAGE, SUPPORT_LOGIN, VIEWER_LOGIN
+from devtools.localstack.environment import DAG_ID, REVIEW_PAGE, SUPPORT_LOGIN, VIEWER_LOGIN
 from sophos_sync.review import workflow
 from sophos_sync.warehouse.db import connect
 

@@ -7,7 +7,7 @@ import logging
 
 from airflow.sdk import BaseHook  # noqa: F401 - Airflow sets up its logging on import: before caplog, not during
 
-from devtools import localstack
+from devtools.localstack import environment
 from sophos_sync.run import report
 from sophos_sync.airflow import run_note
 
@@ -66,7 +66,7 @@ def test_without_an_api_connection_the_note_is_logged_in_one_line_instead(monkey
 
 
 def test_an_unreachable_api_is_a_warning_not_a_failure(monkeypatch, caplog):
-    closed_port = localstack.free_port()  # nothing listens there once the probe socket is closed
+    closed_port = environment.free_port()  # nothing listens there once the probe socket is closed
     connection = {"conn_type": "http", "host": f"http://127.0.0.1:{closed_port}", "login": "a", "password": "secret-x"}
     monkeypatch.setenv("AIRFLOW_CONN_SOPHOS_TEST_API", json.dumps(connection))
     with caplog.at_level(logging.WARNING, logger="sophos_sync.airflow.run_note"):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools import localstack
-from devtools.localstack import DAG_ID
+from devtools.localstack import environment
+from devtools.localstack.environment import DAG_ID
 
 pytestmark = pytest.mark.ui
 
@@ -93,7 +93,7 @@ def run_as_a_user_would(stack, command: str, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     done = subprocess.run(
-        ["bash", "-euc", f"{localstack.cli_exports(stack.home)}\n{command}"],
+        ["bash", "-euc", f"{environment.cli_exports(stack.home)}\n{command}"],
         env={"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
         capture_output=True, text=True, timeout=300,
     )

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools import bench
+from devtools.bench.measurement import MB, PeakRss
+from devtools.bench.output import README_MARKER
 
 pytestmark = pytest.mark.slow  # the benchmark of a whole month, in a subprocess
 
@@ -25,7 +26,7 @@ DAG_STAGES = [
 
 def test_bench_at_small_scale_measures_every_stage_and_baseline(tmp_path, pg_server_dsn):
     out, readme = tmp_path / "results.json", tmp_path / "README.md"
-    readme.write_text("# Benchmarks\n\nHand-written intro.\n\n" + bench.README_MARKER + "\n\nold table\n")
+    readme.write_text("# Benchmarks\n\nHand-written intro.\n\n" + README_MARKER + "\n\nold table\n")
     done = subprocess.run(
         [sys.executable, "-m", "devtools.bench", "--scale", "small", "--latency-ms", "0",
          "--to-sql-rows", "200", "--sequential-tenants", "20", "--out", str(out), "--readme", str(readme),
@@ -77,12 +78,12 @@ def test_bench_at_small_scale_measures_every_stage_and_baseline(tmp_path, pg_ser
 
 
 def test_peak_rss_sees_a_spike_freed_before_its_block_ends():
-    peak_rss = bench.PeakRss()
+    peak_rss = PeakRss()
     with peak_rss.window() as month:
         with peak_rss.window() as quiet:
             pass
         with peak_rss.window() as spike:
-            block = bytearray(200 * bench.MB)
+            block = bytearray(200 * MB)
             block[:: 4096] = b"x" * len(block[:: 4096])  # touch every page so it is resident
             del block
         with peak_rss.window() as after:
@@ -97,7 +98,7 @@ def test_peak_rss_of_blocks_that_overlap_in_two_threads():
     its own time, and a block opened after both sees none of it."""
     import threading
 
-    peak_rss = bench.PeakRss()
+    peak_rss = PeakRss()
     billing_open, tenants_done = threading.Event(), threading.Event()
     figures: dict = {}
 
@@ -110,7 +111,7 @@ def test_peak_rss_of_blocks_that_overlap_in_two_threads():
     thread.start()
     billing_open.wait(timeout=30)
     with peak_rss.window() as tenants:
-        block = bytearray(200 * bench.MB)
+        block = bytearray(200 * MB)
         block[:: 4096] = b"x" * len(block[:: 4096])
         del block
     tenants_done.set()

@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from tests.rows import organization, seller
+
 OCTOBER, SEPTEMBER = date(2026, 10, 1), date(2026, 9, 1)
 PARTNER_NORTH = "7b1e2a34-0000-4000-8000-000000000001"
 PARTNER_UNKNOWN = "7b1e2a34-0000-4000-8000-00000000ffff"
@@ -11,8 +13,8 @@ ACME, HOOLI = "00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-0
 
 
 def seed(conn) -> None:
-    conn.execute("INSERT INTO platform.sellers VALUES ('seller-north', 'North IT', %s)", (PARTNER_NORTH,))
-    conn.execute("INSERT INTO platform.customer_organizations VALUES ('org-acme', 'seller-north', 'ACME GmbH')")
+    seller(conn, "seller-north", "North IT", PARTNER_NORTH)
+    organization(conn, "org-acme", "seller-north", "ACME GmbH")
     conn.cursor().executemany(
         "INSERT INTO sophos.customers (sophos_customer_id, name, partner_id, platform_org_id, first_seen_at, "
         "last_seen_at) VALUES (%s, %s, %s, %s, now(), now())",

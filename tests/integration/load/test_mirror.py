@@ -1,7 +1,6 @@
 """load_month on the real PostgreSQL: landing and stage tables seeded directly, as extract/validate/map leave them."""
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -19,6 +18,10 @@ from sophos_sync.run import report
 from sophos_sync.run import sync_run
 from sophos_sync.errors import ReconciliationError
 from sophos_sync.validation.keys import line_key
+from tests.rows import (
+    customer_mapping, land_batch, land_page, land_record, open_run, rejected_record, stage_billing_line,
+    stage_customer_decision, stage_license, stage_tenant,
+)
 
 OCTOBER = date(2026, 10, 1)
 SEPTEMBER = date(2026, 9, 1)
@@ -75,10 +78,7 @@ class Month:
     stage_price_override: dict[int, str] = field(default_factory=dict)  # line index -> price staged instead
 
     def seed(self, conn: psycopg.Connection) -> int:
-        run = conn.execute(
-            "INSERT INTO sophos.sync_runs (dag_run_id, billing_month) VALUES (%s, %s) RETURNING sync_run_id",
-            (f"manual__{uuid.uuid4().hex}", self.billing_month),
-        ).fetchone()[0]
+        run = open_run(conn, self.billing_month, dag_run_id=f"manual__{uuid.uuid4().hex}")
         self._land(conn, run)
         self._stage(conn, run)
         conn.commit()
@@ -88,84 +88,57 @@ class Month:
         landed_lines = self.lines + self.rejected_lines + self.duplicated_lines + self.broken_lines
         landed_licenses = self.licenses + self.rejected_licenses
         with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO sophos.landing_records (sync_run_id, account, entity, seq, tenant_id, raw) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                [(run, ACCOUNT, "tenant", i, None, Jsonb(t)) for i, t in enumerate(self.tenants)]
-                + [(run, ACCOUNT, "license", i, lic["tenant"], Jsonb(lic)) for i, lic in enumerate(landed_licenses)],
-            )
+            for i, t in enumerate(self.tenants):
+                land_record(cur, run, "tenant", i, Jsonb(t), account=ACCOUNT)
+            for i, lic in enumerate(landed_licenses):
+                land_record(cur, run, "license", i, Jsonb(lic), lic["tenant"], account=ACCOUNT)
             # billing lines land as one page of JSON lines, as extract lands them
-            cur.execute(
-                "INSERT INTO sophos.landing_pages (sync_run_id, account, entity, page, items, lines) "
-                "VALUES (%s, %s, 'billing_usage', 1, %s, %s)",
-                (run, ACCOUNT, len(landed_lines), "\n".join(map(json.dumps, landed_lines)).encode()),
-            )
-            cur.executemany(
-                "INSERT INTO sophos.landing_batches (sync_run_id, account, entity, partner_id, record_count, "
-                "reported_count, skipped) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (run, ACCOUNT, "tenant", PARTNER, len(self.tenants), len(self.tenants), Jsonb([])),
-                    (run, ACCOUNT, "license", None, len(landed_licenses), None,
-                     Jsonb([{"tenant_id": t, "reason": "403 forbidden"} for t in self.skipped_tenants])),
-                    (run, ACCOUNT, "billing_usage", PARTNER, len(landed_lines),
-                     len(landed_lines) + self.reported_extra, Jsonb([])),
-                ],
-            )
+            land_page(cur, run, "billing_usage", 1, landed_lines, account=ACCOUNT)
+            land_batch(cur, run, "tenant", PARTNER, len(self.tenants), len(self.tenants), account=ACCOUNT,
+                       skipped=Jsonb([]))
+            land_batch(cur, run, "license", None, len(landed_licenses), None, account=ACCOUNT,
+                       skipped=Jsonb([{"tenant_id": t, "reason": "403 forbidden"} for t in self.skipped_tenants]))
+            land_batch(cur, run, "billing_usage", PARTNER, len(landed_lines), len(landed_lines) + self.reported_extra,
+                       account=ACCOUNT, skipped=Jsonb([]))
 
     def _stage(self, conn: psycopg.Connection, run: int) -> None:
         with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO sophos.stage_tenants (sync_run_id, account, sophos_customer_id, name, show_as, "
-                "partner_id, billing_type, data_region, data_geography) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [(run, ACCOUNT, t["id"], t["name"], t["showAs"], t["partner"]["id"], t["billingType"],
-                  t["dataRegion"], t["dataGeography"]) for t in self.tenants],
-            )
-            cur.executemany(
-                "INSERT INTO sophos.stage_licenses (sync_run_id, account, subscription_id, license_identifier, "
-                "sophos_customer_id, product_code, product_name, type, quantity, usage_count, start_date, end_date) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [(run, ACCOUNT, lic["id"], lic["licenseIdentifier"], lic["tenant"], lic["product"]["code"],
-                  lic["product"]["name"], lic["type"], lic["quantity"], lic["usage"], lic["startDate"],
-                  lic["endDate"]) for lic in self.licenses],
-            )
-            cur.executemany(
-                "INSERT INTO sophos.stage_billing_lines (sync_run_id, account, line_key, sophos_customer_id, "
-                "partner_account_id, order_number, order_line_item_number, account_number_or_serial_number, sku, "
-                "product_code, product_description, billable_quantity, net_price, currency, account_status, "
-                "billing_start_date, billing_end_date) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [(run, ACCOUNT, line_key(item), item.get("accountId"), item["partnerAccountId"], item["orderNumber"],
-                  item["orderLineItemNumber"], item["accountNumberOrSerialNumber"], item["sku"], item["productCode"],
-                  item["productDescription"], item["billableQuantity"],
-                  Decimal(self.stage_price_override.get(i, item["netPrice"])), item["netPriceCurrency"],
-                  item["accountStatus"], item["billingStartDate"], item["billingEndDate"])
-                 for i, item in enumerate(self.lines)],
-            )
-            cur.executemany(
-                "INSERT INTO sophos.rejected_records (sync_run_id, entity, source_key, check_name, column_name, "
-                "failure_case, raw) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [(run, "license", lic["id"], "quantity_non_negative", "quantity", "-1", Jsonb(lic))
-                 for lic in self.rejected_licenses]
-                # a line failing two checks is one rejected line
-                + [(run, "billing_usage", line_key(item), check, "netPrice", "1,40", Jsonb(item))
-                   for item in self.rejected_lines for check in ("decimal_string", "price_non_negative")]
-                # validate gives a record that is no JSON object no key
-                + [(run, "billing_usage", None, "invalid_json", None, "expected a JSON object", Jsonb(item))
-                   for item in self.broken_lines],
-            )
-            decisions = [(run, c, PARTNER, "mapped", org) for c, org in self.mapped.items()]
-            decisions += [(run, c, PARTNER, "auto_matched", org) for c, org in self.auto_matched.items()]
+            for t in self.tenants:
+                stage_tenant(cur, run, t["id"], t["name"], t["partner"]["id"], account=ACCOUNT, show_as=t["showAs"],
+                             billing_type=t["billingType"], data_region=t["dataRegion"],
+                             data_geography=t["dataGeography"])
+            for lic in self.licenses:
+                stage_license(cur, run, lic["id"], lic["tenant"], account=ACCOUNT,
+                              license_identifier=lic["licenseIdentifier"], product_code=lic["product"]["code"],
+                              product_name=lic["product"]["name"], type=lic["type"], quantity=lic["quantity"],
+                              usage_count=lic["usage"], start_date=lic["startDate"], end_date=lic["endDate"])
+            for i, item in enumerate(self.lines):
+                stage_billing_line(
+                    cur, run, line_key(item), item.get("accountId"), account=ACCOUNT,
+                    partner_account_id=item["partnerAccountId"], order_number=item["orderNumber"],
+                    order_line_item_number=item["orderLineItemNumber"],
+                    account_number_or_serial_number=item["accountNumberOrSerialNumber"], sku=item["sku"],
+                    product_code=item["productCode"], product_description=item["productDescription"],
+                    billable_quantity=item["billableQuantity"],
+                    net_price=Decimal(self.stage_price_override.get(i, item["netPrice"])),
+                    currency=item["netPriceCurrency"], account_status=item["accountStatus"],
+                    billing_start_date=item["billingStartDate"], billing_end_date=item["billingEndDate"],
+                )
+            for lic in self.rejected_licenses:
+                rejected_record(cur, run, "license", lic["id"], "quantity_non_negative", "quantity", "-1", Jsonb(lic))
+            for item in self.rejected_lines:  # a line failing two checks is one rejected line
+                for check in ("decimal_string", "price_non_negative"):
+                    rejected_record(cur, run, "billing_usage", line_key(item), check, "netPrice", "1,40", Jsonb(item))
+            for item in self.broken_lines:  # validate gives a record that is no JSON object no key
+                rejected_record(cur, run, "billing_usage", None, "invalid_json", None, "expected a JSON object",
+                                Jsonb(item))
+            for c, org in self.mapped.items():
+                stage_customer_decision(cur, run, c, PARTNER, "mapped", platform_org_id=org)
+            for c, org in self.auto_matched.items():
+                stage_customer_decision(cur, run, c, PARTNER, "auto_matched", platform_org_id=org)
             unmapped = {t["id"] for t in self.tenants} - set(self.mapped) - set(self.auto_matched)
-            cur.executemany(
-                "INSERT INTO sophos.stage_customer_decisions (sync_run_id, sophos_customer_id, partner_id, "
-                "outcome, platform_org_id) VALUES (%s, %s, %s, %s, %s)",
-                decisions,
-            )
-            cur.executemany(
-                "INSERT INTO sophos.stage_customer_decisions (sync_run_id, sophos_customer_id, partner_id, "
-                "outcome, reason) VALUES (%s, %s, %s, 'unmapped', 'no_match')",
-                [(run, c, PARTNER) for c in sorted(unmapped)],
-            )
+            for c in sorted(unmapped):
+                stage_customer_decision(cur, run, c, PARTNER, "unmapped", reason="no_match")
             cur.execute(
                 "UPDATE sophos.sync_runs SET counts = jsonb_build_object('validate', jsonb_build_object("
                 "'billing_usage', jsonb_build_object('collapsed_duplicates', %s::int, 'rejected', %s::int)))"
@@ -192,11 +165,8 @@ def october(**overrides) -> Month:
 
 
 def map_manually(conn: psycopg.Connection, mapping: dict[str, str]) -> None:
-    conn.cursor().executemany(
-        "INSERT INTO sophos.customer_mappings (sophos_customer_id, platform_org_id, method, mapped_by) "
-        "VALUES (%s, %s, 'manual', 'jane.doe')",
-        list(mapping.items()),
-    )
+    for customer_id, org_id in mapping.items():
+        customer_mapping(conn, customer_id, org_id, "manual", "jane.doe")
     conn.commit()
 
 

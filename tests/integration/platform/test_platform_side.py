@@ -11,13 +11,14 @@ import pytest
 
 from simulator.platform_seed import load_platform_seed
 from simulator.testing import run_simulator
-from devtools import localstack
+from devtools.localstack import environment
 from sophos_sync.run import months
 from sophos_sync.run import stages
 from sophos_sync.run import report
 from sophos_sync.platform import sellers
 from sophos_sync.platform import visibility
 from sophos_sync.errors import SophosSyncError
+from tests.rows import seller
 
 pytestmark = pytest.mark.slow  # syncs whole months against the simulator; the sellers CLI in a subprocess
 
@@ -26,11 +27,11 @@ MONTH = "2026-10"
 
 def use_simulator(monkeypatch, sim, dsn: str, currency: str | None = None) -> list[str]:
     """Airflow connections for the simulator's credentials, the standard way (AIRFLOW_CONN_* variables)."""
-    accounts = localstack.account_ids(len(sim.credentials))
+    accounts = environment.account_ids(len(sim.credentials))
     for account, (client_id, secret, _) in zip(accounts, sim.credentials):
         monkeypatch.setenv(
             f"AIRFLOW_CONN_{account.upper()}",
-            json.dumps(localstack.sophos_connection(sim.base_url, client_id, secret, currency=currency)),
+            json.dumps(environment.sophos_connection(sim.base_url, client_id, secret, currency=currency)),
         )
     monkeypatch.setenv("SOPHOS_SYNC_CONN_IDS", ",".join(accounts))
     monkeypatch.setenv("SOPHOS_SYNC_DB_DSN", dsn)
@@ -104,7 +105,7 @@ def test_link_accepts_a_reseller_seen_only_through_a_distributor_credential(monk
     reseller = next(t["partner"]["id"] for t in distributor["tenants"] if t["partner"]["id"] not in own_ids)
     with psycopg.connect(seeded) as conn:
         conn.execute("UPDATE platform.sellers SET sophos_partner_id = NULL WHERE sophos_partner_id = %s", (reseller,))
-        conn.execute("INSERT INTO platform.sellers VALUES ('reseller-new', 'New Reseller', NULL)")
+        seller(conn, "reseller-new", "New Reseller", None)
         sellers.link(conn, "reseller-new", reseller, accounts)
     assert partner_of(seeded, "reseller-new") == reseller
 

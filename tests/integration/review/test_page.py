@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from sophos_sync.mapping import customers
 from sophos_sync.review import workflow
+from tests.rows import open_run, stage_billing_line, stage_tenant
 
 PARTNER_UNLINKED = "cccccccc-0000-4000-8000-000000000003"
 PASSWORDS = {"support": "support-pw", "viewer": "viewer-pw"}
@@ -27,20 +28,9 @@ def review_rows(unmapped, pg_dsn) -> dict[str, str]:
     of a Sophos partner no seller is linked to, recorded by a second run of October 2026."""
     stranger = str(uuid.uuid4())
     with psycopg.connect(pg_dsn) as conn:
-        run = conn.execute(
-            "INSERT INTO sophos.sync_runs (dag_run_id, billing_month) VALUES ('page-test', '2026-10-01') "
-            "RETURNING sync_run_id"
-        ).fetchone()[0]
-        conn.execute(
-            "INSERT INTO sophos.stage_tenants (sync_run_id, account, sophos_customer_id, name, partner_id) "
-            "VALUES (%s, 'sophos_default', %s, 'Nobody''s Bakery', %s)",
-            (run, stranger, PARTNER_UNLINKED),
-        )
-        conn.execute(
-            "INSERT INTO sophos.stage_billing_lines (sync_run_id, account, line_key, sophos_customer_id, "
-            "net_price, billable_quantity, currency) VALUES (%s, 'sophos_default', 'stranger-line', %s, 12, 2, 'EUR')",
-            (run, stranger),
-        )
+        run = open_run(conn, "2026-10-01", dag_run_id="page-test")
+        stage_tenant(conn, run, stranger, "Nobody's Bakery", PARTNER_UNLINKED)
+        stage_billing_line(conn, run, "stranger-line", stranger, net_price=12, billable_quantity=2, currency="EUR")
         customers.map_customers(conn, run)
         workflow.record_unmapped_customers(conn, run, date(2026, 10, 1))
     return {**unmapped, "stranger": stranger}

@@ -12,6 +12,9 @@ import pytest
 from sophos_sync.mapping import customers
 from sophos_sync.review import workflow
 from sophos_sync.review.workflow import ReviewError
+from tests.rows import (
+    customer_mapping, open_run, organization, platform, stage_billing_line, stage_license, stage_tenant,
+)
 
 PARTNER_A = "aaaaaaaa-0000-4000-8000-000000000001"
 PARTNER_B = "bbbbbbbb-0000-4000-8000-000000000002"
@@ -25,61 +28,32 @@ def customer_id() -> str:
 
 
 def seed_platform(conn) -> None:
-    conn.execute(
-        "INSERT INTO platform.sellers (seller_id, name, sophos_partner_id) VALUES "
-        "('seller-a', 'Seller A', %s), ('seller-b', 'Seller B', %s)",
-        (PARTNER_A, PARTNER_B),
+    platform(
+        conn,
+        [("seller-a", "Seller A", PARTNER_A), ("seller-b", "Seller B", PARTNER_B)],
+        [("org-a-baker", "seller-a", "Backerei Muller"), ("org-a-twin1", "seller-a", "Twin Corp"),
+         ("org-a-twin2", "seller-a", "TWIN Corporation"), ("org-a-alpine", "seller-a", "Alpine Ski School"),
+         ("org-a-harbour", "seller-a", "Harbour Logistics Ltd"), ("org-b-baker", "seller-b", "Bäckerei Müller AG"),
+         ("org-b-delta", "seller-b", "Delta Dental")],
     )
-    conn.execute(
-        """INSERT INTO platform.customer_organizations (org_id, seller_id, name) VALUES
-           ('org-a-baker', 'seller-a', 'Backerei Muller'),
-           ('org-a-twin1', 'seller-a', 'Twin Corp'),
-           ('org-a-twin2', 'seller-a', 'TWIN Corporation'),
-           ('org-a-alpine', 'seller-a', 'Alpine Ski School'),
-           ('org-a-harbour', 'seller-a', 'Harbour Logistics Ltd'),
-           ('org-b-baker', 'seller-b', 'Bäckerei Müller AG'),
-           ('org-b-delta', 'seller-b', 'Delta Dental')"""
-    )
-
-
-def new_run(conn, month: date = OCTOBER) -> int:
-    return conn.execute(
-        "INSERT INTO sophos.sync_runs (dag_run_id, billing_month) VALUES (%s, %s) RETURNING sync_run_id",
-        (f"test-{uuid.uuid4().hex[:8]}", month),
-    ).fetchone()[0]
 
 
 def add_tenant(conn, run: int, cid: str, name: str, partner: str | None = PARTNER_A, show_as: str | None = None):
-    conn.execute(
-        "INSERT INTO sophos.stage_tenants (sync_run_id, account, sophos_customer_id, name, show_as, partner_id) "
-        "VALUES (%s, 'sophos_default', %s, %s, %s, %s)",
-        (run, cid, name, show_as if show_as is not None else name, partner),
-    )
+    stage_tenant(conn, run, cid, name, partner, show_as=show_as if show_as is not None else name)
 
 
 def add_licenses(conn, run: int, cid: str, count: int) -> None:
     for _ in range(count):
-        conn.execute(
-            "INSERT INTO sophos.stage_licenses (sync_run_id, account, subscription_id, sophos_customer_id, "
-            "product_code, type, quantity) VALUES (%s, 'sophos_default', %s, %s, 'CIXA', 'term', 10)",
-            (run, str(uuid.uuid4()), cid),
-        )
+        stage_license(conn, run, str(uuid.uuid4()), cid, product_code="CIXA", type="term", quantity=10)
 
 
 def add_billing_line(conn, run: int, cid: str | None, net_price: str, quantity: int, currency: str = "EUR") -> None:
-    conn.execute(
-        "INSERT INTO sophos.stage_billing_lines (sync_run_id, account, line_key, sophos_customer_id, sku, "
-        "net_price, billable_quantity, currency) VALUES (%s, 'sophos_default', %s, %s, 'SKU1', %s, %s, %s)",
-        (run, uuid.uuid4().hex, cid, Decimal(net_price), quantity, currency),
-    )
+    stage_billing_line(conn, run, uuid.uuid4().hex, cid, sku="SKU1", net_price=Decimal(net_price),
+                       billable_quantity=quantity, currency=currency)
 
 
 def add_mapping(conn, cid: str, org: str, method: str = "manual", by: str = "alice") -> None:
-    conn.execute(
-        "INSERT INTO sophos.customer_mappings (sophos_customer_id, platform_org_id, method, mapped_by) "
-        "VALUES (%s, %s, %s, %s)",
-        (cid, org, method, by),
-    )
+    customer_mapping(conn, cid, org, method, by)
 
 
 def decisions(conn, run: int) -> dict[str, dict]:
@@ -130,7 +104,7 @@ def conn(db_conn):
 
 
 def test_every_row_of_the_mapping_table_and_every_reason(conn):
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     already, auto, no_match, ambiguous, unknown, moved = (customer_id() for _ in range(6))
     add_tenant(conn, run, already, "Delta Dental", partner=PARTNER_A)  # name would not match its org
     add_mapping(conn, already, "org-a-harbour")
@@ -162,7 +136,7 @@ def test_every_row_of_the_mapping_table_and_every_reason(conn):
 
 
 def test_candidates_come_only_from_the_customers_seller(conn):
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     cid = customer_id()
     add_tenant(conn, run, cid, "Baeckerei Mueller", partner=PARTNER_B)  # seller A has an equally similar org
     customers.map_customers(conn, run)
@@ -172,7 +146,7 @@ def test_candidates_come_only_from_the_customers_seller(conn):
 
 
 def test_rerun_of_mapping_replaces_the_runs_decisions(conn):
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     cid = customer_id()
     add_tenant(conn, run, cid, "Alpine Skiing")
     assert customers.map_customers(conn, run)["no_match"] == 1
@@ -186,7 +160,7 @@ def test_rerun_of_mapping_replaces_the_runs_decisions(conn):
 
 
 def test_manual_mapping_is_never_overwritten_by_automation(conn):
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     cid = customer_id()
     add_tenant(conn, run, cid, "Backerei Muller")  # would auto-match org-a-baker
     add_mapping(conn, cid, "org-a-alpine", by="support.bob")
@@ -201,7 +175,7 @@ def test_manual_mapping_is_never_overwritten_by_automation(conn):
 
 
 def test_no_tenants_writes_no_decisions(conn):
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     assert customers.map_customers(conn, run) == dict.fromkeys(
         ("mapped", "auto_matched", "unmapped", "no_match", "ambiguous", "unknown_seller", "seller_changed"), 0
     )
@@ -212,7 +186,7 @@ def test_no_tenants_writes_no_decisions(conn):
 
 
 def test_unmapped_customer_is_recorded_with_its_figures_in_its_main_currency(conn):
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     cid, other = customer_id(), customer_id()
     add_tenant(conn, run, cid, "Alpine Skiing")
     add_tenant(conn, run, other, "Backerei Muller")  # auto-matched: not recorded
@@ -237,7 +211,7 @@ def test_unmapped_customer_is_recorded_with_its_figures_in_its_main_currency(con
 
 
 def test_unmapped_customer_without_lines_or_licenses_has_zero_subscriptions_and_no_amount(conn):
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     cid = customer_id()
     add_tenant(conn, run, cid, "Backerei Muller", partner=PARTNER_UNKNOWN)
     customers.map_customers(conn, run)
@@ -249,7 +223,7 @@ def test_unmapped_customer_without_lines_or_licenses_has_zero_subscriptions_and_
 
 
 def test_next_run_updates_the_row_keeping_first_seen(conn):
-    first = new_run(conn)
+    first = open_run(conn, OCTOBER)
     cid = customer_id()
     add_tenant(conn, first, cid, "Alpine Skiing", partner=PARTNER_UNKNOWN)
     add_billing_line(conn, first, cid, "1.00", 5)
@@ -258,7 +232,7 @@ def test_next_run_updates_the_row_keeping_first_seen(conn):
     conn.commit()  # the next run is a later transaction: now() moves on
     before = review_row(conn, cid)
 
-    second = new_run(conn, OCTOBER)
+    second = open_run(conn, OCTOBER)
     add_tenant(conn, second, cid, "Alpine Skiing")  # the seller is known now: the reason changes
     add_billing_line(conn, second, cid, "1.00", 7)
     customers.map_customers(conn, second)
@@ -273,14 +247,14 @@ def test_next_run_updates_the_row_keeping_first_seen(conn):
 
 
 def test_backfill_of_an_older_month_keeps_the_newer_months_figures(conn):
-    october = new_run(conn, OCTOBER)
+    october = open_run(conn, OCTOBER)
     cid = customer_id()
     add_tenant(conn, october, cid, "Alpine Skiing")
     add_billing_line(conn, october, cid, "10.00", 3)
     customers.map_customers(conn, october)
     workflow.record_unmapped_customers(conn, october, OCTOBER)
 
-    september = new_run(conn, SEPTEMBER)
+    september = open_run(conn, SEPTEMBER)
     add_tenant(conn, september, cid, "Alpine Skiing")
     add_billing_line(conn, september, cid, "1.00", 1, currency="GBP")
     customers.map_customers(conn, september)
@@ -291,7 +265,7 @@ def test_backfill_of_an_older_month_keeps_the_newer_months_figures(conn):
 
 
 def test_name_containing_sql_is_stored_verbatim_and_nothing_is_executed(conn):
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     cid = customer_id()
     evil = "Robert'); DROP TABLE sophos.customer_mappings; --\" $$ \\x"
     add_tenant(conn, run, cid, evil)
@@ -304,7 +278,7 @@ def test_name_containing_sql_is_stored_verbatim_and_nothing_is_executed(conn):
 
 
 def test_decision_made_stale_by_a_mapping_is_not_recorded(conn):
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     cid = customer_id()
     add_tenant(conn, run, cid, "Alpine Skiing")
     customers.map_customers(conn, run)
@@ -317,14 +291,14 @@ def test_decision_made_stale_by_a_mapping_is_not_recorded(conn):
 
 
 def test_customer_auto_matched_later_is_resolved_by_auto_match_and_its_row_stays(conn):
-    first = new_run(conn)
+    first = open_run(conn, OCTOBER)
     cid = customer_id()
     add_tenant(conn, first, cid, "Echo Foods GmbH")
     customers.map_customers(conn, first)
     workflow.record_unmapped_customers(conn, first, SEPTEMBER)
-    conn.execute("INSERT INTO platform.customer_organizations VALUES ('org-a-echo', 'seller-a', 'Echo Foods')")
+    organization(conn, "org-a-echo", "seller-a", "Echo Foods")
 
-    second = new_run(conn)
+    second = open_run(conn, OCTOBER)
     add_tenant(conn, second, cid, "Echo Foods GmbH")
     assert customers.map_customers(conn, second)["auto_matched"] == 1
     assert workflow.close_resolved(conn, second) == 1
@@ -336,7 +310,7 @@ def test_customer_auto_matched_later_is_resolved_by_auto_match_and_its_row_stays
 
 
 def test_manual_mapping_made_outside_review_closes_the_row_with_its_mapper(conn):
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     cid = customer_id()
     add_tenant(conn, run, cid, "Alpine Skiing")
     customers.map_customers(conn, run)
@@ -350,7 +324,7 @@ def test_manual_mapping_made_outside_review_closes_the_row_with_its_mapper(conn)
 
 
 def test_resolved_customer_unmapped_again_is_reopened_with_history(conn):
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     cid = customer_id()
     add_tenant(conn, run, cid, "Alpine Skiing")
     customers.map_customers(conn, run)
@@ -358,7 +332,7 @@ def test_resolved_customer_unmapped_again_is_reopened_with_history(conn):
     workflow.resolve(conn, cid, "org-a-alpine", "dave")
     conn.execute("DELETE FROM sophos.customer_mappings WHERE sophos_customer_id = %s", (cid,))
 
-    rerun = new_run(conn)
+    rerun = open_run(conn, OCTOBER)
     add_tenant(conn, rerun, cid, "Alpine Skiing")
     customers.map_customers(conn, rerun)
     counts = workflow.record_unmapped_customers(conn, rerun, OCTOBER)
@@ -374,7 +348,7 @@ def test_resolved_customer_unmapped_again_is_reopened_with_history(conn):
 
 
 def test_open_rows_are_listed_biggest_amount_first_with_candidates(conn):
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     small, big, none, done = customer_id(), customer_id(), customer_id(), customer_id()
     for cid, name in ((small, "Alpine Skiing"), (big, "Harbor Logistic"), (none, "Twin Inc"), (done, "Zulu")):
         add_tenant(conn, run, cid, name)
@@ -399,7 +373,7 @@ def test_open_rows_are_listed_biggest_amount_first_with_candidates(conn):
 @pytest.fixture
 def unmapped(conn) -> str:
     """A customer of seller A recorded as unmapped (no_match)."""
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     cid = customer_id()
     add_tenant(conn, run, cid, "Alpine Skiing")
     add_licenses(conn, run, cid, 2)
@@ -439,7 +413,7 @@ def test_resolve_maps_the_customer_manually_and_resolves_its_row(conn, unmapped)
 
 def test_resolved_customer_is_mapped_on_the_next_run(conn, unmapped):
     workflow.resolve(conn, unmapped, "org-a-alpine", "frank")
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     add_tenant(conn, run, unmapped, "Alpine Skiing")
     counts = customers.map_customers(conn, run)
     assert (counts["mapped"], counts["unmapped"]) == (1, 0)
@@ -470,7 +444,7 @@ def test_resolve_refuses_without_a_name(conn, unmapped):
 
 
 def test_resolve_refuses_a_customer_whose_seller_is_unknown(conn):
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     cid = customer_id()
     add_tenant(conn, run, cid, "Backerei Muller", partner=PARTNER_UNKNOWN)
     customers.map_customers(conn, run)
@@ -504,7 +478,7 @@ def test_resolve_with_force_replaces_the_mapping_and_records_the_previous_one(co
 
 def test_resolve_turns_an_auto_mapping_to_the_same_org_into_a_manual_one(conn):
     cid = customer_id()
-    run = new_run(conn)
+    run = open_run(conn, OCTOBER)
     add_tenant(conn, run, cid, "Backerei Muller")
     conn.execute(
         "INSERT INTO sophos.customers (sophos_customer_id, name, partner_id, first_seen_at, last_seen_at) "

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from simulator.generator import build_world, dataset
 from simulator.platform_seed import load_platform_seed
+from tests.rows import seller
 
 
 def _platform_rows(conn):
@@ -27,7 +28,7 @@ def test_platform_seed_loads_sellers_and_organizations_exactly(db_conn):
 
 def test_platform_seed_replaces_previous_contents(db_conn):
     load_platform_seed(db_conn, dataset(build_world("small", 1), []))
-    db_conn.execute("INSERT INTO platform.sellers VALUES ('manual', 'Added by hand', NULL)")
+    seller(db_conn, "manual", "Added by hand", None)
     second = dataset(build_world("small", 2), [])
     load_platform_seed(db_conn, second)
     load_platform_seed(db_conn, second)

@@ -16,7 +16,8 @@ from sophos_sync.validation import stage
 from sophos_sync.entities import BY_NAME as ENTITIES
 from sophos_sync.validation.judge import STAGE_COLUMNS, validate
 from sophos_sync.validation.keys import line_key
-from tests.unit.validation.test_contracts import billing_line, rows
+from tests.rows import open_run
+from tests.records import billing_line, rows
 
 ROOT = Path(__file__).resolve().parents[3]
 STAGE_TABLES = {"tenant": "sophos.stage_tenants", "license": "sophos.stage_licenses",
@@ -30,8 +31,7 @@ EXPECTED_CHECK = {
 
 
 def new_run(conn: psycopg.Connection) -> int:
-    return conn.execute("INSERT INTO sophos.sync_runs (dag_run_id, billing_month) VALUES ('test', '2026-10-01') "
-                        "RETURNING sync_run_id").fetchone()[0]
+    return open_run(conn, "2026-10-01", dag_run_id="test")
 
 
 def test_stage_columns_are_the_stage_tables_columns_in_order(db_conn):

@@ -10,7 +10,7 @@ from sophos_sync.errors import ContractViolation, RejectionThresholdExceeded
 from sophos_sync.entities import BY_NAME as ENTITIES
 from sophos_sync.validation.judge import STAGE_COLUMNS, enforce_threshold, validate
 from sophos_sync.validation.keys import line_key
-from tests.unit.validation.test_contracts import MISSING, TENANT, billing_line, license, rows, tenant
+from tests.records import MISSING, TENANT, billing_line, license, rows, tenant
 
 
 def lines(count: int, **changes) -> list[dict]:

@@ -12,7 +12,7 @@ from sophos_sync.errors import ContractViolation
 from sophos_sync.validation.judge import STAGE_COLUMNS, validate, validate_pages
 from sophos_sync.validation.keys import line_key
 from sophos_sync.validation import decode as decoding
-from tests.unit.validation.test_contracts import billing_line, rows
+from tests.records import billing_line, rows
 
 
 def pages(items: list, per_page: int = 4, account: str = "sophos_default") -> list[tuple[str, bytes]]:
