@@ -6,6 +6,7 @@ both times and the ratio. Target: at least 10x.
 
     .venv/bin/python bench/bench_licenses.py [--tenants 2000] [--latency-ms 50] [--concurrency N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,9 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
+from devtools.bench.baselines import fetch_licenses  # noqa: E402
 from simulator.testing import run_simulator  # noqa: E402
 from sophos_sync.settings import settings  # noqa: E402
-from devtools.bench.baselines import fetch_licenses  # noqa: E402
 from sophos_sync.sophos.client import SophosClient  # noqa: E402
 
 
@@ -29,10 +30,17 @@ def main() -> None:
     args = parser.parse_args()
 
     with run_simulator(scale="medium", latency_ms=args.latency_ms) as sim:
+
         def client(credential, concurrency: int = 1) -> SophosClient:
             client_id, secret, _ = credential
-            return SophosClient(client_id=client_id, client_secret=secret, name=f"bench-{client_id[:8]}",
-                                token_url=sim.token_url, api_host_override=sim.base_url, concurrency=concurrency)
+            return SophosClient(
+                client_id=client_id,
+                client_secret=secret,
+                name=f"bench-{client_id[:8]}",
+                token_url=sim.token_url,
+                api_host_override=sim.base_url,
+                concurrency=concurrency,
+            )
 
         tenants_by_credential, remaining = {}, args.tenants
         for credential in sim.credentials:
@@ -43,8 +51,10 @@ def main() -> None:
             if remaining <= 0:
                 break
         count = sum(len(t) for t in tenants_by_credential.values())
-        print(f"licences of {count:,} tenants ({len(tenants_by_credential)} credentials), "
-              f"{args.latency_ms} ms latency per call")
+        print(
+            f"licences of {count:,} tenants ({len(tenants_by_credential)} credentials), "
+            f"{args.latency_ms} ms latency per call"
+        )
         runs = []
         for concurrency in (1, args.concurrency):
             fetched = fetch_licenses(client, tenants_by_credential, concurrency)

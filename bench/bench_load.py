@@ -13,6 +13,7 @@ whole month; this script isolates the invoice-line statements and repeats them.
 
     .venv/bin/python bench/bench_load.py [--lines 1000000] [--tenants 20000] [--rounds 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,8 @@ sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 import psycopg  # noqa: E402
 
 from devtools.bench import postgres  # noqa: E402
-from sophos_sync.warehouse import db  # noqa: E402
-from sophos_sync.warehouse import migrations  # noqa: E402
 from sophos_sync.load import mirror  # noqa: E402
+from sophos_sync.warehouse import db, migrations  # noqa: E402
 
 MONTH = date(2026, 10, 1)
 PARTNER = "7b1e2a34-0000-4000-8000-000000000001"
@@ -85,8 +85,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    with postgres.throwaway_database(os.environ.get("SOPHOS_BENCH_PG_DSN"), prefix="bench_load") as dsn, \
-            psycopg.connect(dsn) as conn, tempfile.TemporaryDirectory() as tmp:
+    with (
+        postgres.throwaway_database(os.environ.get("SOPHOS_BENCH_PG_DSN"), prefix="bench_load") as dsn,
+        psycopg.connect(dsn) as conn,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         migrations.migrate(conn)
         run = conn.execute(
             "INSERT INTO sophos.sync_runs (dag_run_id, billing_month) VALUES ('bench', %s) RETURNING sync_run_id",
@@ -99,8 +102,10 @@ def main() -> None:
         postgres.clone_table(conn, "sophos.invoice_lines", COPY_TABLE)
         columns = postgres.insertable_columns(conn, "sophos.invoice_lines")
         conn.commit()
-        print(f"seeded {args.lines:,} stage billing lines of {args.tenants:,} tenants in "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"seeded {args.lines:,} stage billing lines of {args.tenants:,} tenants in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
         started = time.perf_counter()
         conn.execute(db.sql("load/analyze_stage"))
         conn.commit()
@@ -117,20 +122,25 @@ def main() -> None:
         for _ in range(args.rounds):
             conn.execute("TRUNCATE sophos.invoice_lines")
             conn.commit()
-            seconds, _ = timed_load(conn, run)      # a month loaded for the first time
+            seconds, _ = timed_load(conn, run)  # a month loaded for the first time
             loads.append(seconds)
-            seconds, _ = timed_load(conn, run)      # the same month again: DELETE + INSERT
+            seconds, _ = timed_load(conn, run)  # the same month again: DELETE + INSERT
             replaces.append(seconds)
             copies.append(postgres.timed_copy(dsn, COPY_TABLE, columns, csv_path))
         rows = counts["inserted"]
         best_load, best_replace, best_copy = min(loads), min(replaces), min(copies)
-        print(f"load (new month)      {rows / best_load:>12,.0f} rows/s  best of {args.rounds}: {best_load:.2f} s "
-              f"(first, cold: {first:.2f} s)")
-        print(f"load (replace month)  {rows / best_replace:>12,.0f} rows/s  best of {args.rounds}: "
-              f"{best_replace:.2f} s")
+        print(
+            f"load (new month)      {rows / best_load:>12,.0f} rows/s  best of {args.rounds}: {best_load:.2f} s "
+            f"(first, cold: {first:.2f} s)"
+        )
+        print(
+            f"load (replace month)  {rows / best_replace:>12,.0f} rows/s  best of {args.rounds}: {best_replace:.2f} s"
+        )
         print(f"raw psql \\copy        {rows / best_copy:>12,.0f} rows/s  best of {args.rounds}: {best_copy:.2f} s")
-        print(f"load / copy: {best_copy / best_load:.2f}x (new month), {best_copy / best_replace:.2f}x (replace)"
-              f"  — target >= 0.5x")
+        print(
+            f"load / copy: {best_copy / best_load:.2f}x (new month), {best_copy / best_replace:.2f}x (replace)"
+            f"  — target >= 0.5x"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Benchmark: sophos_sync.validate on a month of generated billing lines; prints rows/s.
+"""Benchmark: sophos_sync.validation.judge on a month of generated billing lines; prints rows/s.
 
     .venv/bin/python bench/bench_validate.py [--lines 1000000] [--seed 1] [--repeat 1]
 
@@ -13,6 +13,7 @@ Baseline, measured in the same run on the same lines: Arrow's JSON reader turnin
 chunk by chunk as validate does, and nothing else (no checks, no keys, no raw texts kept). That is
 the floor for columnar validation on this machine; the ratio says how close validation gets to it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,11 +34,32 @@ import pyarrow.json  # noqa: E402
 from sophos_sync.validation import judge  # noqa: E402
 
 FIELDS = (
-    "partnerAccountId", "partnerAccountName", "billingStartDate", "billingEndDate", "orderNumber",
-    "orderLineItemNumber", "accountNumberOrSerialNumber", "productDescription", "productGroup", "sku",
-    "productCode", "billableQuantity", "actualQuantity", "orderedQuantity", "externalId", "accountId",
-    "accountStatus", "unitPrice", "unitPriceCurrency", "netPrice", "netPriceCurrency", "unitMsrp",
-    "unitMsrpCurrency", "priceWithTaxes", "priceWithTaxesCurrency", "additionalDiscountPercentage",
+    "partnerAccountId",
+    "partnerAccountName",
+    "billingStartDate",
+    "billingEndDate",
+    "orderNumber",
+    "orderLineItemNumber",
+    "accountNumberOrSerialNumber",
+    "productDescription",
+    "productGroup",
+    "sku",
+    "productCode",
+    "billableQuantity",
+    "actualQuantity",
+    "orderedQuantity",
+    "externalId",
+    "accountId",
+    "accountStatus",
+    "unitPrice",
+    "unitPriceCurrency",
+    "netPrice",
+    "netPriceCurrency",
+    "unitMsrp",
+    "unitMsrpCurrency",
+    "priceWithTaxes",
+    "priceWithTaxesCurrency",
+    "additionalDiscountPercentage",
     "distributorAccountName",
 )
 JSONB_ORDER = sorted(FIELDS, key=lambda name: (len(name), name))
@@ -58,11 +80,19 @@ def _template() -> str:
 def generate(lines: int, seed: int) -> list[tuple[str, None, str]]:
     rng = random.Random(seed)
     template = _template()
-    partners = [(f"{rng.randrange(10**7):07d}", f"Reseller {n} Ltd", rng.choice(("EUR", "USD", "GBP")))
-                for n in range(8)]
+    partners = [
+        (f"{rng.randrange(10**7):07d}", f"Reseller {n} Ltd", rng.choice(("EUR", "USD", "GBP"))) for n in range(8)
+    ]
     tenants = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(20_000)]
-    products = [(f"CIX{n:04d}", f"Sophos Product {n} Protection", rng.choice(("Endpoint", "Server", "Email")),
-                 Decimal(rng.randrange(100, 9000)) / 100) for n in range(300)]
+    products = [
+        (
+            f"CIX{n:04d}",
+            f"Sophos Product {n} Protection",
+            rng.choice(("Endpoint", "Server", "Email")),
+            Decimal(rng.randrange(100, 9000)) / 100,
+        )
+        for n in range(300)
+    ]
     statuses = ("active",) * 18 + ("suspended", "canceled")
     out: list[tuple[str, None, str]] = []
     order = 0
@@ -77,17 +107,32 @@ def generate(lines: int, seed: int) -> list[tuple[str, None, str]]:
             quantity = rng.randint(1, 500)
             net = (unit * (1 - discount / 100)).quantize(Decimal("0.01"))
             values = {
-                "partnerAccountId": account, "partnerAccountName": partner_name,
-                "billingStartDate": "2026-10-01", "billingEndDate": "2026-10-31",
-                "orderNumber": f"SO{order:09d}", "orderLineItemNumber": str(item * 10),
-                "accountNumberOrSerialNumber": f"C{order * 10 + item:010d}", "productDescription": description,
-                "productGroup": group, "sku": f"{code}MSPTA", "productCode": code,
-                "billableQuantity": quantity, "actualQuantity": quantity, "orderedQuantity": quantity,
-                "externalId": f"CRM-{order % 100_000:05d}", "accountId": tenant or "", "accountStatus": status,
-                "unitPrice": unit, "unitPriceCurrency": currency, "netPrice": net, "netPriceCurrency": currency,
-                "unitMsrp": unit * Decimal("1.25"), "unitMsrpCurrency": currency,
+                "partnerAccountId": account,
+                "partnerAccountName": partner_name,
+                "billingStartDate": "2026-10-01",
+                "billingEndDate": "2026-10-31",
+                "orderNumber": f"SO{order:09d}",
+                "orderLineItemNumber": str(item * 10),
+                "accountNumberOrSerialNumber": f"C{order * 10 + item:010d}",
+                "productDescription": description,
+                "productGroup": group,
+                "sku": f"{code}MSPTA",
+                "productCode": code,
+                "billableQuantity": quantity,
+                "actualQuantity": quantity,
+                "orderedQuantity": quantity,
+                "externalId": f"CRM-{order % 100_000:05d}",
+                "accountId": tenant or "",
+                "accountStatus": status,
+                "unitPrice": unit,
+                "unitPriceCurrency": currency,
+                "netPrice": net,
+                "netPriceCurrency": currency,
+                "unitMsrp": unit * Decimal("1.25"),
+                "unitMsrpCurrency": currency,
                 "priceWithTaxes": (net * Decimal("1.2")).quantize(Decimal("0.01")),
-                "priceWithTaxesCurrency": currency, "additionalDiscountPercentage": discount,
+                "priceWithTaxesCurrency": currency,
+                "additionalDiscountPercentage": discount,
                 "distributorAccountName": "Big Distribution GmbH",
             }
             text = template.format(**values)
@@ -124,29 +169,43 @@ def main() -> int:
 
     started = time.perf_counter()
     rows = generate(args.lines, args.seed)
-    print(f"generated {len(rows):,} lines ({sum(len(r[2]) for r in rows) / 1e6:,.0f} MB JSON) "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"generated {len(rows):,} lines ({sum(len(r[2]) for r in rows) / 1e6:,.0f} MB JSON) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     judge.validate("billing_usage", rows[:1000])  # loads the contracts; not part of the figure
-    pages = [("sophos_default", "\n".join(text for _, _, text in rows[n:n + PAGE]).encode())
-             for n in range(0, len(rows), PAGE)]
+    pages = [
+        ("sophos_default", "\n".join(text for _, _, text in rows[n : n + PAGE]).encode())
+        for n in range(0, len(rows), PAGE)
+    ]
     for _ in range(args.repeat):
         gc.collect()
         wall = time.perf_counter()
-        parsed = [pyarrow.json.read_json(io.BytesIO("\n".join(text for _, _, text in rows[n:n + CHUNK]).encode()),
-                                         read_options=pyarrow.json.ReadOptions(block_size=4 << 20))
-                  for n in range(0, len(rows), CHUNK)]
+        parsed = [
+            pyarrow.json.read_json(
+                io.BytesIO("\n".join(text for _, _, text in rows[n : n + CHUNK]).encode()),
+                read_options=pyarrow.json.ReadOptions(block_size=4 << 20),
+            )
+            for n in range(0, len(rows), CHUNK)
+        ]
         bare = time.perf_counter() - wall
         del parsed
         gc.collect()
         wall, cpu = time.perf_counter(), time.process_time()
         result = judge.validate_pages("billing_usage", pages, stage=lambda rows: None)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        print(f"validated {result.received:,} lines: {result.valid_rows:,} valid, {result.rejected_rows:,} rejected "
-              f"{result.rejected_by_check}, {result.collapsed_duplicates:,} duplicates folded")
-        print(f"  {wall:.2f} s wall ({result.received / wall:,.0f} rows/s), {cpu:.2f} s CPU "
-              f"({result.received / cpu:,.0f} rows/s per core); stages {result.seconds}")
-        print(f"  baseline, Arrow's bare JSON reader: {bare:.2f} s ({len(rows) / bare:,.0f} rows/s); "
-              f"validation runs at {bare / wall:.2f}x its speed")
+        print(
+            f"validated {result.received:,} lines: {result.valid_rows:,} valid, {result.rejected_rows:,} rejected "
+            f"{result.rejected_by_check}, {result.collapsed_duplicates:,} duplicates folded"
+        )
+        print(
+            f"  {wall:.2f} s wall ({result.received / wall:,.0f} rows/s), {cpu:.2f} s CPU "
+            f"({result.received / cpu:,.0f} rows/s per core); stages {result.seconds}"
+        )
+        print(
+            f"  baseline, Arrow's bare JSON reader: {bare:.2f} s ({len(rows) / bare:,.0f} rows/s); "
+            f"validation runs at {bare / wall:.2f}x its speed"
+        )
     return 0
 
 

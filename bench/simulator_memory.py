@@ -5,6 +5,7 @@
 Starts `python -m simulator serve` (simulator.testing.run_simulator), pages every partner's billing usage
 of the month with pageFromKey, and reads the server's VmHWM (peak resident set) from /proc.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
 
-from simulator.testing import run_simulator  # noqa: E402
 from devtools.bench.measurement import proc_status_mb  # noqa: E402
+from simulator.testing import run_simulator  # noqa: E402
 
 
 def main() -> int:
@@ -30,17 +31,24 @@ def main() -> int:
     args = parser.parse_args()
     year, month = (int(part) for part in args.month.split("-"))
     started = time.monotonic()
-    with run_simulator(scale=args.scale, seed=args.seed, today=f"{args.month}-28") as sim, \
-            httpx.Client(base_url=sim.base_url, timeout=60) as http:
+    with (
+        run_simulator(scale=args.scale, seed=args.seed, today=f"{args.month}-28") as sim,
+        httpx.Client(base_url=sim.base_url, timeout=60) as http,
+    ):
         pid = sim.process.pid
         ready = time.monotonic() - started
         idle = proc_status_mb(pid, "VmRSS")
         lines = pages = 0
         paging_started = time.monotonic()
         for client_id, secret, partner_id in sim.credentials:
-            token = http.post("/api/v2/oauth2/token", data={
-                "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret,
-            }).json()["access_token"]
+            token = http.post(
+                "/api/v2/oauth2/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": client_id,
+                    "client_secret": secret,
+                },
+            ).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}", "X-Partner-ID": partner_id}
             params = {"pageSize": args.page_size}
             while True:
@@ -55,9 +63,11 @@ def main() -> int:
                 params = {"pageSize": args.page_size, "pageFromKey": next_key}
         seconds = time.monotonic() - paging_started
         peak = proc_status_mb(pid, "VmHWM")
-    print(f"simulator {args.scale} seed {args.seed}, {args.month}: ready in {ready:.1f} s, RSS idle {idle:.0f} MB; "
-          f"served {lines:,} billing lines in {pages:,} pages of {args.page_size} in {seconds:.1f} s "
-          f"({lines / seconds:,.0f} lines/s); peak RSS {peak:.0f} MB")
+    print(
+        f"simulator {args.scale} seed {args.seed}, {args.month}: ready in {ready:.1f} s, RSS idle {idle:.0f} MB; "
+        f"served {lines:,} billing lines in {pages:,} pages of {args.page_size} in {seconds:.1f} s "
+        f"({lines / seconds:,.0f} lines/s); peak RSS {peak:.0f} MB"
+    )
     return 0
 
 

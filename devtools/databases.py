@@ -3,6 +3,7 @@ and dropped, and a warehouse prepared with the Platform's reference data that ma
 
 The demo, the local Airflow stack, the benchmark and the tests all use these; none of them keeps its own copy.
 """
+
 from __future__ import annotations
 
 from urllib.parse import quote

@@ -4,6 +4,7 @@ scripts/demo.sh starts the PostgreSQL server and the simulator (they keep runnin
 this module prepares the database, runs `airflow dags test` for the latest month whose report is out,
 and prints the run summary measured in PostgreSQL.
 """
+
 from __future__ import annotations
 
 import argparse

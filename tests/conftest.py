@@ -3,6 +3,7 @@
 `make test` starts the server and exports SOPHOS_TEST_PG_DSN; run alone, pytest starts it the same way
 (scripts/pg.sh start test) and `make stop` stops it.
 """
+
 from __future__ import annotations
 
 import os

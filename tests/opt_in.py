@@ -1,5 +1,6 @@
 """Tests that start a whole Airflow stack run only when their marker is selected (`-m ui`, `-m distributed`):
 `make test` leaves them out, `make test-ui` and `make test-distributed` run them. What their fixtures share."""
+
 from __future__ import annotations
 
 import re
@@ -46,8 +47,9 @@ class StackParts:
 
 
 @contextmanager
-def demo_stack(server_dsn: str, home: Path, *, seed: int, fast: dict[str, str], latency_ms: int = 0,
-               **stack_options) -> Iterator[StackParts]:
+def demo_stack(
+    server_dsn: str, home: Path, *, seed: int, fast: dict[str, str], latency_ms: int = 0, **stack_options
+) -> Iterator[StackParts]:
     """The demo's warehouse and a fresh Airflow metadata database on the server, the simulator, and the local
     stack's components on them (devtools.localstack), the DAG unpaused; the components stopped on exit."""
     run_dir = home / "run"

@@ -9,6 +9,7 @@ and compares what it loaded with sophos-sync's invoice lines line by line.
 
 FILE: JSON list of [client_id, client_secret]. Prints one JSON line: {"lines": ..., "seconds": ..., "peak_rss_mb": ...}.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,31 +26,42 @@ DATASET = "dlt_peer"
 TABLE = "billing_usage"
 # The invoice line's natural key (as sophos-sync's billing contract names it), in dlt's column names.
 NATURAL_KEY = (
-    "partner_account_id", "order_number", "order_line_item_number", "account_number_or_serial_number", "sku",
-    "billing_start_date", "billing_end_date",
+    "partner_account_id",
+    "order_number",
+    "order_line_item_number",
+    "account_number_or_serial_number",
+    "sku",
+    "billing_start_date",
+    "billing_end_date",
 )
 
 
 def month_source(base_url: str, client_id: str, client_secret: str, year: int, month: int, page_size: int):
     auth = OAuth2ClientCredentials(
-        access_token_url=f"{base_url}/api/v2/oauth2/token", client_id=client_id, client_secret=client_secret,
+        access_token_url=f"{base_url}/api/v2/oauth2/token",
+        client_id=client_id,
+        client_secret=client_secret,
         access_token_request_data={"scope": "token"},
     )
     partner_id = RESTClient(base_url=base_url, auth=auth).get("/whoami/v1").json()["id"]
-    return rest_api_source({
-        "client": {"base_url": base_url, "auth": auth, "headers": {"X-Partner-ID": partner_id}},
-        "resources": [{
-            "name": TABLE,
-            "primary_key": list(NATURAL_KEY),
-            "write_disposition": "merge",
-            "endpoint": {
-                "path": f"partner/v1/billing/usage/{year}/{month}",
-                "params": {"pageSize": page_size},
-                "data_selector": "items",
-                "paginator": {"type": "cursor", "cursor_path": "pages.nextKey", "cursor_param": "pageFromKey"},
-            },
-        }],
-    })
+    return rest_api_source(
+        {
+            "client": {"base_url": base_url, "auth": auth, "headers": {"X-Partner-ID": partner_id}},
+            "resources": [
+                {
+                    "name": TABLE,
+                    "primary_key": list(NATURAL_KEY),
+                    "write_disposition": "merge",
+                    "endpoint": {
+                        "path": f"partner/v1/billing/usage/{year}/{month}",
+                        "params": {"pageSize": page_size},
+                        "data_selector": "items",
+                        "paginator": {"type": "cursor", "cursor_path": "pages.nextKey", "cursor_param": "pageFromKey"},
+                    },
+                }
+            ],
+        }
+    )
 
 
 def main() -> None:
@@ -61,10 +73,13 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=1000)
     args = parser.parse_args()
     year, month = (int(part) for part in args.month.split("-"))
-    credentials = json.loads(open(args.credentials, encoding="utf-8").read())
+    with open(args.credentials, encoding="utf-8") as file:
+        credentials = json.load(file)
     pipeline = dlt.pipeline(
-        pipeline_name="sophos_billing_peer", destination=dlt.destinations.postgres(credentials=args.dsn),
-        dataset_name=DATASET, pipelines_dir=tempfile.mkdtemp(prefix="dlt-peer-"),  # no state from earlier runs
+        pipeline_name="sophos_billing_peer",
+        destination=dlt.destinations.postgres(credentials=args.dsn),
+        dataset_name=DATASET,
+        pipelines_dir=tempfile.mkdtemp(prefix="dlt-peer-"),  # no state from earlier runs
     )
     started = time.perf_counter()
     for client_id, client_secret in credentials:
@@ -78,9 +93,10 @@ def main() -> None:
 def peak_rss_mb() -> float:
     """This process's own high-water mark (a parent's figure for its children would count the parent's
     memory at fork time)."""
-    for line in open("/proc/self/status", encoding="ascii"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     raise RuntimeError("VmHWM is not in /proc/self/status")
 
 

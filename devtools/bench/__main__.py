@@ -1,5 +1,6 @@
 """`python -m devtools.bench [--scale small|medium|large] ...` (`make bench`): run the benchmark, write
 bench/results.json and the tables of bench/README.md, and print them."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", help="where the results JSON goes (default: bench/results.json)")
     parser.add_argument("--readme", help="Markdown file whose results section is rewritten (default: bench/README.md)")
     parser.add_argument(
-        "--pg-server", metavar="DSN",
+        "--pg-server",
+        metavar="DSN",
         help="PostgreSQL server to create the bench database on (default: start scripts/pg.sh's 'bench' server)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -34,8 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     options = Options(
-        scale=args.scale, latency_ms=args.latency_ms, seed=args.seed, to_sql_rows=args.to_sql_rows,
-        sequential_tenants=args.sequential_tenants, server_dsn=args.pg_server, verbose=args.verbose,
+        scale=args.scale,
+        latency_ms=args.latency_ms,
+        seed=args.seed,
+        to_sql_rows=args.to_sql_rows,
+        sequential_tenants=args.sequential_tenants,
+        server_dsn=args.pg_server,
+        verbose=args.verbose,
     )
     out = Path(args.out) if args.out else RESULTS_PATH
     readme = Path(args.readme) if args.readme else README_PATH

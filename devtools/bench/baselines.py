@@ -1,11 +1,12 @@
 """The baselines, on the same rows in the same run once the month is loaded:
-  raw COPY      psql \\copy of the month's invoice lines (exported with COPY TO) into an empty clone of
-                sophos.invoice_lines: the physical limit of getting those rows into that table here;
-  to_sql        pandas.DataFrame.to_sql(method="multi", chunksize=1000) through SQLAlchemy on a subset
-                of the same lines: what a typical hand-written Airflow ETL does;
-  sequential    the licences of a subset of the tenants fetched with concurrency 1, same client
-                (fetch_licenses, which bench/bench_licenses.py times too).
+raw COPY      psql \\copy of the month's invoice lines (exported with COPY TO) into an empty clone of
+              sophos.invoice_lines: the physical limit of getting those rows into that table here;
+to_sql        pandas.DataFrame.to_sql(method="multi", chunksize=1000) through SQLAlchemy on a subset
+              of the same lines: what a typical hand-written Airflow ETL does;
+sequential    the licences of a subset of the tenants fetched with concurrency 1, same client
+              (fetch_licenses, which bench/bench_licenses.py times too).
 """
+
 from __future__ import annotations
 
 import time
@@ -72,7 +73,12 @@ def raw_copy(dsn: str, billing_month: date, workdir: Path) -> dict:
         (rows,) = conn.execute(f"SELECT count(*) FROM {BENCH_SCHEMA}.invoice_lines_copy").fetchone()
     size_mb = csv_path.stat().st_size / MB
     csv_path.unlink()
-    return {"rows": rows, "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds, 1), "csv_mb": round(size_mb, 1)}
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(rows / seconds, 1),
+        "csv_mb": round(size_mb, 1),
+    }
 
 
 def to_sql(dsn: str, billing_month: date, rows_wanted: int) -> dict:
@@ -86,8 +92,9 @@ def to_sql(dsn: str, billing_month: date, rows_wanted: int) -> dict:
             clone_table(conn, "sophos.invoice_lines", f"{BENCH_SCHEMA}.invoice_lines_to_sql")
         # The target's own column types: pandas would otherwise send the UUIDs as VARCHAR, which PostgreSQL
         # refuses for a uuid column; this is what a hand-written ETL ends up passing.
-        target = sqlalchemy.Table("invoice_lines_to_sql", sqlalchemy.MetaData(), schema=BENCH_SCHEMA,
-                                  autoload_with=engine)
+        target = sqlalchemy.Table(
+            "invoice_lines_to_sql", sqlalchemy.MetaData(), schema=BENCH_SCHEMA, autoload_with=engine
+        )
         frame = pd.read_sql_query(
             sqlalchemy.text(
                 f"SELECT {', '.join(columns)} FROM sophos.invoice_lines WHERE billing_month = :month LIMIT :n"
@@ -97,20 +104,34 @@ def to_sql(dsn: str, billing_month: date, rows_wanted: int) -> dict:
         )
         started = time.perf_counter()
         frame.to_sql(
-            "invoice_lines_to_sql", engine, schema=BENCH_SCHEMA, if_exists="append", index=False,
-            method="multi", chunksize=TO_SQL_CHUNKSIZE, dtype={c.name: c.type for c in target.columns if c.name in frame.columns},
+            "invoice_lines_to_sql",
+            engine,
+            schema=BENCH_SCHEMA,
+            if_exists="append",
+            index=False,
+            method="multi",
+            chunksize=TO_SQL_CHUNKSIZE,
+            dtype={c.name: c.type for c in target.columns if c.name in frame.columns},
         )
         seconds = time.perf_counter() - started
     finally:
         engine.dispose()
     rows = len(frame)
-    return {"rows": rows, "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds, 1),
-            "chunksize": TO_SQL_CHUNKSIZE}
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(rows / seconds, 1),
+        "chunksize": TO_SQL_CHUNKSIZE,
+    }
 
 
 def sequential_licenses(subset: Mapping[str, Sequence[str]]) -> dict:
     from sophos_sync.sophos.hook import SophosHook
 
     fetched = fetch_licenses(lambda account, c: SophosHook(account, concurrency=c).get_client(), subset, 1)
-    return {"tenants": fetched.tenants, "licenses": fetched.licenses, "seconds": round(fetched.seconds, 3),
-            "tenants_per_s": round(fetched.tenants_per_s, 1)}
+    return {
+        "tenants": fetched.tenants,
+        "licenses": fetched.licenses,
+        "seconds": round(fetched.seconds, 3),
+        "tenants_per_s": round(fetched.tenants_per_s, 1),
+    }

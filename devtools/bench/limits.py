@@ -1,13 +1,14 @@
 """The limits, one per stage, measured in the same run (bench/README.md: stage | seconds | limit | ratio):
-  raw fetch     the same client fetching every billing page of every account, same concurrency, lines
-                dropped as decoded: the API floor of the billing extract;
-  licence fetch the same client fetching every tenant's licences, same concurrency, accounts side by side,
-                answers dropped: the API floor of the licence extract;
-  extract phase both of them side by side, as the DAG runs the extracts;
-  bare decode   Arrow's JSON reader on the landed billing lines (with raw COPY: validate's floor);
-  raw COPY      devtools.bench.baselines.raw_copy (the load's floor);
-  report SELECT a plain count(*), sum(line_amount) per currency over the loaded month.
+raw fetch     the same client fetching every billing page of every account, same concurrency, lines
+              dropped as decoded: the API floor of the billing extract;
+licence fetch the same client fetching every tenant's licences, same concurrency, accounts side by side,
+              answers dropped: the API floor of the licence extract;
+extract phase both of them side by side, as the DAG runs the extracts;
+bare decode   Arrow's JSON reader on the landed billing lines (with raw COPY: validate's floor);
+raw COPY      devtools.bench.baselines.raw_copy (the load's floor);
+report SELECT a plain count(*), sum(line_amount) per currency over the loaded month.
 """
+
 from __future__ import annotations
 
 import time
@@ -39,8 +40,12 @@ def raw_fetch(accounts: Sequence[str], billing_month: date) -> dict:
     with ThreadPoolExecutor(max_workers=len(accounts), thread_name_prefix="raw-fetch") as pool:
         fetched = list(pool.map(fetch, accounts))
     seconds = time.perf_counter() - started
-    return {"rows": sum(n for n, _ in fetched), "pages": sum(p for _, p in fetched), "seconds": round(seconds, 3),
-            "concurrency": len(accounts)}
+    return {
+        "rows": sum(n for n, _ in fetched),
+        "pages": sum(p for _, p in fetched),
+        "seconds": round(seconds, 3),
+        "concurrency": len(accounts),
+    }
 
 
 def license_fetch(accounts: Sequence[str]) -> dict:
@@ -63,8 +68,13 @@ def license_fetch(accounts: Sequence[str]) -> dict:
         licenses = list(pool.map(fetch, accounts, tenants))
         seconds = time.perf_counter() - started
     requests = sum(map(len, tenants))
-    return {"rows": sum(licenses), "requests": requests, "seconds": round(seconds, 3),
-            "requests_per_s": round(requests / seconds, 1), "concurrency": settings.LICENSE_CONCURRENCY}
+    return {
+        "rows": sum(licenses),
+        "requests": requests,
+        "seconds": round(seconds, 3),
+        "requests_per_s": round(requests / seconds, 1),
+        "concurrency": settings.LICENSE_CONCURRENCY,
+    }
 
 
 def extract_phase(accounts: Sequence[str], billing_month: date) -> dict:
@@ -106,31 +116,81 @@ def report_select(dsn: str, billing_month: date) -> dict:
 def stage_limits(stages: Mapping[str, Stage], limits: Mapping[str, dict], raw_copy: dict) -> list[dict]:
     """Each stage's time against the same run's floor for its work: stage | seconds | limit | ratio | target."""
     report = stages["reconcile_and_report"]
-    extracts = max(stages["extract_billing_usage"].seconds,
-                   stages["extract_tenants"].seconds + stages["extract_licenses"].seconds)  # they start together
+    extracts = max(
+        stages["extract_billing_usage"].seconds, stages["extract_tenants"].seconds + stages["extract_licenses"].seconds
+    )  # they start together
     pairs = [
-        ("the three extracts, side by side", extracts, limits["extract_phase"]["seconds"],
-         "tenants then licences beside the billing pages, answers dropped (same clients, same concurrency)",
-         "<= 1.5x", lambda ratio, _: ratio <= 1.5),
-        ("extract_licenses", stages["extract_licenses"].seconds, limits["license_fetch"]["seconds"],
-         "licence fetch alone (same client, same concurrency, answers dropped)", "", None),
+        (
+            "the three extracts, side by side",
+            extracts,
+            limits["extract_phase"]["seconds"],
+            "tenants then licences beside the billing pages, answers dropped (same clients, same concurrency)",
+            "<= 1.5x",
+            lambda ratio, _: ratio <= 1.5,
+        ),
+        (
+            "extract_licenses",
+            stages["extract_licenses"].seconds,
+            limits["license_fetch"]["seconds"],
+            "licence fetch alone (same client, same concurrency, answers dropped)",
+            "",
+            None,
+        ),
         # Measured alone, these two limits are the floors of stages that here share the CPU with each other:
         # the extract target is the three extracts' against the floor measured side by side, as they run.
-        ("extract_billing_usage", stages["extract_billing_usage"].seconds, limits["raw_fetch"]["seconds"],
-         "raw fetch alone (same client, same concurrency)", "", None),
-        ("validate", stages["validate"].seconds, limits["bare_decode"]["seconds"] + raw_copy["seconds"],
-         "bare Arrow decode of the landed lines + raw COPY of the month", "<= 2x", lambda ratio, _: ratio <= 2.0),
-        ("load_mirror", stages["load_mirror"].seconds, raw_copy["seconds"], "raw COPY of the month's invoice lines",
-         "", None),
-        ("reconcile_and_report: its re-check", report.detail["recheck_seconds"], limits["report_select"]["seconds"],
-         "plain SELECT count(*), sum() per currency", "<= 2 s", lambda _, seconds: seconds <= 2.0),
-        ("reconcile_and_report", report.seconds, limits["report_select"]["seconds"],
-         "plain SELECT count(*), sum() per currency", "", None),
+        (
+            "extract_billing_usage",
+            stages["extract_billing_usage"].seconds,
+            limits["raw_fetch"]["seconds"],
+            "raw fetch alone (same client, same concurrency)",
+            "",
+            None,
+        ),
+        (
+            "validate",
+            stages["validate"].seconds,
+            limits["bare_decode"]["seconds"] + raw_copy["seconds"],
+            "bare Arrow decode of the landed lines + raw COPY of the month",
+            "<= 2x",
+            lambda ratio, _: ratio <= 2.0,
+        ),
+        (
+            "load_mirror",
+            stages["load_mirror"].seconds,
+            raw_copy["seconds"],
+            "raw COPY of the month's invoice lines",
+            "",
+            None,
+        ),
+        (
+            "reconcile_and_report: its re-check",
+            report.detail["recheck_seconds"],
+            limits["report_select"]["seconds"],
+            "plain SELECT count(*), sum() per currency",
+            "<= 2 s",
+            lambda _, seconds: seconds <= 2.0,
+        ),
+        (
+            "reconcile_and_report",
+            report.seconds,
+            limits["report_select"]["seconds"],
+            "plain SELECT count(*), sum() per currency",
+            "",
+            None,
+        ),
     ]
     rows = []
     for name, seconds, limit, what, target, met in pairs:
         ratio = round(seconds / limit, 2) if limit > 0 else None
-        rows.append({"stage": name, "seconds": round(seconds, 2), "limit_seconds": round(limit, 3),
-                     "ratio": ratio, "limit": what, "target": target,
-                     "met": met(ratio, seconds) if met and ratio is not None else None})
+        rows.append(
+            {
+                "stage": name,
+                "seconds": round(seconds, 2),
+                "limit_seconds": round(limit, 3),
+                "ratio": ratio,
+                "limit": what,
+                "target": target,
+                "met": met(ratio, seconds) if met and ratio is not None else None,
+            }
+        )
     return rows

@@ -1,5 +1,6 @@
 """Measuring the benchmark's own process: peak resident set per block (exact, from the kernel), memory handed
 back between stages, /proc memory figures of any process, and the time spent in one function of a stage."""
+
 from __future__ import annotations
 
 import os

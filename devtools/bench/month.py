@@ -1,6 +1,7 @@
 """The month through the DAG's stages in this process (runner.run_month, as the tasks call them), each stage
 timed with its rows and its peak RSS; and what the baselines and limits need read on the way, before the
 run's landing rows are dropped."""
+
 from __future__ import annotations
 
 import time
@@ -47,8 +48,13 @@ class Recorder:
         finally:
             self.untimed_seconds += time.perf_counter() - started
 
-    def stage(self, name: str, action: Callable[[], object], rows: Callable[[object], int],
-              detail: Callable[[object], dict] | None = None):
+    def stage(
+        self,
+        name: str,
+        action: Callable[[], object],
+        rows: Callable[[object], int],
+        detail: Callable[[object], dict] | None = None,
+    ):
         with self.peak_rss.window() as rss:
             started = time.perf_counter()
             result = action()
@@ -105,8 +111,10 @@ STAGE_MEASURES: dict[str, tuple[Callable[[object], int], Callable[[object], dict
     "load_mirror": (
         lambda r: r["invoice_lines"]["inserted"],
         lambda r: {
-            "invoice_lines": r["invoice_lines"], "customers": r.get("customers"),
-            "subscriptions": r.get("subscriptions"), "status_history": r.get("status_history"),
+            "invoice_lines": r["invoice_lines"],
+            "customers": r.get("customers"),
+            "subscriptions": r.get("subscriptions"),
+            "status_history": r.get("status_history"),
         },
     ),
     "reconcile_and_report": (_reconciled_lines, lambda r: {"status": r["status"]}),
@@ -129,8 +137,14 @@ def _tenant_sample(sync_run_id: int, limit: int) -> dict[str, list[str]]:
     return subset
 
 
-def run_month(recorder: Recorder, accounts: Sequence[str], billing_month: date, dag_run_id: str,
-               sample_tenants: int, landed_lines: Path) -> tuple[int, dict[str, list[str]]]:
+def run_month(
+    recorder: Recorder,
+    accounts: Sequence[str],
+    billing_month: date,
+    dag_run_id: str,
+    sample_tenants: int,
+    landed_lines: Path,
+) -> tuple[int, dict[str, list[str]]]:
     """The month through runner.run_month, every stage timed, as the DAG runs it: the billing extract beside
     the tenants and licences, the accounts of each extract stage side by side as the DAG's mapped tasks; the
     run id and the sequential baseline's tenants."""
@@ -143,8 +157,11 @@ def run_month(recorder: Recorder, accounts: Sequence[str], billing_month: date, 
         "reconcile_and_report": (reconcile, "reconcile", "recheck_seconds"),
     }
     stages = runner.STAGES
-    beside = {name for stage, partner in runner.BESIDE.items()
-              for name in stages[stages.index(partner):stages.index(stage) + 1]}  # overlapping stages
+    beside = {
+        name
+        for stage, partner in runner.BESIDE.items()
+        for name in stages[stages.index(partner) : stages.index(stage) + 1]
+    }  # overlapping stages
     subset: dict[str, list[str]] = {}
     opened: list[int] = []
 
@@ -167,7 +184,8 @@ def run_month(recorder: Recorder, accounts: Sequence[str], billing_month: date, 
             opened.append(result)
         return result
 
-    run_id = runner.run_month(billing_month, accounts, dag_run_id, around_stage=around_stage,
-                                account_workers=len(accounts), side_by_side=True)
+    run_id = runner.run_month(
+        billing_month, accounts, dag_run_id, around_stage=around_stage, account_workers=len(accounts), side_by_side=True
+    )
     recorder.stages.sort(key=lambda stage: runner.STAGES.index(stage.name))
     return run_id, subset

@@ -1,5 +1,6 @@
 """The benchmark's results written out: bench/results.json, and Markdown tables under a marker in
 bench/README.md (the hand-written text above the marker is kept)."""
+
 from __future__ import annotations
 
 import json
@@ -38,13 +39,18 @@ def markdown(results: dict) -> str:
         f"| **whole month** | **{_n(total['seconds'], 1)}** | {_n(total['rows'])} extracted | "
         f"{_n(total['rows_per_s'])} | **{_n(total['peak_rss_mb'])}** | |"
     )
-    lines += ["", "| stage | seconds | its limit (same run) | limit seconds | ratio | target |",
-              "|---|---:|---|---:|---:|---|"]
+    lines += [
+        "",
+        "| stage | seconds | its limit (same run) | limit seconds | ratio | target |",
+        "|---|---:|---|---:|---:|---|",
+    ]
     for row in results["stage_limits"]:
         ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else "-"
         target = row["target"] + (" (missed)" if row["met"] is False else "")
-        lines.append(f"| {row['stage']} | {_n(row['seconds'], 2)} | {row['limit']} | {_n(row['limit_seconds'], 2)} "
-                     f"| {ratio} | {target} |")
+        lines.append(
+            f"| {row['stage']} | {_n(row['seconds'], 2)} | {row['limit']} | {_n(row['limit_seconds'], 2)} "
+            f"| {ratio} | {target} |"
+        )
     peer = results.get("peer")
     if peer:
         check = peer["check"]
@@ -75,7 +81,7 @@ def markdown(results: dict) -> str:
         f"| {_fmt_ratio(ratios['load_vs_raw_copy'])} | >= {ratios['load_vs_raw_copy']['target']}x |",
         f"| (same, the load's invoice-line statements alone) | | | | {_n(rates['load_invoice_line_statement_per_s'])} "
         f"rows/s | {_fmt_ratio(ratios['load_statement_vs_raw_copy'])} | |",
-        f"| `to_sql(method=\"multi\", chunksize={to_sql['chunksize']})` | {_n(to_sql['rows'])} "
+        f'| `to_sql(method="multi", chunksize={to_sql["chunksize"]})` | {_n(to_sql["rows"])} '
         f"| {_n(to_sql['seconds'], 1)} | {_n(to_sql['rows_per_s'])} rows/s "
         f"| load stage {_n(rates['load_invoice_lines_per_s'])} rows/s | {_fmt_ratio(ratios['load_vs_to_sql'])} "
         f"| >= {ratios['load_vs_to_sql']['target']:g}x |",

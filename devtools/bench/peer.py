@@ -1,6 +1,7 @@
 """The dlt peer (bench/peer/dlt_month.py, in .local/bench-peer-venv, which `make bench` installs): dlt's rest_api
 source loading the same month from the same simulator into the same database, timed with its peak RSS, checked
 line by line against our invoice lines, and compared with the stages that do the same work here."""
+
 from __future__ import annotations
 
 import json
@@ -21,13 +22,19 @@ ROOT = settings.PROJECT_ROOT
 PEER_DIR = ROOT / "bench" / "peer"
 PEER_PYTHON = ROOT / ".local" / "bench-peer-venv" / "bin" / "python"
 PEER_KEY_COLUMNS = (
-    "partner_account_id", "order_number", "order_line_item_number", "account_number_or_serial_number", "sku",
-    "billing_start_date", "billing_end_date",
+    "partner_account_id",
+    "order_number",
+    "order_line_item_number",
+    "account_number_or_serial_number",
+    "sku",
+    "billing_start_date",
+    "billing_end_date",
 )
 
 
-def dlt_month(dsn: str, simulator_url: str, credentials: Sequence[tuple[str, str]], billing_month: date,
-              workdir: Path) -> dict | None:
+def dlt_month(
+    dsn: str, simulator_url: str, credentials: Sequence[tuple[str, str]], billing_month: date, workdir: Path
+) -> dict | None:
     """dlt (bench/peer/dlt_month.py, in its own venv) loading the same month from the same simulator into the
     same database, timed, with its peak RSS; then a line-by-line check against our invoice lines."""
     if not PEER_PYTHON.exists():
@@ -37,10 +44,23 @@ def dlt_month(dsn: str, simulator_url: str, credentials: Sequence[tuple[str, str
     credentials_file = workdir / "peer-credentials.json"
     credentials_file.write_text(json.dumps([list(pair) for pair in credentials]))
     process = subprocess.Popen(
-        [str(PEER_PYTHON), str(PEER_DIR / "dlt_month.py"), "--base-url", simulator_url, "--dsn", url,
-         "--month", f"{billing_month:%Y-%m}", "--credentials", str(credentials_file),
-         "--page-size", str(settings.BILLING_PAGE_SIZE)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            str(PEER_PYTHON),
+            str(PEER_DIR / "dlt_month.py"),
+            "--base-url",
+            simulator_url,
+            "--dsn",
+            url,
+            "--month",
+            f"{billing_month:%Y-%m}",
+            "--credentials",
+            str(credentials_file),
+            "--page-size",
+            str(settings.BILLING_PAGE_SIZE),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     started = time.perf_counter()
     output, errors = process.communicate()
@@ -48,8 +68,13 @@ def dlt_month(dsn: str, simulator_url: str, credentials: Sequence[tuple[str, str
     if process.returncode != 0:
         raise RuntimeError(f"the dlt peer failed:\n{errors[-3000:]}")
     figures = json.loads(output.strip().splitlines()[-1])
-    return {"lines": figures["lines"], "seconds": figures["seconds"], "wall_seconds": round(wall, 3),
-            "peak_rss_mb": figures["peak_rss_mb"], "check": _line_check(dsn, billing_month)}
+    return {
+        "lines": figures["lines"],
+        "seconds": figures["seconds"],
+        "wall_seconds": round(wall, 3),
+        "peak_rss_mb": figures["peak_rss_mb"],
+        "check": _line_check(dsn, billing_month),
+    }
 
 
 PEER_COMPARED_STAGES = ("extract_tenants", "extract_licenses", "extract_billing_usage", "validate", "load_mirror")
@@ -59,16 +84,25 @@ def comparison(peer: dict, stages: Mapping[str, Stage], our_peak_mb: float, tota
     """dlt against our extract + validate + load (it loads no tenants or licences: ours is an upper bound):
     the whole month but the other stages, since the extracts overlap."""
     ours = total_seconds - sum(stage.seconds for name, stage in stages.items() if name not in PEER_COMPARED_STAGES)
-    return {**peer, "our_seconds": round(ours, 2), "our_peak_rss_mb": round(our_peak_mb, 1),
-            "speedup": round(peer["seconds"] / ours, 2) if ours else None,
-            "speedup_target": TARGETS["peer_speedup"], "compares": " + ".join(PEER_COMPARED_STAGES)}
+    return {
+        **peer,
+        "our_seconds": round(ours, 2),
+        "our_peak_rss_mb": round(our_peak_mb, 1),
+        "speedup": round(peer["seconds"] / ours, 2) if ours else None,
+        "speedup_target": TARGETS["peer_speedup"],
+        "compares": " + ".join(PEER_COMPARED_STAGES),
+    }
 
 
 def _line_check(dsn: str, billing_month: date) -> dict:
     """Whether every line we loaded is in dlt's table with the same price and quantity, and the money per
     currency is the same. dlt keeps the lines our contracts reject (it has none), so it holds more."""
-    key = " || '|' || ".join(f"coalesce(left(p.{column}::text, 10), '')" if column.startswith("billing_")
-                             else f"coalesce(p.{column}::text, '')" for column in PEER_KEY_COLUMNS)
+    key = " || '|' || ".join(
+        f"coalesce(left(p.{column}::text, 10), '')"
+        if column.startswith("billing_")
+        else f"coalesce(p.{column}::text, '')"
+        for column in PEER_KEY_COLUMNS
+    )
     with psycopg.connect(dsn) as conn:
         (peer_lines,) = conn.execute("SELECT count(*) FROM dlt_peer.billing_usage").fetchone()
         rows = conn.execute(
@@ -86,6 +120,11 @@ def _line_check(dsn: str, billing_month: date) -> dict:
     matched = sum(r[2] for r in rows)
     differing = sum(r[3] for r in rows)
     same_money = all(r[4] == r[5] for r in rows)
-    return {"our_lines": ours, "peer_lines": peer_lines, "ours_found_in_peer": matched,
-            "differing_price_or_quantity": differing, "same_sum_per_currency": same_money,
-            "same_valid_lines": matched == ours and differing == 0 and same_money}
+    return {
+        "our_lines": ours,
+        "peer_lines": peer_lines,
+        "ours_found_in_peer": matched,
+        "differing_price_or_quantity": differing,
+        "same_sum_per_currency": same_money,
+        "same_valid_lines": matched == ours and differing == 0 and same_money,
+    }

@@ -1,5 +1,6 @@
 """The benchmark's PostgreSQL: a throwaway database (on scripts/pg.sh's 'bench' server unless one is given),
 psql's COPY timed, and empty clones of the warehouse's tables to copy into."""
+
 from __future__ import annotations
 
 import subprocess

@@ -1,5 +1,6 @@
 """The benchmark's process set up as an Airflow worker's for a block: environment variables (its connections)
 set and put back, and the log levels of the product's loggers."""
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,7 @@ def log_level(names: Sequence[str], level: int) -> Iterator[None]:
     try:
         yield
     finally:
-        for logger, previous in zip(loggers, saved):
+        for logger, previous in zip(loggers, saved, strict=True):
             logger.setLevel(previous)
 
 

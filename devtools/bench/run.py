@@ -1,6 +1,7 @@
 """One run of the benchmark: the simulator at the scale and a throwaway database started, the month through
 the stages (devtools.bench.month), then the baselines, the dlt peer and the limits on the same rows, and the
 results as one JSON-ready dict with the ratios and targets (devtools.bench.output writes them)."""
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,11 @@ def _machine(dsn: str) -> dict:
     with psycopg.connect(dsn) as conn:
         (pg_version,) = conn.execute("SHOW server_version").fetchone()
     cpu_model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor() or "unknown",
     )
     return {
@@ -68,19 +72,26 @@ def run(options: Options) -> dict:
         raise ValueError(f"unknown scale {options.scale!r}: choose one of {', '.join(generator.SCALES)}")
     today = date.today()
     billing_month = months.parse_month(generator.latest_report_month(today))
-    print(f"benchmark: scale {options.scale} (seed {options.seed}), billing month {billing_month:%Y-%m}, "
-          f"API latency {options.latency_ms} ms", flush=True)
+    print(
+        f"benchmark: scale {options.scale} (seed {options.seed}), billing month {billing_month:%Y-%m}, "
+        f"API latency {options.latency_ms} ms",
+        flush=True,
+    )
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sophos-bench-")))
         dsn = stack.enter_context(throwaway_database(options.server_dsn))
         sim = stack.enter_context(
-            run_simulator(scale=options.scale, seed=options.seed, today=today, latency_ms=options.latency_ms,
-                          startup_timeout=180)
+            run_simulator(
+                scale=options.scale, seed=options.seed, today=today, latency_ms=options.latency_ms, startup_timeout=180
+            )
         )
         credentials, seeded = databases.prepare_warehouse(dsn, options.scale, options.seed)
         accounts = account_ids(len(credentials))
-        print(f"  simulator {sim.base_url} ({len(accounts)} accounts), platform data: "
-              f"{seeded['sellers']} sellers, {seeded['customer_organizations']:,} organizations", flush=True)
+        print(
+            f"  simulator {sim.base_url} ({len(accounts)} accounts), platform data: "
+            f"{seeded['sellers']} sellers, {seeded['customer_organizations']:,} organizations",
+            flush=True,
+        )
         stack.enter_context(
             environment_variables(connections(dsn, sim.base_url, credentials), remove=["SOPHOS_SYNC_DB_DSN"])
         )
@@ -92,26 +103,40 @@ def run(options: Options) -> dict:
         dag_run_id = f"bench__{options.scale}__{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
         with recorder.peak_rss.window() as month_rss:
             started = time.perf_counter()
-            _, subset = run_month(recorder, accounts, billing_month, dag_run_id, options.sequential_tenants,
-                                  workdir / "landed_lines.jsonl")
+            _, subset = run_month(
+                recorder,
+                accounts,
+                billing_month,
+                dag_run_id,
+                options.sequential_tenants,
+                workdir / "landed_lines.jsonl",
+            )
             total_seconds = time.perf_counter() - started - recorder.untimed_seconds
         simulator_peak = proc_status_mb(sim.process.pid, "VmHWM")
 
         print("baselines:", flush=True)
         raw_copy = baselines.raw_copy(dsn, billing_month, workdir)
-        print(f"  raw psql \\copy            {raw_copy['rows']:>10,} rows  {raw_copy['rows_per_s']:>10,.0f} rows/s",
-              flush=True)
+        print(
+            f"  raw psql \\copy            {raw_copy['rows']:>10,} rows  {raw_copy['rows_per_s']:>10,.0f} rows/s",
+            flush=True,
+        )
         to_sql = baselines.to_sql(dsn, billing_month, options.to_sql_rows)
-        print(f"  to_sql(method='multi')    {to_sql['rows']:>10,} rows  {to_sql['rows_per_s']:>10,.0f} rows/s",
-              flush=True)
+        print(
+            f"  to_sql(method='multi')    {to_sql['rows']:>10,} rows  {to_sql['rows_per_s']:>10,.0f} rows/s", flush=True
+        )
         sequential = baselines.sequential_licenses(subset)
-        print(f"  sequential licences       {sequential['tenants']:>10,} tenants {sequential['tenants_per_s']:>8,.1f} "
-              f"tenants/s", flush=True)
+        print(
+            f"  sequential licences       {sequential['tenants']:>10,} tenants {sequential['tenants_per_s']:>8,.1f} "
+            f"tenants/s",
+            flush=True,
+        )
         dlt = peer.dlt_month(dsn, sim.base_url, credentials, billing_month, workdir)
         if dlt:
-            print(f"  dlt peer (rest_api, merge) {dlt['lines']:>9,} lines  {dlt['seconds']:8.1f} s  "
-                  f"peak RSS {dlt['peak_rss_mb']:,.0f} MB  same valid lines: {dlt['check']['same_valid_lines']}",
-                  flush=True)
+            print(
+                f"  dlt peer (rest_api, merge) {dlt['lines']:>9,} lines  {dlt['seconds']:8.1f} s  "
+                f"peak RSS {dlt['peak_rss_mb']:,.0f} MB  same valid lines: {dlt['check']['same_valid_lines']}",
+                flush=True,
+            )
         print("limits:", flush=True)
         floors = {
             "raw_fetch": limits.raw_fetch(accounts, billing_month),
@@ -136,8 +161,12 @@ def run(options: Options) -> dict:
 
     def ratio(name: str, value: float, compares: str, target: str | None = None) -> dict:
         goal = TARGETS[target or name]
-        return {"value": round(value, 2), "target": goal, "met": verdict(value >= goal, options.scale),
-                "compares": compares}
+        return {
+            "value": round(value, 2),
+            "target": goal,
+            "met": verdict(value >= goal, options.scale),
+            "compares": compares,
+        }
 
     return {
         "scale": options.scale,
@@ -168,28 +197,39 @@ def run(options: Options) -> dict:
         },
         "ratios": {
             "load_vs_raw_copy": ratio(
-                "load_vs_raw_copy", load_rate / raw_copy["rows_per_s"],
+                "load_vs_raw_copy",
+                load_rate / raw_copy["rows_per_s"],
                 "invoice lines per second of the whole load stage (mirror, lines, reconciliation, commit) / raw COPY",
             ),
             "load_statement_vs_raw_copy": ratio(
-                "load_statement_vs_raw_copy", lines_rate / raw_copy["rows_per_s"],
-                "the load's invoice-line statements alone (replace_invoice_lines) / raw COPY", "load_vs_raw_copy",
+                "load_statement_vs_raw_copy",
+                lines_rate / raw_copy["rows_per_s"],
+                "the load's invoice-line statements alone (replace_invoice_lines) / raw COPY",
+                "load_vs_raw_copy",
             ),
             "load_vs_to_sql": ratio(
-                "load_vs_to_sql", load_rate / to_sql["rows_per_s"],
+                "load_vs_to_sql",
+                load_rate / to_sql["rows_per_s"],
                 "invoice lines per second of the whole load stage / to_sql(method='multi')",
             ),
             "licenses_vs_sequential": ratio(
-                "licenses_vs_sequential", license_rate / sequential["tenants_per_s"],
+                "licenses_vs_sequential",
+                license_rate / sequential["tenants_per_s"],
                 "tenants per second of the licence stage / sequential fetching (concurrency 1)",
             ),
         },
         "targets": {
             "apply_at_scale": TARGET_SCALE,
-            "total_seconds": {"value": round(total_seconds, 1), "target": TARGETS["total_seconds"],
-                              "met": verdict(total_seconds < TARGETS["total_seconds"], options.scale)},
-            "peak_rss_mb": {"value": round(peak, 1), "target": TARGETS["peak_rss_mb"],
-                            "met": verdict(peak < TARGETS["peak_rss_mb"], options.scale)},
+            "total_seconds": {
+                "value": round(total_seconds, 1),
+                "target": TARGETS["total_seconds"],
+                "met": verdict(total_seconds < TARGETS["total_seconds"], options.scale),
+            },
+            "peak_rss_mb": {
+                "value": round(peak, 1),
+                "target": TARGETS["peak_rss_mb"],
+                "met": verdict(peak < TARGETS["peak_rss_mb"], options.scale),
+            },
         },
         "machine": machine,
     }

@@ -1,4 +1,5 @@
 """What the benchmark aims for: its targets, judged at the scale they are set for."""
+
 from __future__ import annotations
 
 TARGET_SCALE = "large"

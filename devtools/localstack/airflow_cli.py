@@ -1,5 +1,6 @@
 """The `airflow` command of this venv, run in an environment of devtools.localstack.environment: its
 metadata DB migrated, and `airflow dags test`, the whole DAG in one process (the demo, the end-to-end tests)."""
+
 from __future__ import annotations
 
 import json

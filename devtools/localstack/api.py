@@ -1,4 +1,5 @@
 """The REST API v2 of a running Airflow api-server (the local stack's), as one user."""
+
 from __future__ import annotations
 
 import time

@@ -2,8 +2,10 @@
 api-server, scheduler, dag-processor and triggerer, and with CeleryExecutor two Celery workers; each started
 in a process group of its own with a pid file, found running, and stopped.
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -46,8 +48,12 @@ def start_components(env: dict[str, str], run_dir: Path, log_dir: Path) -> dict[
     for name, (args, own_env) in component_commands(env).items():
         with (log_dir / f"{name}.log").open("ab") as log_file:
             process = subprocess.Popen(
-                [airflow_cli.EXECUTABLE, *args], env={**env, **own_env}, stdout=log_file, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                [airflow_cli.EXECUTABLE, *args],
+                env={**env, **own_env},
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         (run_dir / f"airflow-{name}.pid").write_text(str(process.pid))
         pids[name] = process.pid
@@ -86,10 +92,8 @@ def stop_components(run_dir: Path, grace_seconds: float = 20) -> None:
         time.sleep(0.2)
     for group, name in groups.items():
         print(f"{name} (pid {group}) still running {grace_seconds:.0f} s after SIGTERM: SIGKILL", file=sys.stderr)
-        try:
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
             os.killpg(group, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     killed_by = time.monotonic() + 10  # SIGKILL cannot be ignored; this bounds a process stuck in the kernel
     while any(_group_alive(g) for g in groups) and time.monotonic() < killed_by:
         time.sleep(0.2)

@@ -4,6 +4,7 @@ the Sophos simulator.
 
 Connections are given the standard way, as AIRFLOW_CONN_<ID> environment variables (JSON form).
 """
+
 from __future__ import annotations
 
 import configparser
@@ -73,7 +74,7 @@ def connections(dsn: str, simulator_url: str, credentials: Sequence[tuple[str, s
         "SOPHOS_SYNC_CONN_IDS": ",".join(accounts),
         f"AIRFLOW_CONN_{settings.DB_CONN_ID.upper()}": json.dumps(postgres_connection(dsn)),
     }
-    for account, (client_id, client_secret) in zip(accounts, credentials):
+    for account, (client_id, client_secret) in zip(accounts, credentials, strict=True):
         env[f"AIRFLOW_CONN_{account.upper()}"] = json.dumps(sophos_connection(simulator_url, client_id, client_secret))
     return env
 
@@ -224,5 +225,3 @@ def celery_worker_hostname() -> str:
 
     request = getattr(current_task, "request", None)
     return getattr(request, "hostname", None) or socket.getfqdn()
-
-

@@ -3,6 +3,7 @@ unpaused and a run of the demo month awaited. Also how the tests bring a stack u
 
     python -m devtools.localstack up --server-dsn DSN --simulator-url URL [--port 8080] [--executor local|celery]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -106,8 +107,9 @@ def up(
             executor=executor,
             broker_url=broker_url,
         )
-        print(f"starting Airflow ({', '.join(sorted(wanted))}; {EXECUTORS[executor]}; logs: {log_dir})"
-              " - about a minute")
+        print(
+            f"starting Airflow ({', '.join(sorted(wanted))}; {EXECUTORS[executor]}; logs: {log_dir}) - about a minute"
+        )
         run_dir.mkdir(parents=True, exist_ok=True)
         portfile.write_text(str(api_port))
         try:
@@ -134,7 +136,7 @@ def up(
         print(f"              {exc}; follow it in the UI")
         status = 0
     print(f"Airflow CLI:  {cli_exports(airflow_home)}")
-    print(f"              then e.g. airflow dags trigger {DAG_ID} --conf '{{\"billing_month\": \"{month}\"}}'")
+    print(f'              then e.g. airflow dags trigger {DAG_ID} --conf \'{{"billing_month": "{month}"}}\'')
     print("stop:         make stop")
     api.close()
     return status
@@ -155,8 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return up(
-            args.server_dsn, args.simulator_url, Path(args.airflow_home), Path(args.run_dir),
-            port=args.port, scale=args.scale, seed=args.seed, executor=args.executor, broker_url=args.broker_url,
+            args.server_dsn,
+            args.simulator_url,
+            Path(args.airflow_home),
+            Path(args.run_dir),
+            port=args.port,
+            scale=args.scale,
+            seed=args.seed,
+            executor=args.executor,
+            broker_url=args.broker_url,
         )
     except RuntimeError as exc:
         print(f"make airflow failed: {exc}", file=sys.stderr)

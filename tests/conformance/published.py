@@ -1,4 +1,5 @@
 """Sophos's published example payloads (fixtures/, sources in fixtures/README.md) and what to compare them by."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,10 @@ def shape(value: object) -> object:
 
 def merge(one: object, other: object) -> object:
     if isinstance(one, dict) and isinstance(other, dict):
-        return {key: merge(one[key], other[key]) if key in one and key in other else one.get(key, other.get(key))
-                for key in {*one, *other}}
+        return {
+            key: merge(one[key], other[key]) if key in one and key in other else one.get(key, other.get(key))
+            for key in {*one, *other}
+        }
     if isinstance(one, list) and isinstance(other, list) and one and other:
         return [merge(one[0], other[0])]
     return one if one == other else f"{one}|{other}"
@@ -50,9 +53,13 @@ def missing_from(published: object, served: object, path: str = "") -> list[str]
     if isinstance(published, dict):
         if not isinstance(served, dict):
             return [f"{path or '.'}: object expected, got {served}"]
-        return [problem for key, item in published.items()
-                for problem in (missing_from(item, served[key], f"{path}.{key}") if key in served
-                                else [f"{path}.{key}: missing"])]
+        return [
+            problem
+            for key, item in published.items()
+            for problem in (
+                missing_from(item, served[key], f"{path}.{key}") if key in served else [f"{path}.{key}: missing"]
+            )
+        ]
     if isinstance(published, list):
         if not isinstance(served, list) or not served:
             return [f"{path}: list expected, got {served}"]

@@ -1,5 +1,6 @@
 """Sophos's own published examples (fixtures/README.md names the source of each) pass through every part of
 ours that reads them: the contracts, the client, and the simulator that stands in for Sophos in the tests."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,14 @@ import httpx
 import pytest
 
 from simulator.testing import run_simulator
+from sophos_sync.errors import (
+    ConfigurationError,
+    ContractViolation,
+    ReportNotAvailable,
+    SophosApiError,
+    SophosAuthError,
+)
 from sophos_sync.sophos.client import SophosClient
-from sophos_sync.errors import ConfigurationError, ContractViolation, ReportNotAvailable, SophosApiError, SophosAuthError
 from sophos_sync.validation.judge import validate
 from tests.conformance.published import billing_lines, load, missing_from, shape, tenants
 
@@ -22,17 +29,22 @@ def rows(items, tenant_id=None):
 
 
 def reasons(result) -> set[tuple[str, str | None, str | None]]:
-    return set(zip(result.rejected["source_key"], result.rejected["check_name"], result.rejected["column_name"]))
+    return set(
+        zip(result.rejected["source_key"], result.rejected["check_name"], result.rejected["column_name"], strict=True)
+    )
 
 
 # --- the contracts ---------------------------------------------------------------------------------------------
+
 
 def test_published_billing_lines_load_with_a_numeric_discount_once_their_dates_are_possible():
     """2024-07-15 is the newest version with every field. Its example dates are Postman's mock values (an end
     before the start); with the period made possible, every field loads, the discount as the number 25."""
     published = billing_lines("2024-07-15")
-    lines = [{**line, "billingStartDate": "2026-10-01", "billingEndDate": "2026-10-31", "orderNumber": f"O-{n}"}
-             for n, line in enumerate(published)]
+    lines = [
+        {**line, "billingStartDate": "2026-10-01", "billingEndDate": "2026-10-31", "orderNumber": f"O-{n}"}
+        for n, line in enumerate(published)
+    ]
     result = validate("billing_usage", rows(lines))
     assert result.rejected.empty and not result.type_drift and result.unknown_fields == []
     assert list(result.valid["additional_discount_percentage"]) == [Decimal(25)] * 2
@@ -64,8 +76,10 @@ def test_published_tenants_pass_except_postmans_urn_ids():
     example = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
     # the list's and the details' copies of the example tenant differ (showAs, organization): both refused
     assert reasons(result) == {
-        (urn_tenant, "uuid_format", "id"), (urn_tenant, "uuid_format", "partner.id"),
-        (urn_org, "uuid_format", "organization.id"), (example, "conflicting_duplicate", "id"),
+        (urn_tenant, "uuid_format", "id"),
+        (urn_tenant, "uuid_format", "partner.id"),
+        (urn_org, "uuid_format", "organization.id"),
+        (example, "conflicting_duplicate", "id"),
     }
     assert result.rejected_by_check["conflicting_duplicate"] == 2
     assert result.rejected_rows == result.received == 4 and result.unknown_fields == []
@@ -84,19 +98,30 @@ def test_published_licenses_pass_except_postmans_mock_values():
     older = load("licenses_2024-07-15.json")
     result = validate("license", rows(older["licenses"], older["tenant"]["id"]))
     assert {(check, column) for _, check, column in reasons(result)} == {
-        ("uuid_format", "id"), ("non_negative", "usage.current.count"), ("non_negative", "quantity")}
+        ("uuid_format", "id"),
+        ("non_negative", "usage.current.count"),
+        ("non_negative", "quantity"),
+    }
     assert result.rejected_rows == 2
 
 
 # --- the client, fed Sophos's exact bytes ----------------------------------------------------------------------
+
 
 def published_sophos(request: httpx.Request) -> httpx.Response:
     """Answers with the published example bodies; whoami as a partner's (the example is a tenant's)."""
     if request.url.path == "/api/v2/oauth2/token":
         return httpx.Response(200, json=load("token_2026-01-08.json"))
     if request.url.path == "/whoami/v1":
-        return httpx.Response(200, json={**load("whoami_2026-01-08.json"), "id": PARTNER, "idType": "partner",
-                                         "apiHosts": {"global": "https://api.central.sophos.com"}})
+        return httpx.Response(
+            200,
+            json={
+                **load("whoami_2026-01-08.json"),
+                "id": PARTNER,
+                "idType": "partner",
+                "apiHosts": {"global": "https://api.central.sophos.com"},
+            },
+        )
     if request.url.path == "/partner/v1/tenants":  # its pages figures are placeholders (50 of 50): one page
         page = load("tenants_page_2026-01-08.json")
         return httpx.Response(200, json={**page, "pages": {**page["pages"], "current": 1, "total": 1}})
@@ -110,8 +135,13 @@ def published_sophos(request: httpx.Request) -> httpx.Response:
 
 
 def client_for(handler) -> SophosClient:
-    return SophosClient(client_id="id", client_secret="secret", transport=httpx.MockTransport(handler),
-                        max_attempts=1, sleep=lambda _: None)
+    return SophosClient(
+        client_id="id",
+        client_secret="secret",
+        transport=httpx.MockTransport(handler),
+        max_attempts=1,
+        sleep=lambda _: None,
+    )
 
 
 def test_client_reads_every_published_success_body():
@@ -146,6 +176,7 @@ def test_client_refuses_the_published_whoami_of_a_tenant():
 
 # --- the simulator speaks the published shapes -----------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def sim():
     with run_simulator(scale="small", seed=3, today="2026-11-25") as handle:
@@ -154,8 +185,10 @@ def sim():
 
 def served(sim, path: str, *, partner: bool = True, tenant: str | None = None, params=None) -> httpx.Response:
     client_id, secret, partner_id = sim.credentials[0]
-    token = httpx.post(sim.token_url, data={"grant_type": "client_credentials", "client_id": client_id,
-                                            "client_secret": secret, "scope": "token"}).json()["access_token"]
+    token = httpx.post(
+        sim.token_url,
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "token"},
+    ).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
     if partner:
         headers["X-Partner-ID"] = partner_id
@@ -166,10 +199,14 @@ def served(sim, path: str, *, partner: bool = True, tenant: str | None = None, p
 
 def test_simulator_token_answers_have_the_published_shapes(sim):
     client_id, secret, _ = sim.credentials[0]
-    ok = httpx.post(sim.token_url, data={"grant_type": "client_credentials", "client_id": client_id,
-                                         "client_secret": secret, "scope": "token"})
-    bad = httpx.post(sim.token_url, data={"grant_type": "client_credentials", "client_id": client_id,
-                                          "client_secret": "wrong", "scope": "token"})
+    ok = httpx.post(
+        sim.token_url,
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "token"},
+    )
+    bad = httpx.post(
+        sim.token_url,
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": "wrong", "scope": "token"},
+    )
     assert missing_from(shape(load("token_2026-01-08.json")), shape(ok.json())) == []
     assert bad.status_code == 401 and missing_from(shape(load("token_error.json")), shape(bad.json())) == []
 
@@ -195,8 +232,11 @@ def test_simulator_whoami_tenants_and_tenant_details_have_the_published_shapes(s
 
 def test_simulator_billing_pages_and_errors_have_the_published_shapes(sim):
     first = served(sim, "/partner/v1/billing/usage/2026/10", params={"pageSize": 5, "pageTotal": "true"}).json()
-    second = served(sim, "/partner/v1/billing/usage/2026/10",
-                    params={"pageSize": 5, "pageTotal": "true", "pageFromKey": first["pages"]["nextKey"]}).json()
+    second = served(
+        sim,
+        "/partner/v1/billing/usage/2026/10",
+        params={"pageSize": 5, "pageTotal": "true", "pageFromKey": first["pages"]["nextKey"]},
+    ).json()
     published = load("billing_usage_page_2024-07-15.json")
     # every published field is on the simulator's lines: those a line may lack (accountId on a device line,
     # externalId) are looked for over both pages

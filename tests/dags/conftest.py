@@ -1,4 +1,5 @@
 """End-to-end fixtures: one Airflow home (SQLite metadata DB) for the session's DAG runs."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,9 +1,10 @@
 """Running months of the real DAG (`airflow dags test`) against the simulator and a real PostgreSQL."""
+
 from __future__ import annotations
 
 import sqlite3
-import sys
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,9 +56,11 @@ class MonthRunner:
     def start(self, month: str) -> subprocess.Popen:
         airflow_cli.ensure_airflow_db(self.env)
         return subprocess.Popen(
-            [str(Path(sys.executable).with_name("airflow")), "dags", "test", "sophos_monthly_sync",
-             f"{month}-26"],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [str(Path(sys.executable).with_name("airflow")), "dags", "test", "sophos_monthly_sync", f"{month}-26"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
 
     def finish(self, process: subprocess.Popen, timeout: float = 300) -> MonthRun:

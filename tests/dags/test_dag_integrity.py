@@ -1,5 +1,6 @@
 """DAG integrity: every DAG file imports cleanly in a fresh AIRFLOW_HOME, without touching a database or
 the network at parse time, and carries what the UI and on-call need (tags, docs, owner, retries)."""
+
 from __future__ import annotations
 
 import json
@@ -56,11 +57,14 @@ def parsed(tmp_path_factory) -> dict:
     }
     done = subprocess.run(
         [sys.executable, "-c", PARSE_SCRIPT, str(ROOT / "dags")],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    line = next(l for l in done.stdout.splitlines() if l.startswith("RESULT"))
-    return json.loads(line[len("RESULT"):])
+    line = next(text for text in done.stdout.splitlines() if text.startswith("RESULT"))
+    return json.loads(line[len("RESULT") :])
 
 
 def test_every_dag_file_imports_without_errors_or_io(parsed):
@@ -100,12 +104,24 @@ def test_monthly_sync_reads_like_the_process(parsed):
 MONTHLY_SYNC_DOWNSTREAM = {
     "ensure_schema": ["start_sync_run"],
     "billing_month": [
-        "extract.extract_billing_usage", "extract.extract_licenses", "extract.extract_tenants", "load_mirror",
-        "reconcile_and_report", "record_unmapped_customers", "start_sync_run", "wait_for_billing_report",
+        "extract.extract_billing_usage",
+        "extract.extract_licenses",
+        "extract.extract_tenants",
+        "load_mirror",
+        "reconcile_and_report",
+        "record_unmapped_customers",
+        "start_sync_run",
+        "wait_for_billing_report",
     ],
     "start_sync_run": [
-        "extract.extract_billing_usage", "extract.extract_licenses", "extract.extract_tenants", "load_mirror",
-        "map_customers", "reconcile_and_report", "record_unmapped_customers", "validate",
+        "extract.extract_billing_usage",
+        "extract.extract_licenses",
+        "extract.extract_tenants",
+        "load_mirror",
+        "map_customers",
+        "reconcile_and_report",
+        "record_unmapped_customers",
+        "validate",
     ],
     "wait_for_billing_report": ["extract.extract_billing_usage", "extract.extract_tenants"],
     "accounts": ["extract.extract_billing_usage", "extract.extract_licenses", "extract.extract_tenants"],
@@ -122,7 +138,11 @@ MONTHLY_SYNC_DOWNSTREAM = {
 }
 # The tasks that decide, wait or branch rather than do a stage of the month's work (pipeline.STAGES).
 AIRFLOW_ONLY = {
-    "ensure_schema", "billing_month", "accounts", "wait_for_billing_report", "any_unmapped_customers",
+    "ensure_schema",
+    "billing_month",
+    "accounts",
+    "wait_for_billing_report",
+    "any_unmapped_customers",
     "all_customers_mapped",
 }
 
@@ -159,7 +179,7 @@ def test_the_dag_runs_the_stages_in_the_order_run_month_runs_them(parsed):
         if stage in AIRFLOW_ONLY:
             continue
         earlier = {stage_of[a] for a in _ancestors(dag["upstream"], task_id)} - AIRFLOW_ONLY
-        assert earlier <= set(STAGES[:STAGES.index(stage)]), f"{stage} runs after {earlier} in the DAG"
+        assert earlier <= set(STAGES[: STAGES.index(stage)]), f"{stage} runs after {earlier} in the DAG"
         if stage != STAGES[0]:
             assert STAGES[0] in earlier, f"{stage} does not depend on the sync run"
 
@@ -177,4 +197,4 @@ def test_stages_run_month_may_start_together_do_not_wait_for_each_other_in_the_d
     assert BESIDE
     for stage, partner in BESIDE.items():
         assert earlier(stage) == earlier(partner)
-        assert not set(STAGES[STAGES.index(partner):STAGES.index(stage)]) & earlier(stage)
+        assert not set(STAGES[STAGES.index(partner) : STAGES.index(stage)]) & earlier(stage)

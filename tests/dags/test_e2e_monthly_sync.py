@@ -1,4 +1,5 @@
 """The real DAG, end to end: `airflow dags test` against the simulator over HTTP and a real PostgreSQL."""
+
 from __future__ import annotations
 
 import json
@@ -8,11 +9,10 @@ import time
 
 import psycopg
 import pytest
+from dagrun import MonthRunner
 
 from devtools.databases import seed_platform
 from simulator.testing import run_simulator
-
-from dagrun import MonthRunner
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +24,8 @@ def mirror_checksums(dsn: str) -> dict[str, str]:
     queries = {
         "customers": """SELECT sophos_customer_id, name, show_as, partner_id, billing_type, data_region,
                                data_geography, platform_org_id, removed_at IS NULL FROM sophos.customers""",
-        "customer_mappings": "SELECT sophos_customer_id, platform_org_id, method, mapped_by FROM sophos.customer_mappings",
+        "customer_mappings": """SELECT sophos_customer_id, platform_org_id, method, mapped_by
+                                FROM sophos.customer_mappings""",
         "subscriptions": """SELECT subscription_id, license_identifier, sophos_customer_id, platform_org_id,
                                    product_code, product_name, type, quantity, usage_count, start_date, end_date,
                                    status FROM sophos.subscriptions""",
@@ -40,7 +41,9 @@ def mirror_checksums(dsn: str) -> dict[str, str]:
     }
     with psycopg.connect(dsn) as conn:
         return {
-            name: conn.execute(f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM ({q}) t").fetchone()
+            name: conn.execute(
+                f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM ({q}) t"
+            ).fetchone()
             for name, q in queries.items()
         }
 
@@ -165,9 +168,21 @@ def test_unmapped_customer_is_imported_after_resolve(runner, pg_dsn, simulator):
     assert before == 0
 
     resolved = subprocess.run(
-        [sys.executable, "-m", "sophos_sync", "--dsn", pg_dsn, "review", "resolve", customer_id, org_id,
-         "--by", "support@example.com"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sophos_sync",
+            "--dsn",
+            pg_dsn,
+            "review",
+            "resolve",
+            customer_id,
+            org_id,
+            "--by",
+            "support@example.com",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert resolved.returncode == 0, resolved.stderr
 

@@ -5,6 +5,7 @@ all torn down at the end, failed test or not.
 
 Run only when selected with `-m distributed` (`make test-distributed`): `make test` leaves them out.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -15,9 +16,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from simulator.testing import SimulatorHandle
 from devtools.localstack import components
 from devtools.localstack.api import AirflowApi
+from simulator.testing import SimulatorHandle
 from tests.opt_in import demo_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,8 +59,9 @@ class CeleryStack:
 
 
 def _script(*args: str) -> str:
-    return subprocess.run([str(ROOT / "scripts" / args[0]), *args[1:]], check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        [str(ROOT / "scripts" / args[0]), *args[1:]], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 @pytest.fixture(scope="session")
@@ -69,11 +71,13 @@ def celery_stack(tmp_path_factory) -> CeleryStack:
     try:
         broker_url = _script("redis.sh", "start", INSTANCE)
         started = time.monotonic()
-        with demo_stack(server_dsn, home, seed=SEED, fast=FAST, latency_ms=LATENCY_MS,
-                        executor="celery", broker_url=broker_url) as stack:
+        with demo_stack(
+            server_dsn, home, seed=SEED, fast=FAST, latency_ms=LATENCY_MS, executor="celery", broker_url=broker_url
+        ) as stack:
             print(f"\nCelery stack up in {time.monotonic() - started:.0f} s")
-            yield CeleryStack(stack.api, stack.env, stack.warehouse_dsn, server_dsn, stack.simulator, home,
-                              stack.run_dir, SEED, FAST)
+            yield CeleryStack(
+                stack.api, stack.env, stack.warehouse_dsn, server_dsn, stack.simulator, home, stack.run_dir, SEED, FAST
+            )
     finally:
         subprocess.run([str(ROOT / "scripts" / "redis.sh"), "stop", INSTANCE], check=False)
         subprocess.run([str(ROOT / "scripts" / "pg.sh"), "stop", INSTANCE], check=False)

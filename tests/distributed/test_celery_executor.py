@@ -1,6 +1,7 @@
 """A month on CeleryExecutor with two workers: the mapped extracts spread over both, the loaded tables
 equal those of an in-process (`airflow dags test`) run of the same month, and a worker killed while it
 extracts leaves nothing lost: its task is retried on the other worker."""
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,8 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from devtools.localstack import airflow_cli, environment, up
 from devtools.databases import prepare_warehouse
+from devtools.localstack import airflow_cli, environment, up
 from devtools.localstack.components import CELERY_WORKERS
 from devtools.localstack.environment import DAG_ID
 from simulator.testing import run_simulator
@@ -24,8 +25,13 @@ EXTRACTS = ("extract.extract_tenants", "extract.extract_licenses", "extract.extr
 # Columns that say when or by which run a row was written, not what it holds.
 RUN_COLUMNS = ("sync_run_id", "rejected_id")
 LOADED_TABLES = (
-    "sophos.customers", "sophos.customer_mappings", "sophos.subscriptions", "sophos.subscription_status_history",
-    "sophos.invoice_lines", "sophos.rejected_records", "review.unmapped_customers",
+    "sophos.customers",
+    "sophos.customer_mappings",
+    "sophos.subscriptions",
+    "sophos.subscription_status_history",
+    "sophos.invoice_lines",
+    "sophos.rejected_records",
+    "review.unmapped_customers",
 )
 
 
@@ -36,7 +42,8 @@ def table_checksums(dsn: str) -> dict[str, tuple[int, str]]:
         for table in LOADED_TABLES:
             schema, name = table.split(".")
             volatile = [
-                column for (column,) in conn.execute(
+                column
+                for (column,) in conn.execute(
                     """SELECT column_name FROM information_schema.columns
                        WHERE table_schema = %s AND table_name = %s
                          AND (data_type LIKE 'timestamp%%' OR column_name = ANY(%s))""",
@@ -82,8 +89,9 @@ def reference_checksums(celery_stack, month, tmp_path_factory) -> dict[str, tupl
             credentials=[(cid, secret) for cid, secret, _ in simulator.credentials],
             extra_env=celery_stack.fast,
         )
-        done = airflow_cli.dags_test(f"{month}-26", env, conf={"billing_month": month},
-                                    capture_output=True, text=True, timeout=600)
+        done = airflow_cli.dags_test(
+            f"{month}-26", env, conf={"billing_month": month}, capture_output=True, text=True, timeout=600
+        )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return table_checksums(dsn)
 

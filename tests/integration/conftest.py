@@ -1,4 +1,5 @@
 """Fixtures the integration suites share."""
+
 from __future__ import annotations
 
 import uuid
@@ -25,18 +26,26 @@ def unmapped(pg_dsn) -> dict[str, str]:
         platform(
             conn,
             [("seller-a", "Seller A", PARTNER_A), ("seller-b", "Seller B", PARTNER_B)],
-            [("org-a-harbour", "seller-a", "Harbour Logistics Ltd"), ("org-a-alpine", "seller-a", "Alpine Ski School"),
-             ("org-a-twin1", "seller-a", "Twin Corp"), ("org-a-twin2", "seller-a", "Twin Corporation"),
-             ("org-b-delta", "seller-b", "Delta Dental")],
+            [
+                ("org-a-harbour", "seller-a", "Harbour Logistics Ltd"),
+                ("org-a-alpine", "seller-a", "Alpine Ski School"),
+                ("org-a-twin1", "seller-a", "Twin Corp"),
+                ("org-a-twin2", "seller-a", "Twin Corporation"),
+                ("org-b-delta", "seller-b", "Delta Dental"),
+            ],
         )
         run = open_run(conn, "2026-10-01", dag_run_id="cli-test")
-        for key, name, price in (("big", "Harbor Logistic", "700.00"), ("small", "Alpine Skiing", "3.50"),
-                                 ("ambiguous", "Twin Inc", None)):
+        for key, name, price in (
+            ("big", "Harbor Logistic", "700.00"),
+            ("small", "Alpine Skiing", "3.50"),
+            ("ambiguous", "Twin Inc", None),
+        ):
             stage_tenant(conn, run, ids[key], name, PARTNER_A)
             stage_license(conn, run, str(uuid.uuid4()), ids[key])
             if price:
-                stage_billing_line(conn, run, uuid.uuid4().hex, ids[key], net_price=Decimal(price),
-                                   billable_quantity=2, currency="EUR")
+                stage_billing_line(
+                    conn, run, uuid.uuid4().hex, ids[key], net_price=Decimal(price), billable_quantity=2, currency="EUR"
+                )
         customers.map_customers(conn, run)
         workflow.record_unmapped_customers(conn, run, date(2026, 10, 1))
     return ids

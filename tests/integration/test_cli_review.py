@@ -1,5 +1,6 @@
 """`python -m sophos_sync migrate | review list | review resolve` end to end: a real subprocess, the DSN from
 SOPHOS_SYNC_DB_DSN (or --dsn), a real PostgreSQL."""
+
 from __future__ import annotations
 
 import os
@@ -41,7 +42,7 @@ def test_review_list_shows_open_rows_biggest_amount_first_with_candidates(pg_dsn
     out = result.stdout
     assert out.index(unmapped["big"]) < out.index(unmapped["small"]) < out.index(unmapped["ambiguous"])
     assert "1,400.00  EUR" in out
-    big_block = out[out.index(unmapped["big"]):out.index(unmapped["small"])]
+    big_block = out[out.index(unmapped["big"]) : out.index(unmapped["small"])]
     first_candidate = next(line for line in big_block.splitlines() if "candidate" in line)
     assert "org-a-harbour" in first_candidate and "Harbour Logistics Ltd" in first_candidate
     assert "ambiguous" in out and "no_match" in out

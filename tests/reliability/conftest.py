@@ -1,4 +1,5 @@
 """Reliability fixtures: the simulator of the suite's month, extra databases, and undisturbed baselines."""
+
 from __future__ import annotations
 
 import sys
@@ -6,14 +7,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+from harness import SEED, TODAY, Sync, checksums
 
 from devtools.databases import create_database, drop_database, seed_platform
 from simulator.testing import run_simulator
+
 # Airflow configures logging when first imported: done here, before any test, so that caplog's handler
 # (installed per test) is not swept away by it in the middle of the first test.
 from sophos_sync.sophos import hook  # noqa: F401
-
-from harness import SEED, TODAY, Sync, checksums
 
 # tests/dags/dagrun.py drives `airflow dags test`; the secrets test reuses it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dags"))

@@ -1,9 +1,11 @@
 """Drive monthly syncs the way the DAG's tasks do, and fingerprint what they leave in PostgreSQL.
 
-`Sync` runs months through sophos_sync.pipeline.run_month, or stage by stage through the very functions
-the tasks call (sophos_sync.pipeline.* and report.reconcile_and_report), with the database and the Sophos credentials given as Airflow connections (AIRFLOW_CONN_* variables),
-so hooks, connection lookup and DSN building are the production ones.
+`Sync` runs months through sophos_sync.run.runner.run_month, or stage by stage through the very functions
+the tasks call (sophos_sync.run.stages.* and run.report.reconcile_and_report), with the database and the Sophos
+credentials given as Airflow connections (AIRFLOW_CONN_* variables), so hooks, connection lookup and DSN
+building are the production ones.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,13 +19,10 @@ from pathlib import Path
 import psycopg
 
 from devtools.localstack import environment
-from sophos_sync.run import months
-from sophos_sync.run import runner
-from sophos_sync.run import stages
-from sophos_sync.run import report
+from sophos_sync.run import months, report, runner, stages
 from sophos_sync.settings import settings
 
-TODAY = "2026-11-25"          # October's report is out, November's is not
+TODAY = "2026-11-25"  # October's report is out, November's is not
 SEED = 7
 OCTOBER, SEPTEMBER = "2026-10", "2026-09"
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,15 +99,16 @@ class Sync:
         self.monkeypatch = monkeypatch
         self.dsn = dsn
         monkeypatch.delenv("SOPHOS_SYNC_DB_DSN", raising=False)
-        monkeypatch.setenv(f"AIRFLOW_CONN_{settings.DB_CONN_ID.upper()}",
-                           json.dumps(environment.postgres_connection(dsn)))
+        monkeypatch.setenv(
+            f"AIRFLOW_CONN_{settings.DB_CONN_ID.upper()}", json.dumps(environment.postgres_connection(dsn))
+        )
         self.credentials = list(credentials or [(c[0], c[1]) for c in simulator.credentials])
         self.accounts = environment.account_ids(len(self.credentials))
         self.point_at(simulator)
 
     def point_at(self, simulator) -> None:
         """The Sophos connections lead to this simulator from now on (e.g. after an outage)."""
-        for account, (client_id, secret) in zip(self.accounts, self.credentials):
+        for account, (client_id, secret) in zip(self.accounts, self.credentials, strict=True):
             self.monkeypatch.setenv(
                 f"AIRFLOW_CONN_{account.upper()}",
                 json.dumps(environment.sophos_connection(simulator.base_url, client_id, secret)),
@@ -121,12 +121,17 @@ class Sync:
     def extract(self, sync_run_id: int, month: str, entities=("tenant", "license", "billing_usage")) -> None:
         billing_month = months.parse_month(month)
         assert stages.report_available(billing_month, self.accounts)
-        runner.run_month(billing_month, self.accounts, sync_run_id=sync_run_id,
-                           stages=[runner.EXTRACT_STAGES[entity] for entity in entities])
+        runner.run_month(
+            billing_month,
+            self.accounts,
+            sync_run_id=sync_run_id,
+            stages=[runner.EXTRACT_STAGES[entity] for entity in entities],
+        )
 
     def prepare(self, sync_run_id: int, month: str, between_tasks=lambda: None) -> None:
         """validate, map and (when some are unmapped) record the unmapped: everything before the load.
         `between_tasks` runs after validate, where a fault between two tasks would strike."""
+
         def around_stage(name, step):
             result = step()
             if name == "validate":
@@ -134,8 +139,11 @@ class Sync:
             return result
 
         runner.run_month(
-            months.parse_month(month), self.accounts, sync_run_id=sync_run_id,
-            stages=("validate", "map_customers", "record_unmapped_customers"), around_stage=around_stage,
+            months.parse_month(month),
+            self.accounts,
+            sync_run_id=sync_run_id,
+            stages=("validate", "map_customers", "record_unmapped_customers"),
+            around_stage=around_stage,
         )
 
     def load(self, sync_run_id: int, month: str) -> dict:

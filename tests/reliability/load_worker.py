@@ -2,10 +2,10 @@
 
 The crash tests kill it while its load transaction is open. Connections come from AIRFLOW_CONN_* variables.
 """
+
 import sys
 
-from sophos_sync.run import months
-from sophos_sync.run import stages
+from sophos_sync.run import months, stages
 
 if __name__ == "__main__":
     stages.load_mirror(int(sys.argv[1]), months.parse_month(sys.argv[2]))

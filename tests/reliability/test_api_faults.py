@@ -1,5 +1,6 @@
 """Sophos misbehaving during a run: the month ends with exactly the undisturbed run's data, or fails with
 nothing of it committed and a rerun completes. Never a partial month."""
+
 from __future__ import annotations
 
 import json
@@ -9,12 +10,11 @@ import time
 
 import psycopg
 import pytest
+from harness import OCTOBER, SEED, SEPTEMBER, TODAY, Sync, checksums, month_lines, run_status
 
 from devtools.databases import seed_platform
 from simulator.testing import run_simulator
 from sophos_sync.errors import SophosApiError
-
-from harness import OCTOBER, SEED, SEPTEMBER, TODAY, Sync, checksums, month_lines, run_status
 
 # Small billing pages, so every partner's month is read over several pages and faults land mid-paging.
 PAGE_SIZE = 25
@@ -28,7 +28,9 @@ FAULTS = {
 
 
 def retry_lines(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "sophos_sync.sophos.client" and "; retry " in r.getMessage()]
+    return [
+        r.getMessage() for r in caplog.records if r.name == "sophos_sync.sophos.client" and "; retry " in r.getMessage()
+    ]
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -53,16 +55,18 @@ def test_token_expiring_every_second_while_paging_loses_no_line(monkeypatch, pg_
         with caplog.at_level(logging.INFO):
             sync_run_id = Sync(monkeypatch, pg_dsn, sim).run_month(OCTOBER)
 
-    paging = [re.search(r"lines in (\d+) pages .* in ([\d.]+) s", r.getMessage()) for r in caplog.records
-              if r.getMessage().startswith("fetched billing usage")]
+    paging = [
+        re.search(r"lines in (\d+) pages .* in ([\d.]+) s", r.getMessage())
+        for r in caplog.records
+        if r.getMessage().startswith("fetched billing usage")
+    ]
     # Each partner's report took longer to read than a token lives (1 s): the token ran out mid-paging.
     assert paging and all(int(m[1]) >= 10 and float(m[2]) > 1.2 for m in paging), [m and m[0] for m in paging]
     assert run_status(pg_dsn, sync_run_id) == "succeeded"
     assert checksums(pg_dsn) == baseline(OCTOBER)
 
 
-def test_tenant_answering_403_is_skipped_and_keeps_its_subscriptions(monkeypatch, pg_dsn, tmp_path, baseline,
-                                                                     caplog):
+def test_tenant_answering_403_is_skipped_and_keeps_its_subscriptions(monkeypatch, pg_dsn, tmp_path, baseline, caplog):
     """A tenant moves to another partner between the tenant and the licence extract: its licence call
     answers 403, the run completes with every billing line, and its subscriptions keep their last state."""
     with run_simulator(scale="small", seed=SEED, today=TODAY) as sim:
@@ -104,7 +108,8 @@ def _subscriptions_of(dsn: str, customer: str) -> list[tuple]:
     with psycopg.connect(dsn) as conn:
         return conn.execute(
             "SELECT subscription_id, status, quantity FROM sophos.subscriptions WHERE sophos_customer_id = %s "
-            "ORDER BY 1", (customer,),
+            "ORDER BY 1",
+            (customer,),
         ).fetchall()
 
 

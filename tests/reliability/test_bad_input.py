@@ -2,6 +2,7 @@
 rows, validated, mapped and loaded. Each bad record is quarantined in sophos.rejected_records with its reason
 and raw record, or an entity broken as a whole stops the run before anything is staged; SQL in the data stays
 data; every good record is loaded. (tests/unit/validation/test_contracts.py checks each contract rule on its own.)"""
+
 from __future__ import annotations
 
 import copy
@@ -11,13 +12,12 @@ from dataclasses import dataclass
 
 import psycopg
 import pytest
+from harness import CHECKSUM_QUERIES, OCTOBER, SEPTEMBER, TODAY, Sync, checksums, month_lines, run_status
 
 from devtools.databases import seed_platform
 from simulator import generator
 from simulator.testing import run_simulator
 from sophos_sync.errors import ContractViolation
-
-from harness import CHECKSUM_QUERIES, OCTOBER, SEPTEMBER, TODAY, Sync, checksums, month_lines, run_status
 
 INJECTIONS = (
     "'); DROP TABLE sophos.invoice_lines; --",
@@ -32,11 +32,17 @@ TENANT_TEXT = ("name", "showAs", "dataGeography", "dataRegion", "apiHost")
 # sophos.invoice_lines column -> billing field, for every free-text field (finance.invoice_lines has all
 # but the last two).
 LINE_TEXT = {
-    "partner_account_id": "partnerAccountId", "partner_account_name": "partnerAccountName",
-    "order_number": "orderNumber", "order_line_item_number": "orderLineItemNumber",
-    "account_number_or_serial_number": "accountNumberOrSerialNumber", "sku": "sku", "product_code": "productCode",
-    "product_description": "productDescription", "product_group": "productGroup",
-    "distributor_account_name": "distributorAccountName", "external_id": "externalId",
+    "partner_account_id": "partnerAccountId",
+    "partner_account_name": "partnerAccountName",
+    "order_number": "orderNumber",
+    "order_line_item_number": "orderLineItemNumber",
+    "account_number_or_serial_number": "accountNumberOrSerialNumber",
+    "sku": "sku",
+    "product_code": "productCode",
+    "product_description": "productDescription",
+    "product_group": "productGroup",
+    "distributor_account_name": "distributorAccountName",
+    "external_id": "externalId",
 }
 LINE_NULLS = {"billingStartDate", "billingEndDate", "sku", "billableQuantity", "netPrice", "currency"}
 # What each defect kind of the simulator's generator becomes (a new kind fails the test until it is added).
@@ -62,6 +68,7 @@ def injected(fields) -> dict:
 @dataclass
 class Bad:
     """A record that must be rejected: with these (check, column) reasons, its raw record stored as landed."""
+
     entity: str
     record: object
     reasons: set[tuple[str, str | None]]
@@ -91,8 +98,13 @@ class BadDataset:
 
     def tenant(self, n: int, **changes) -> dict:
         self.added.add(uid(n))
-        return {**copy.deepcopy(self._tenant), "id": uid(n), "name": f"Bad Input {n} GmbH",
-                "showAs": f"Bad Input {n}", **changes}
+        return {
+            **copy.deepcopy(self._tenant),
+            "id": uid(n),
+            "name": f"Bad Input {n} GmbH",
+            "showAs": f"Bad Input {n}",
+            **changes,
+        }
 
     def license(self, n: int, **changes) -> dict:
         self.added.add(uid(n))
@@ -115,8 +127,10 @@ class BadDataset:
             (self.tenant(6, name="N" * 10_000), {("max_chars", "name")}),
             (self.tenant(7, name=f"Acme{NUL} Gmb\x1bH\n"), {("no_control_characters", "name")}),
             # billingType is informational: its boolean is drift, not a reason (name and partner reject it)
-            (self.tenant(8, name=42, billingType=True, partner=[partner["partner_id"]]),
-             {("json_string", "name"), ("json_object", "partner")}),
+            (
+                self.tenant(8, name=42, billingType=True, partner=[partner["partner_id"]]),
+                {("json_string", "name"), ("json_object", "partner")},
+            ),
             (nulls, {("required", "id"), ("required", "name")}),
             ({**nulls, "id": uid(9)}, {("required", "name")}),
             (None, {("invalid_json", None)}),
@@ -138,24 +152,32 @@ class BadDataset:
         bad = [
             (self.license(21, id=f"urn:uuid:{uid(21)}"), {("uuid_format", "id")}),
             (no_product, {("required", "product.code")}),
-            ({name: None for name in self._license},
-             {("required", "id"), ("required", "product.code"), ("required", "type")}),
-            (self.license(23, quantity="10", usage={"current": {"count": "7"}}),
-             {("json_integer", "quantity"), ("json_integer", "usage.current.count")}),
-            (self.license(24, product={"code": "CIXA", "name": f"Intercept{NUL}X\x07"}),
-             {("no_control_characters", "product.name")}),
+            (
+                {name: None for name in self._license},
+                {("required", "id"), ("required", "product.code"), ("required", "type")},
+            ),
+            (
+                self.license(23, quantity="10", usage={"current": {"count": "7"}}),
+                {("json_integer", "quantity"), ("json_integer", "usage.current.count")},
+            ),
+            (
+                self.license(24, product={"code": "CIXA", "name": f"Intercept{NUL}X\x07"}),
+                {("no_control_characters", "product.name")},
+            ),
             (self.license(25, product={"code": "CIXA", "name": "P" * 10_000}), {("max_chars", "product.name")}),
             (None, {("invalid_json", None)}),
         ]
         self.bad += [Bad("license", record, reasons) for record, reasons in bad]
         sql = injected(("licenseIdentifier", "code", "name", "genericCode", "collectedAt"))
         self.sql_license = self.license(
-            26, licenseIdentifier=sql["licenseIdentifier"],
+            26,
+            licenseIdentifier=sql["licenseIdentifier"],
             product={"code": sql["code"], "name": sql["name"], "genericCode": sql["genericCode"]},
             usage={"current": {"count": 1, "date": "2026-11-01", "collectedAt": sql["collectedAt"]}},
         )
-        partner["licenses"][tenant_id] = partner["licenses"].get(tenant_id, []) + [
-            record for record, _ in bad] + [self.sql_license]
+        partner["licenses"][tenant_id] = (
+            partner["licenses"].get(tenant_id, []) + [record for record, _ in bad] + [self.sql_license]
+        )
 
     def _add_lines(self, lines: list) -> None:
         self.good_lines = []
@@ -172,20 +194,40 @@ class BadDataset:
             lines.append(defective)
             if reasons is not None:
                 self.bad.append(Bad("billing_usage", defective, reasons))
-        typed = {"accountId": INJECTIONS[0], "accountStatus": INJECTIONS[1], "unitPrice": INJECTIONS[2],
-                 "netPriceCurrency": INJECTIONS[3], "billingStartDate": INJECTIONS[4]}
+        typed = {
+            "accountId": INJECTIONS[0],
+            "accountStatus": INJECTIONS[1],
+            "unitPrice": INJECTIONS[2],
+            "netPriceCurrency": INJECTIONS[3],
+            "billingStartDate": INJECTIONS[4],
+        }
         bad = [
             (self.line(1, accountId=f"urn:uuid:{uid(1)}"), {("uuid_format", "accountId")}),
             (self.line(2, partnerAccountName="A" * 10_000), {("max_chars", "partnerAccountName")}),
-            (self.line(3, productDescription=f"Intercept X{NUL}Advanced\x1b[31m"),
-             {("no_control_characters", "productDescription")}),
+            (
+                self.line(3, productDescription=f"Intercept X{NUL}Advanced\x1b[31m"),
+                {("no_control_characters", "productDescription")},
+            ),
             ({name: None for name in self._line}, {("required", name) for name in LINE_NULLS}),
-            (self.line(5, billableQuantity="5", netPrice=1.62, sku=1234, orderLineItemNumber={"n": 10}),
-             {("json_integer", "billableQuantity"), ("json_string", "netPrice"), ("json_string", "sku"),
-              ("json_string", "orderLineItemNumber")}),
-            (self.line(6, **typed), {("uuid_format", "accountId"), ("allowed_values", "accountStatus"),
-                                     ("decimal_string", "unitPrice"), ("allowed_values", "netPriceCurrency"),
-                                     ("iso_date", "billingStartDate")}),
+            (
+                self.line(5, billableQuantity="5", netPrice=1.62, sku=1234, orderLineItemNumber={"n": 10}),
+                {
+                    ("json_integer", "billableQuantity"),
+                    ("json_string", "netPrice"),
+                    ("json_string", "sku"),
+                    ("json_string", "orderLineItemNumber"),
+                },
+            ),
+            (
+                self.line(6, **typed),
+                {
+                    ("uuid_format", "accountId"),
+                    ("allowed_values", "accountStatus"),
+                    ("decimal_string", "unitPrice"),
+                    ("allowed_values", "netPriceCurrency"),
+                    ("iso_date", "billingStartDate"),
+                },
+            ),
             (None, {("invalid_json", None)}),
             (42, {("invalid_json", None)}),
         ]
@@ -199,15 +241,27 @@ class BadDataset:
         template = {k: v for k, v in lines[0].items() if k != "accountId"}
         for n in range(HUGE_LINES):
             self.added.add(f"HUGE-{n:05d}")
-            lines.append({**template, "orderNumber": f"HUGE-{n:05d}", "partnerAccountName": "R" * 1_000,
-                          "distributorAccountName": "D" * 1_000, "productDescription": "P" * 1_000})
+            lines.append(
+                {
+                    **template,
+                    "orderNumber": f"HUGE-{n:05d}",
+                    "partnerAccountName": "R" * 1_000,
+                    "distributorAccountName": "D" * 1_000,
+                    "productDescription": "P" * 1_000,
+                }
+            )
         self.huge_report = len(lines)
 
 
 # The column that tells a table's rows of records BadDataset added.
-ADDED_BY = {"customers": "sophos_customer_id", "customer_mappings": "sophos_customer_id",
-            "unmapped_customers": "sophos_customer_id", "subscriptions": "subscription_id",
-            "status_history": "subscription_id", "invoice_lines": "order_number"}
+ADDED_BY = {
+    "customers": "sophos_customer_id",
+    "customer_mappings": "sophos_customer_id",
+    "unmapped_customers": "sophos_customer_id",
+    "subscriptions": "subscription_id",
+    "status_history": "subscription_id",
+    "invoice_lines": "order_number",
+}
 
 
 def checksums_without(dsn: str, added: set[str]) -> dict:
@@ -235,8 +289,11 @@ def reasons_of(conn: psycopg.Connection, sync_run_id: int, bad: Bad) -> set[tupl
 @pytest.fixture
 def bad_dataset(simulator, tmp_path) -> tuple[BadDataset, object]:
     dataset = simulator.dataset(months=[OCTOBER])
-    auto_matched = next(t["id"] for t in dataset["partners"][0]["tenants"]
-                        if simulator.expected_mapping().get(t["id"]) == "auto_matched")
+    auto_matched = next(
+        t["id"]
+        for t in dataset["partners"][0]["tenants"]
+        if simulator.expected_mapping().get(t["id"]) == "auto_matched"
+    )
     bad = BadDataset(dataset, auto_matched)
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad.dataset, ensure_ascii=False), encoding="utf-8")
@@ -244,7 +301,8 @@ def bad_dataset(simulator, tmp_path) -> tuple[BadDataset, object]:
 
 
 def test_bad_records_are_quarantined_with_their_reason_and_every_good_record_is_loaded(
-        bad_dataset, monkeypatch, pg_dsn, baseline, caplog):
+    bad_dataset, monkeypatch, pg_dsn, baseline, caplog
+):
     bad, path = bad_dataset
     seed_platform(pg_dsn, bad.dataset)
     with run_simulator(dataset_path=path, today=TODAY) as sim, caplog.at_level(logging.INFO):
@@ -252,43 +310,65 @@ def test_bad_records_are_quarantined_with_their_reason_and_every_good_record_is_
     assert run_status(pg_dsn, sync_run_id) == "succeeded"
 
     with psycopg.connect(pg_dsn) as conn:
-        wrong = [(b.entity, b.record if len(json.dumps(b.record)) < 300 else "(long)", found)
-                 for b in bad.bad if (found := reasons_of(conn, sync_run_id, b)) != b.reasons]
+        wrong = [
+            (b.entity, b.record if len(json.dumps(b.record)) < 300 else "(long)", found)
+            for b in bad.bad
+            if (found := reasons_of(conn, sync_run_id, b)) != b.reasons
+        ]
         assert wrong == []
-        assert conn.execute("SELECT count(*) FROM sophos.rejected_records WHERE raw->>'id' = %s",
-                            (bad.unasked["id"],)).fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(*) FROM sophos.rejected_records WHERE raw->>'id' = %s", (bad.unasked["id"],)
+        ).fetchone() == (0,)
         # SQL is data: stored verbatim wherever the field is valid text, executed nowhere.
         sql_tenant = conn.execute(
-            "SELECT name, show_as, data_geography, data_region FROM sophos.customers "
-            "WHERE sophos_customer_id = %s", (bad.sql_tenant["id"],)).fetchone()
+            "SELECT name, show_as, data_geography, data_region FROM sophos.customers WHERE sophos_customer_id = %s",
+            (bad.sql_tenant["id"],),
+        ).fetchone()
         assert sql_tenant == tuple(bad.sql_tenant[f] for f in ("name", "showAs", "dataGeography", "dataRegion"))
-        assert conn.execute("SELECT customer_name, reason FROM review.unmapped_customers "
-                            "WHERE sophos_customer_id = %s", (bad.sql_tenant["id"],)).fetchone() == (
-            bad.sql_tenant["name"], "no_match")
+        assert conn.execute(
+            "SELECT customer_name, reason FROM review.unmapped_customers WHERE sophos_customer_id = %s",
+            (bad.sql_tenant["id"],),
+        ).fetchone() == (bad.sql_tenant["name"], "no_match")
         assert conn.execute(
             "SELECT license_identifier, product_code, product_name FROM sophos.subscriptions "
-            "WHERE subscription_id = %s", (bad.sql_license["id"],)).fetchone() == (
-            bad.sql_license["licenseIdentifier"], bad.sql_license["product"]["code"],
-            bad.sql_license["product"]["name"])
-        for view, columns in (("sophos.invoice_lines", list(LINE_TEXT)),
-                              ("finance.invoice_lines", list(LINE_TEXT)[:-2])):
-            assert conn.execute(f"SELECT {', '.join(columns)} FROM {view} WHERE order_number = %s",
-                                (bad.sql_line["orderNumber"],)).fetchone() == tuple(
-                bad.sql_line[LINE_TEXT[c]] for c in columns)
-        assert all(conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] for table in (
-            "sophos.invoice_lines", "sophos.customers", "sophos.subscriptions", "sophos.sync_runs"))
+            "WHERE subscription_id = %s",
+            (bad.sql_license["id"],),
+        ).fetchone() == (
+            bad.sql_license["licenseIdentifier"],
+            bad.sql_license["product"]["code"],
+            bad.sql_license["product"]["name"],
+        )
+        for view, columns in (
+            ("sophos.invoice_lines", list(LINE_TEXT)),
+            ("finance.invoice_lines", list(LINE_TEXT)[:-2]),
+        ):
+            assert conn.execute(
+                f"SELECT {', '.join(columns)} FROM {view} WHERE order_number = %s", (bad.sql_line["orderNumber"],)
+            ).fetchone() == tuple(bad.sql_line[LINE_TEXT[c]] for c in columns)
+        assert all(
+            conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0]
+            for table in ("sophos.invoice_lines", "sophos.customers", "sophos.subscriptions", "sophos.sync_runs")
+        )
         # A tenant without its partner object is kept, and Support sees why it cannot be mapped.
-        assert conn.execute("SELECT partner_id, reason FROM review.unmapped_customers "
-                            "WHERE sophos_customer_id = %s", (bad.no_partner["id"],)).fetchone() == (
-            None, "unknown_seller")
-        loaded = {order for (order,) in conn.execute(
-            "SELECT order_number FROM sophos.invoice_lines WHERE billing_month = '2026-10-01'")}
-        huge = conn.execute("SELECT count(*), min(length(product_description)) FROM sophos.invoice_lines "
-                            "WHERE order_number LIKE 'HUGE-%'").fetchone()
+        assert conn.execute(
+            "SELECT partner_id, reason FROM review.unmapped_customers WHERE sophos_customer_id = %s",
+            (bad.no_partner["id"],),
+        ).fetchone() == (None, "unknown_seller")
+        loaded = {
+            order
+            for (order,) in conn.execute(
+                "SELECT order_number FROM sophos.invoice_lines WHERE billing_month = '2026-10-01'"
+            )
+        }
+        huge = conn.execute(
+            "SELECT count(*), min(length(product_description)) FROM sophos.invoice_lines "
+            "WHERE order_number LIKE 'HUGE-%'"
+        ).fetchone()
     assert {line["orderNumber"] for line in bad.good_lines} <= loaded
     assert huge == (HUGE_LINES, 1_000)
-    assert any(f"{bad.huge_report:,} lines in 4 pages" in r.getMessage() for r in caplog.records), \
+    assert any(f"{bad.huge_report:,} lines in 4 pages" in r.getMessage() for r in caplog.records), (
         "the huge lines did not come in full pages"
+    )
     # Nothing else lost or changed: everything but the added records is exactly the undisturbed October.
     assert checksums_without(pg_dsn, bad.added) == baseline(OCTOBER)
 
@@ -312,17 +392,22 @@ def _no_tenant_an_object(dataset: dict) -> None:
 
 
 BROKEN = {
-    "every billing quantity a string": (_every_quantity_a_string,
-                                        r"billableQuantity is a string in all [\d,]+ records.*billing_usage\.py"),
-    "every licence without its product": (_every_license_without_product,
-                                          r"product\.code is missing in all [\d,]+ records.*licenses\.py"),
+    "every billing quantity a string": (
+        _every_quantity_a_string,
+        r"billableQuantity is a string in all [\d,]+ records.*billing_usage\.py",
+    ),
+    "every licence without its product": (
+        _every_license_without_product,
+        r"product\.code is missing in all [\d,]+ records.*licenses\.py",
+    ),
     "no tenant a JSON object": (_no_tenant_an_object, r"tenant: none of the [\d,]+ records is a JSON object"),
 }
 
 
 @pytest.mark.parametrize("case", list(BROKEN))
-def test_entity_broken_as_a_whole_stops_the_run_before_anything_is_staged(case, simulator, sync, pg_dsn,
-                                                                         tmp_path, baseline):
+def test_entity_broken_as_a_whole_stops_the_run_before_anything_is_staged(
+    case, simulator, sync, pg_dsn, tmp_path, baseline
+):
     """Sophos changes a field's type or drops an object in every record: the month is refused as a whole
     (ContractViolation) and the previous month stays exactly as it was."""
     breaks, message = BROKEN[case]
@@ -346,7 +431,8 @@ def test_entity_broken_as_a_whole_stops_the_run_before_anything_is_staged(case, 
                     + (SELECT count(*) FROM sophos.stage_licenses WHERE sync_run_id = %(run)s)
                     + (SELECT count(*) FROM sophos.stage_billing_lines WHERE sync_run_id = %(run)s)
                     + (SELECT count(*) FROM sophos.rejected_records WHERE sync_run_id = %(run)s)""",
-            {"run": sync_run_id}).fetchone()[0]
+            {"run": sync_run_id},
+        ).fetchone()[0]
     assert staged == 0
     assert month_lines(pg_dsn, OCTOBER) == (0, set())
     assert checksums(pg_dsn) == baseline(SEPTEMBER)

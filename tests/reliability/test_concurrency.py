@@ -1,6 +1,7 @@
 """Runs at the same time: two runs of one month, and a backfill of an older month during the current month's
 load. Loads take turns on the load lock (include/sql/load/lock_loads.sql), seen waiting in pg_locks, and the
 tables end exactly as after the same runs one by one."""
+
 from __future__ import annotations
 
 import threading
@@ -9,11 +10,10 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-
-from sophos_sync.run import months
-from sophos_sync.errors import ReconciliationError
-
 from harness import OCTOBER, SEPTEMBER, Sync, checksums, invoice_lines_held, month_lines, run_status
+
+from sophos_sync.errors import ReconciliationError
+from sophos_sync.run import months
 
 # Backends of sophos-sync on the load lock: granted to the load inside its transaction, or queued for it;
 # `blocked` says whether the backend also waits for sophos.invoice_lines (which the test holds).
@@ -66,8 +66,9 @@ class Worker:
 
 def load_counts(dsn: str, sync_run_id: int) -> dict:
     with psycopg.connect(dsn) as conn:
-        return conn.execute("SELECT counts->'load' FROM sophos.sync_runs WHERE sync_run_id = %s",
-                            (sync_run_id,)).fetchone()[0]
+        return conn.execute(
+            "SELECT counts->'load' FROM sophos.sync_runs WHERE sync_run_id = %s", (sync_run_id,)
+        ).fetchone()[0]
 
 
 def test_two_runs_of_one_month_at_once_load_in_turn_and_the_superseded_one_fails_clearly(sync, pg_dsn, baseline):
@@ -122,8 +123,9 @@ RUNS = {"current month": (OCTOBER, "scheduled__2026-10-26"), "backfill": (SEPTEM
 
 
 @pytest.mark.parametrize("first", list(RUNS))
-def test_backfill_during_the_current_months_load_leaves_the_mirror_at_the_newer_month(first, sync: Sync, pg_dsn,
-                                                                                     baseline):
+def test_backfill_during_the_current_months_load_leaves_the_mirror_at_the_newer_month(
+    first, sync: Sync, pg_dsn, baseline
+):
     """September, synced in its time, is backfilled while October loads (or October starts while the backfill
     loads). Whichever load takes the lock first, the mirror ends at October's state: a backfill that comes
     second finds the mirror newer (mirror_as_of) and reloads only its month's lines."""
@@ -150,12 +152,12 @@ def test_backfill_during_the_current_months_load_leaves_the_mirror_at_the_newer_
         sync.report(sync_run_id, RUNS[name][0])
 
     assert load_counts(pg_dsn, runs["backfill"])["mirror"] == (
-        "applied" if first == "backfill" else "skipped (backfill)")
+        "applied" if first == "backfill" else "skipped (backfill)"
+    )
     assert load_counts(pg_dsn, runs["current month"])["mirror"] == "applied"
     assert [run_status(pg_dsn, sync_run_id) for sync_run_id in runs.values()] == ["succeeded"] * 2
     assert month_lines(pg_dsn, SEPTEMBER)[1] == {runs["backfill"]}
     assert month_lines(pg_dsn, OCTOBER)[1] == {runs["current month"]}
     with psycopg.connect(pg_dsn) as conn:
-        assert conn.execute("SELECT as_of_month FROM sophos.mirror_state").fetchone() == (
-            months.parse_month(OCTOBER),)
+        assert conn.execute("SELECT as_of_month FROM sophos.mirror_state").fetchone() == (months.parse_month(OCTOBER),)
     assert checksums(pg_dsn) == baseline(SEPTEMBER, OCTOBER)

@@ -1,6 +1,7 @@
 """Crashes around the load: the worker killed, its database connection cut, PostgreSQL restarted.
 Afterwards the previous month is intact, nothing of the crashed run is visible, and a rerun gives
 exactly the tables of an undisturbed run."""
+
 from __future__ import annotations
 
 import os
@@ -15,11 +16,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from harness import OCTOBER, ROOT, SEPTEMBER, Sync, checksums, invoice_lines_held, month_lines, run_status
 
 from devtools.databases import create_database, seed_platform
 from sophos_sync.warehouse import migrations
-
-from harness import OCTOBER, ROOT, SEPTEMBER, Sync, checksums, invoice_lines_held, month_lines, run_status
 
 
 def wait_for_blocked_load(dsn: str, timeout: float = 60) -> int:
@@ -81,7 +81,9 @@ def test_worker_killed_during_the_load_commits_nothing_and_the_rerun_completes(s
     with invoice_lines_held(pg_dsn):
         worker = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("load_worker.py")), str(sync_run_id), OCTOBER],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         try:
             backend = wait_for_blocked_load(pg_dsn)
@@ -126,6 +128,7 @@ def test_connection_dropped_during_the_load_fails_it_and_the_rerun_completes(syn
 
 # --- PostgreSQL restarted between tasks: a server instance of this test's own -----------------------------
 
+
 class OwnServer:
     """A throwaway PostgreSQL instance (scripts/pg.sh) that this test may restart and finally removes."""
 
@@ -143,8 +146,19 @@ class OwnServer:
         """pg_ctl restart keeps the port and options the server was started with (postmaster.opts). Its log
         goes to a file: otherwise the new server holds this pipe open, and the restart never returns."""
         binary = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))[-1]
-        command = [str(binary), "-D", str(self.base / "data"), "-l", str(self.base / "server.log"),
-                   "-m", "fast", "-w", "-t", "60", "restart"]
+        command = [
+            str(binary),
+            "-D",
+            str(self.base / "data"),
+            "-l",
+            str(self.base / "server.log"),
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            "60",
+            "restart",
+        ]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
         done = subprocess.run(command, capture_output=True, text=True)
@@ -193,4 +207,3 @@ def test_postgres_restarted_between_tasks_loses_nothing(own_server, monkeypatch,
     assert restarts == [True] * 4
     assert run_status(dsn, sync_run_id) == "succeeded"
     assert checksums(dsn) == baseline(SEPTEMBER, OCTOBER)
-

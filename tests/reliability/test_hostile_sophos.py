@@ -6,6 +6,7 @@ listener that records whatever reaches it. Where the attack needs the client to 
 https://*.sophos.com, the client's transport sends those names to the hostile server (as a poisoned DNS or
 a proxy would); every other name goes where it says, so a request for the listener reaches the listener.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from sophos_sync.errors import ConfigurationError, SophosApiError
 from sophos_sync.settings import settings
 from sophos_sync.sophos.client import SophosClient
-from sophos_sync.errors import ConfigurationError, SophosApiError
 
 PARTNER = "7b1e2a34-0000-4000-8000-000000000001"
 SECRET = "sk-Hostile-Test-Secret-0001"
@@ -44,8 +45,13 @@ class HostileServer:
             def handle_any(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 parts = urlsplit(self.path)
-                server.requests.append({"path": parts.path, "headers": dict(self.headers),
-                                        "body": self.rfile.read(length).decode(errors="replace")})
+                server.requests.append(
+                    {
+                        "path": parts.path,
+                        "headers": dict(self.headers),
+                        "body": self.rfile.read(length).decode(errors="replace"),
+                    }
+                )
                 route = server.routes.get(parts.path)
                 status, body = route(parse_qs(parts.query)) if route else (404, {"message": "no such path"})
                 if isinstance(body, dict):
@@ -114,28 +120,37 @@ def sophos_names_to(server: HostileServer) -> httpx.BaseTransport:
         if url.host == "sophos.com" or url.host.endswith(".sophos.com"):
             url = httpx.URL(server.url + request.url.raw_path.decode())
         answer = upstream.send(httpx.Request(request.method, url, headers=request.headers, content=request.read()))
-        return httpx.Response(answer.status_code, headers={"Content-Type": "application/json"},
-                              content=answer.content)
+        return httpx.Response(answer.status_code, headers={"Content-Type": "application/json"}, content=answer.content)
 
     return httpx.MockTransport(forward)
 
 
 def client(**options) -> SophosClient:
-    settings_ = dict(client_id="client-1", client_secret=SECRET, name="sophos_hostile", max_attempts=2,
-                     backoff_base=0.01, backoff_cap=0.01)
+    settings_ = dict(
+        client_id="client-1",
+        client_secret=SECRET,
+        name="sophos_hostile",
+        max_attempts=2,
+        backoff_base=0.01,
+        backoff_cap=0.01,
+    )
     return SophosClient(**{**settings_, **options})
 
 
 # --- the client secret and the bearer token go only to Sophos ----------------------------------------------
 
-@pytest.mark.parametrize("token_url", [
-    "{listener}/steal",                                   # the finding: plain HTTP to any host
-    "https://id.sophos.com.evil.example/api/v2/oauth2/token",
-    "https://evil.example/id.sophos.com/api/v2/oauth2/token",
-    "https://mallory@id.sophos.com/api/v2/oauth2/token",
-    "http://id.sophos.com/api/v2/oauth2/token",            # Sophos's host, but the secret would travel in clear
-    "https://id.sophos.com\t.evil.example/token",
-])
+
+@pytest.mark.parametrize(
+    "token_url",
+    [
+        "{listener}/steal",  # the finding: plain HTTP to any host
+        "https://id.sophos.com.evil.example/api/v2/oauth2/token",
+        "https://evil.example/id.sophos.com/api/v2/oauth2/token",
+        "https://mallory@id.sophos.com/api/v2/oauth2/token",
+        "http://id.sophos.com/api/v2/oauth2/token",  # Sophos's host, but the secret would travel in clear
+        "https://id.sophos.com\t.evil.example/token",
+    ],
+)
 def test_the_client_secret_is_never_sent_to_a_token_url_outside_sophos(hostile, token_url):
     listener = hostile()
     with pytest.raises(ConfigurationError, match="token_url .* is not a Sophos URL"):
@@ -157,14 +172,18 @@ def test_a_connection_host_outside_sophos_is_refused_without_an_override(hostile
     assert listener.requests == []
 
 
-@pytest.mark.parametrize("named", ["{listener}", "https://api.central.sophos.com.evil.example",
-                                   "https://api.central.sophos.com\t@{listener_host}"])
+@pytest.mark.parametrize(
+    "named",
+    ["{listener}", "https://api.central.sophos.com.evil.example", "https://api.central.sophos.com\t@{listener_host}"],
+)
 def test_the_bearer_token_never_goes_to_a_global_host_whoami_names_outside_sophos(hostile, named):
     listener = hostile()
     named = named.format(listener=listener.url, listener_host=listener.url.removeprefix("http://"))
     sophos = hostile({"/api/v2/oauth2/token": token, "/whoami/v1": whoami(named)})
-    with client(transport=sophos_names_to(sophos)) as attacked, \
-            pytest.raises(SophosApiError, match="whoami named apiHosts.global .* not a Sophos API host"):
+    with (
+        client(transport=sophos_names_to(sophos)) as attacked,
+        pytest.raises(SophosApiError, match="whoami named apiHosts.global .* not a Sophos API host"),
+    ):
         list(attacked.tenants())
     assert [r["path"] for r in sophos.requests] == ["/api/v2/oauth2/token", "/whoami/v1"]
     assert listener.requests == []
@@ -173,14 +192,23 @@ def test_the_bearer_token_never_goes_to_a_global_host_whoami_names_outside_sopho
 def test_a_tenant_api_host_with_a_tab_neither_receives_the_token_nor_fails_the_accounts_licenses(hostile):
     """Such a host once passed the Sophos-host check, then made httpx raise InvalidURL for the whole account.
     A tenant's apiHost is data: licences are asked of the global host whoami names, for every tenant."""
-    hosts = {"t-tab": "https://api-eu01.central.sophos.com\t", "t-newline": "https://api-eu01.central.sophos.com\n.evil.example",
-             "t-bracket": "https://[api-eu01.central.sophos.com", "t-port": "https://api-eu01.central.sophos.com:https",
-             "t-good": "https://api-eu01.central.sophos.com"}
+    hosts = {
+        "t-tab": "https://api-eu01.central.sophos.com\t",
+        "t-newline": "https://api-eu01.central.sophos.com\n.evil.example",
+        "t-bracket": "https://[api-eu01.central.sophos.com",
+        "t-port": "https://api-eu01.central.sophos.com:https",
+        "t-good": "https://api-eu01.central.sophos.com",
+    }
     tenants = [{"id": tenant_id, "apiHost": host} for tenant_id, host in hosts.items()]
     page = {"items": tenants, "pages": {"current": 1, "size": 100, "total": 1, "items": len(tenants), "maxSize": 100}}
-    sophos = hostile({"/api/v2/oauth2/token": token, "/whoami/v1": whoami("https://api-partner.central.sophos.com"),
-                      "/partner/v1/tenants": lambda _query: (200, page),
-                      "/licenses/v1/licenses": lambda _query: (200, {"licenses": [{"id": "l-1"}]})})
+    sophos = hostile(
+        {
+            "/api/v2/oauth2/token": token,
+            "/whoami/v1": whoami("https://api-partner.central.sophos.com"),
+            "/partner/v1/tenants": lambda _query: (200, page),
+            "/licenses/v1/licenses": lambda _query: (200, {"licenses": [{"id": "l-1"}]}),
+        }
+    )
     with client(transport=sophos_names_to(sophos)) as attacked:
         results = {r.tenant_id: r for r in attacked.licenses(t["id"] for t in attacked.tenants())}
     assert {tenant_id: r.licenses for tenant_id, r in results.items()} == {t: [{"id": "l-1"}] for t in hosts}
@@ -201,6 +229,7 @@ def test_the_override_is_the_one_escape_hatch_and_is_warned_about_once(hostile, 
 
 # --- hostile answers are bounded ---------------------------------------------------------------------------
 
+
 def tenants_page(items_count: int = 1) -> bytes:
     items = [{"id": f"t-{i}", "name": "x"} for i in range(items_count)]
     return json.dumps({"items": items, "pages": {"current": 1, "size": 100, "total": 1, "items": items_count}}).encode()
@@ -213,6 +242,7 @@ def endless_page(total_bytes: int) -> Callable[[dict], tuple[int, object]]:
         for _ in range(total_bytes // len(piece)):
             yield piece
         yield b'{}], "pages": {}}'
+
     return lambda _query: (200, chunks())
 
 
@@ -222,11 +252,23 @@ def proxied(server: HostileServer, **options) -> SophosClient:
 
 def test_a_200_mb_page_is_refused_at_the_default_byte_cap_without_being_read(hostile):
     assert settings.MAX_RESPONSE_BYTES == 64 * MB  # well above Sophos's largest page (a few MB)
-    sophos = hostile({"/api/v2/oauth2/token": token, "/whoami/v1": whoami("https://api.central.sophos.com"),
-                      "/partner/v1/tenants": endless_page(200 * MB)})
-    with proxied(sophos) as attacked, pytest.raises(SophosApiError, match=(
-            r"failed after 2 attempts; last answer: unusable body: body larger than the 67,108,864 bytes read at "
-            r"most \(SOPHOS_SYNC_MAX_RESPONSE_BYTES\)")):
+    sophos = hostile(
+        {
+            "/api/v2/oauth2/token": token,
+            "/whoami/v1": whoami("https://api.central.sophos.com"),
+            "/partner/v1/tenants": endless_page(200 * MB),
+        }
+    )
+    with (
+        proxied(sophos) as attacked,
+        pytest.raises(
+            SophosApiError,
+            match=(
+                r"failed after 2 attempts; last answer: unusable body: body larger than the 67,108,864 bytes read at "
+                r"most \(SOPHOS_SYNC_MAX_RESPONSE_BYTES\)"
+            ),
+        ),
+    ):
         list(attacked.tenants())
     # two attempts, each stopped once past the cap (plus what the sockets buffered), never 2 x 200 MB
     assert sophos.bytes_sent < 2 * 64 * MB + 16 * MB
@@ -241,14 +283,18 @@ def test_an_announced_200_mb_body_is_refused_before_reading_it(hostile):
 
         def handle_request(self, request: httpx.Request) -> httpx.Response:
             if request.url.path == "/partner/v1/tenants":
+
                 def never():
                     raise AssertionError("the body of an announced 200 MB answer was read")
                     yield b""
+
                 return httpx.Response(200, headers={"Content-Length": str(200 * MB)}, stream=_Stream(never()))
             return httpx.HTTPTransport().handle_request(request)
 
-    with proxied(sophos, transport=Announcing()) as attacked, \
-            pytest.raises(SophosApiError, match="body of 209,715,200 bytes announced"):
+    with (
+        proxied(sophos, transport=Announcing()) as attacked,
+        pytest.raises(SophosApiError, match="body of 209,715,200 bytes announced"),
+    ):
         list(attacked.tenants())
 
 
@@ -261,18 +307,27 @@ class _Stream(httpx.SyncByteStream):
 
 
 def test_a_configured_cap_applies_to_every_answer(hostile):
-    sophos = hostile({"/api/v2/oauth2/token": token, "/whoami/v1": whoami("https://api.central.sophos.com"),
-                      "/partner/v1/tenants": lambda _query: (200, tenants_page(50))})
-    with proxied(sophos, max_response_bytes=1_000) as attacked, \
-            pytest.raises(SophosApiError, match="bytes announced, above the 1,000 bytes"):
+    sophos = hostile(
+        {
+            "/api/v2/oauth2/token": token,
+            "/whoami/v1": whoami("https://api.central.sophos.com"),
+            "/partner/v1/tenants": lambda _query: (200, tenants_page(50)),
+        }
+    )
+    with (
+        proxied(sophos, max_response_bytes=1_000) as attacked,
+        pytest.raises(SophosApiError, match="bytes announced, above the 1,000 bytes"),
+    ):
         list(attacked.tenants())
 
 
 def test_deeply_nested_json_is_a_malformed_body_retried_then_an_api_error(hostile):
     nested = b"[" * 200_000 + b"]" * 200_000
     sophos = hostile({"/api/v2/oauth2/token": token, "/whoami/v1": lambda _query: (200, nested)})
-    with proxied(sophos) as attacked, \
-            pytest.raises(SophosApiError, match="after 2 attempts; last answer: unusable body: .*nested too deeply"):
+    with (
+        proxied(sophos) as attacked,
+        pytest.raises(SophosApiError, match="after 2 attempts; last answer: unusable body: .*nested too deeply"),
+    ):
         attacked.whoami()
     assert [r["path"] for r in sophos.requests].count("/whoami/v1") == 2
 
@@ -281,37 +336,58 @@ def tenants_route(pages: Callable[[int], dict]) -> Callable[[dict], tuple[int, d
     return lambda query: (200, pages(int(query["page"][0])))
 
 
-@pytest.mark.parametrize("answer, refusal", [
-    # a pageTotal of 10^9: refused at once, not after MAX_PAGES calls
-    (lambda page: {"items": [{"id": f"t-{page}"}], "pages": {"total": 10**9, "size": 100, "items": 10**11}},
-     r"reports 1,000,000,000 pages of tenants, more than SOPHOS_SYNC_MAX_PAGES"),
-    # pages that go on past the number of tenants reported
-    (lambda page: {"items": [{"id": f"t-{page}"}], "pages": {"total": 10, "size": 1, "items": 3}},
-     r"served 4 tenants by page 4, more than the 3 it reported"),
-    # a server that ignores the page asked for
-    (lambda page: {"items": [{"id": "t-1"}], "pages": {"total": 10, "size": 1, "items": 10}},
-     r"page 2 repeats tenants of earlier pages"),
-])
+@pytest.mark.parametrize(
+    "answer, refusal",
+    [
+        # a pageTotal of 10^9: refused at once, not after MAX_PAGES calls
+        (
+            lambda page: {"items": [{"id": f"t-{page}"}], "pages": {"total": 10**9, "size": 100, "items": 10**11}},
+            r"reports 1,000,000,000 pages of tenants, more than SOPHOS_SYNC_MAX_PAGES",
+        ),
+        # pages that go on past the number of tenants reported
+        (
+            lambda page: {"items": [{"id": f"t-{page}"}], "pages": {"total": 10, "size": 1, "items": 3}},
+            r"served 4 tenants by page 4, more than the 3 it reported",
+        ),
+        # a server that ignores the page asked for
+        (
+            lambda page: {"items": [{"id": "t-1"}], "pages": {"total": 10, "size": 1, "items": 10}},
+            r"page 2 repeats tenants of earlier pages",
+        ),
+    ],
+)
 def test_tenant_paging_stops_with_a_clear_error(hostile, answer, refusal):
-    sophos = hostile({"/api/v2/oauth2/token": token, "/whoami/v1": whoami("https://api.central.sophos.com"),
-                      "/partner/v1/tenants": tenants_route(answer)})
+    sophos = hostile(
+        {
+            "/api/v2/oauth2/token": token,
+            "/whoami/v1": whoami("https://api.central.sophos.com"),
+            "/partner/v1/tenants": tenants_route(answer),
+        }
+    )
     with proxied(sophos, tenant_page_size=1) as attacked, pytest.raises(SophosApiError, match=refusal):
         list(attacked.tenants())
     assert len([r for r in sophos.requests if r["path"] == "/partner/v1/tenants"]) <= 4
 
 
-@pytest.mark.parametrize("next_key, refusal", [
-    (lambda key: f"k{int(key[1:]) + 1}", r"served 6 lines by page 3, more than the 5 Sophos reported"),
-    (lambda key: "k1", r"key 'k1' seen before"),
-])
+@pytest.mark.parametrize(
+    "next_key, refusal",
+    [
+        (lambda key: f"k{int(key[1:]) + 1}", r"served 6 lines by page 3, more than the 5 Sophos reported"),
+        (lambda key: "k1", r"key 'k1' seen before"),
+    ],
+)
 def test_billing_paging_stops_when_it_passes_the_reported_total_or_repeats(hostile, next_key, refusal):
     def billing(query):
         key = query.get("pageFromKey", ["k0"])[0]
-        return 200, {"items": [{"n": 1}, {"n": 2}],
-                     "pages": {"nextKey": next_key(key), "items": 5, "total": 3}}
+        return 200, {"items": [{"n": 1}, {"n": 2}], "pages": {"nextKey": next_key(key), "items": 5, "total": 3}}
 
-    sophos = hostile({"/api/v2/oauth2/token": token, "/whoami/v1": whoami("https://api.central.sophos.com"),
-                      "/partner/v1/billing/usage/2026/10": billing})
+    sophos = hostile(
+        {
+            "/api/v2/oauth2/token": token,
+            "/whoami/v1": whoami("https://api.central.sophos.com"),
+            "/partner/v1/billing/usage/2026/10": billing,
+        }
+    )
     with proxied(sophos) as attacked, pytest.raises(SophosApiError, match=refusal):
         list(attacked.billing_usage(2026, 10))
     assert len([r for r in sophos.requests if r["path"].startswith("/partner/v1/billing/")]) <= 4

@@ -2,6 +2,7 @@
 and tries what it must not do. finance_reader reads the finance views only; support_agent works the review
 list and resolves through review.resolve_customer; distributor_admin hides subscriptions through
 platform.set_subscription_hidden. Nothing else, and no writes but through those doors."""
+
 from __future__ import annotations
 
 import os
@@ -11,15 +12,14 @@ import uuid
 
 import psycopg
 import pytest
+from harness import OCTOBER, ROOT
 from psycopg import sql as pgsql
 
 from devtools.databases import dsn_with
-from sophos_sync.warehouse import migrations
-from sophos_sync.review import workflow
 from sophos_sync.platform import visibility
+from sophos_sync.review import workflow
+from sophos_sync.warehouse import migrations
 from tests.rows import organization, seller
-
-from harness import OCTOBER, ROOT
 
 ACME = "00000000-0000-4000-8000-000000000001"
 OTHER = "00000000-0000-4000-8000-000000000009"
@@ -112,10 +112,21 @@ def test_finance_reader_reads_the_finance_views(as_role):
     assert reader.execute("SELECT line_count FROM finance.monthly_totals").fetchall() == [(1,)]
 
 
-@pytest.mark.parametrize("table", ["review.unmapped_customers", "review.mapping_changes", "sophos.invoice_lines",
-                                   "sophos.customers", "sophos.subscriptions", "sophos.sync_runs",
-                                   "sophos.rejected_records", "platform.customer_organizations",
-                                   "platform.seller_subscriptions", "platform.subscription_visibility_changes"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        "review.unmapped_customers",
+        "review.mapping_changes",
+        "sophos.invoice_lines",
+        "sophos.customers",
+        "sophos.subscriptions",
+        "sophos.sync_runs",
+        "sophos.rejected_records",
+        "platform.customer_organizations",
+        "platform.seller_subscriptions",
+        "platform.subscription_visibility_changes",
+    ],
+)
 def test_finance_reader_cannot_read_outside_finance(as_role, table):
     assert refused(as_role("finance_reader"), f"SELECT * FROM {table}")
 
@@ -129,8 +140,9 @@ def test_support_agent_reads_review_rows_and_resolves_through_the_function(as_ro
     agent = as_role("support_agent")
     assert agent.execute("SELECT customer_name FROM review.unmapped_customers").fetchall() == [("Acme GmbH",)]
 
-    assert agent.execute("SELECT * FROM review.resolve_customer(%s, 'org-acme', 'jane.doe')", (ACME,)).fetchall() \
-        == [("org-acme", "seller-north", "ACME GmbH")]
+    assert agent.execute("SELECT * FROM review.resolve_customer(%s, 'org-acme', 'jane.doe')", (ACME,)).fetchall() == [
+        ("org-acme", "seller-north", "ACME GmbH")
+    ]
 
     with psycopg.connect(pg_dsn) as admin:
         assert admin.execute(
@@ -173,8 +185,10 @@ def test_support_agent_cannot_touch_invoice_lines_or_anything_outside_review(as_
 
 def test_distributor_admin_hides_a_subscription_through_the_function(as_role, pg_dsn):
     admin = as_role("distributor_admin")
-    admin.execute("SELECT platform.set_subscription_hidden(%s, true, 'ops@distributor.example', 'customer asked')",
-                  (SUBSCRIPTION,))
+    admin.execute(
+        "SELECT platform.set_subscription_hidden(%s, true, 'ops@distributor.example', 'customer asked')",
+        (SUBSCRIPTION,),
+    )
     with psycopg.connect(pg_dsn) as owner:
         assert owner.execute(
             "SELECT hidden_by FROM sophos.subscriptions WHERE subscription_id = %s", (SUBSCRIPTION,)
@@ -229,6 +243,7 @@ def test_roles_migration_works_without_the_resolve_function(empty_pg_dsn):
 
 # --- an insider with each role, end to end (issue: least privilege that holds against an insider) --------
 
+
 @pytest.fixture
 def login(pg_server_dsn, pg_dsn):
     """login(group) -> DSN of a new database login (password auth) granted only `group`, on this test's
@@ -238,8 +253,11 @@ def login(pg_server_dsn, pg_dsn):
     def make(group: str) -> str:
         name, password = f"{group}_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
         with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
-            admin.execute(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
-                pgsql.Identifier(name), pgsql.Literal(password), pgsql.Identifier(group)))
+            admin.execute(
+                pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+                    pgsql.Identifier(name), pgsql.Literal(password), pgsql.Identifier(group)
+                )
+            )
         created.append(name)
         return dsn_with(pg_dsn, user=name, password=password)
 
@@ -252,8 +270,14 @@ def login(pg_server_dsn, pg_dsn):
 def run_cli(*args: str, dsn: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "SOPHOS_SYNC_DB_DSN"}
     env["PYTHONPATH"] = str(ROOT / "plugins")
-    return subprocess.run([sys.executable, "-m", "sophos_sync", "--dsn", dsn, *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "sophos_sync", "--dsn", dsn, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def another_sellers_organization(conn: psycopg.Connection, seller_id: str) -> tuple[str, str, str]:
@@ -261,7 +285,9 @@ def another_sellers_organization(conn: psycopg.Connection, seller_id: str) -> tu
     return conn.execute(
         "SELECT o.org_id, s.seller_id, s.sophos_partner_id::text FROM platform.customer_organizations o "
         "JOIN platform.sellers s USING (seller_id) WHERE s.seller_id <> %s AND s.sophos_partner_id IS NOT NULL "
-        "ORDER BY o.org_id LIMIT 1", (seller_id,)).fetchone()
+        "ORDER BY o.org_id LIMIT 1",
+        (seller_id,),
+    ).fetchone()
 
 
 def test_support_cannot_map_a_new_customer_to_another_sellers_organization(sync, pg_dsn, login):
@@ -273,29 +299,40 @@ def test_support_cannot_map_a_new_customer_to_another_sellers_organization(sync,
     with psycopg.connect(pg_dsn) as owner:
         customer, seller = owner.execute(
             "SELECT sophos_customer_id::text, seller_id FROM review.unmapped_customers "
-            "WHERE status = 'open' AND seller_id IS NOT NULL ORDER BY sophos_customer_id LIMIT 1").fetchone()
+            "WHERE status = 'open' AND seller_id IS NOT NULL ORDER BY sophos_customer_id LIMIT 1"
+        ).fetchone()
         assert owner.execute("SELECT count(*) FROM sophos.customers").fetchone() == (0,)
         org, other_seller, other_partner = another_sellers_organization(owner, seller)
 
     with psycopg.connect(login("support_agent"), autocommit=True) as mallory:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            mallory.execute("UPDATE review.unmapped_customers SET partner_id = %s, seller_id = %s "
-                            "WHERE sophos_customer_id = %s", (other_partner, other_seller, customer))
+            mallory.execute(
+                "UPDATE review.unmapped_customers SET partner_id = %s, seller_id = %s WHERE sophos_customer_id = %s",
+                (other_partner, other_seller, customer),
+            )
         # even a row edited by someone who still could (an owner login, a grant from before) decides nothing
         with psycopg.connect(pg_dsn, autocommit=True) as owner:
-            owner.execute("UPDATE review.unmapped_customers SET partner_id = %s, seller_id = %s "
-                          "WHERE sophos_customer_id = %s", (other_partner, other_seller, customer))
-        with pytest.raises(workflow.ReviewError, match=f"organization {org} .* belongs to seller {other_seller}, "
-                                                     f"but customer {customer} .* belongs to seller {seller}"):
+            owner.execute(
+                "UPDATE review.unmapped_customers SET partner_id = %s, seller_id = %s WHERE sophos_customer_id = %s",
+                (other_partner, other_seller, customer),
+            )
+        with pytest.raises(
+            workflow.ReviewError,
+            match=f"organization {org} .* belongs to seller {other_seller}, "
+            f"but customer {customer} .* belongs to seller {seller}",
+        ):
             workflow.resolve(mallory, customer, org, "mallory")
 
     sync.load(sync_run_id, OCTOBER)
     sync.report(sync_run_id, OCTOBER)
     with psycopg.connect(pg_dsn) as owner:
-        assert owner.execute("SELECT count(*) FROM sophos.customer_mappings WHERE sophos_customer_id = %s",
-                             (customer,)).fetchone() == (0,)
-        assert owner.execute("SELECT count(*) FROM finance.invoice_lines WHERE sophos_customer_id = %s "
-                             "AND platform_org_id IS NOT NULL", (customer,)).fetchone() == (0,)
+        assert owner.execute(
+            "SELECT count(*) FROM sophos.customer_mappings WHERE sophos_customer_id = %s", (customer,)
+        ).fetchone() == (0,)
+        assert owner.execute(
+            "SELECT count(*) FROM finance.invoice_lines WHERE sophos_customer_id = %s AND platform_org_id IS NOT NULL",
+            (customer,),
+        ).fetchone() == (0,)
 
 
 def test_a_mapping_to_another_sellers_organization_is_sent_to_review_not_imported(sync, pg_dsn):
@@ -307,30 +344,39 @@ def test_a_mapping_to_another_sellers_organization_is_sent_to_review_not_importe
             "SELECT m.sophos_customer_id::text, m.platform_org_id, o.seller_id FROM sophos.customer_mappings m "
             "JOIN platform.customer_organizations o ON o.org_id = m.platform_org_id "
             "WHERE EXISTS (SELECT 1 FROM sophos.subscriptions s WHERE s.sophos_customer_id = m.sophos_customer_id) "
-            "ORDER BY 1 LIMIT 1").fetchone()
+            "ORDER BY 1 LIMIT 1"
+        ).fetchone()
         org, other_seller, _ = another_sellers_organization(owner, seller)
-        owner.execute("UPDATE sophos.customer_mappings SET platform_org_id = %s, method = 'manual', "
-                      "mapped_by = 'mallory' WHERE sophos_customer_id = %s", (org, customer))
+        owner.execute(
+            "UPDATE sophos.customer_mappings SET platform_org_id = %s, method = 'manual', "
+            "mapped_by = 'mallory' WHERE sophos_customer_id = %s",
+            (org, customer),
+        )
 
     sync.run_month(OCTOBER, dag_run_id="manual__after_the_forged_mapping")
 
     with psycopg.connect(pg_dsn) as owner:
-        assert owner.execute("SELECT count(*) FROM sophos.customer_mappings WHERE sophos_customer_id = %s",
-                             (customer,)).fetchone() == (0,)
-        assert owner.execute("SELECT reason, status, seller_id FROM review.unmapped_customers "
-                             "WHERE sophos_customer_id = %s", (customer,)).fetchone() == (
-            "seller_changed", "open", seller)
+        assert owner.execute(
+            "SELECT count(*) FROM sophos.customer_mappings WHERE sophos_customer_id = %s", (customer,)
+        ).fetchone() == (0,)
+        assert owner.execute(
+            "SELECT reason, status, seller_id FROM review.unmapped_customers WHERE sophos_customer_id = %s", (customer,)
+        ).fetchone() == ("seller_changed", "open", seller)
         assert owner.execute(
             "SELECT event, previous_org_id, previous_mapped_by FROM review.mapping_changes "
-            "WHERE sophos_customer_id = %s ORDER BY change_id DESC LIMIT 1", (customer,)).fetchone() == (
-            "seller_changed", org, "mallory")
+            "WHERE sophos_customer_id = %s ORDER BY change_id DESC LIMIT 1",
+            (customer,),
+        ).fetchone() == ("seller_changed", org, "mallory")
         shown_to = owner.execute(
             "SELECT DISTINCT seller_id FROM platform.seller_subscriptions v JOIN sophos.subscriptions s "
-            "USING (subscription_id) WHERE s.sophos_customer_id = %s", (customer,)).fetchall()
+            "USING (subscription_id) WHERE s.sophos_customer_id = %s",
+            (customer,),
+        ).fetchall()
         assert (other_seller,) not in shown_to
         assert owner.execute(
             "SELECT count(*) FROM finance.invoice_lines WHERE sophos_customer_id = %s AND platform_org_id = %s",
-            (customer, org)).fetchone() == (0,)
+            (customer, org),
+        ).fetchone() == (0,)
 
 
 HOSTILE_NAMES = {
@@ -359,12 +405,15 @@ def test_the_review_trail_records_the_login_beside_the_given_name(as_role, login
     with psycopg.connect(login("support_agent"), autocommit=True) as jane:
         login_name = jane.execute("SELECT session_user").fetchone()[0]
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            jane.execute("UPDATE review.unmapped_customers SET status = 'resolved', resolved_by = 'bob', "
-                         "resolved_org_id = 'org-acme'")
+            jane.execute(
+                "UPDATE review.unmapped_customers SET status = 'resolved', resolved_by = 'bob', "
+                "resolved_org_id = 'org-acme'"
+            )
         workflow.resolve(jane, ACME, "org-acme", "  bob the builder ")
     with psycopg.connect(pg_dsn) as owner:
-        assert owner.execute("SELECT event, changed_by, changed_by_login FROM review.mapping_changes").fetchall() \
-            == [("resolved", "bob the builder", login_name)]
+        assert owner.execute("SELECT event, changed_by, changed_by_login FROM review.mapping_changes").fetchall() == [
+            ("resolved", "bob the builder", login_name)
+        ]
 
 
 def test_hiding_refuses_an_unbounded_or_unprintable_reason_and_records_the_login(login, pg_dsn, as_role):
@@ -377,19 +426,28 @@ def test_hiding_refuses_an_unbounded_or_unprintable_reason_and_records_the_login
             visibility.set_hidden(ops, SUBSCRIPTION, True, "ops\u200b", "customer asked")
         visibility.set_hidden(ops, SUBSCRIPTION, True, "ops", "customer asked")
     with psycopg.connect(pg_dsn) as owner:
-        assert owner.execute("SELECT action, changed_by, reason, changed_by_login "
-                             "FROM platform.subscription_visibility_changes").fetchall() == [
-            ("hidden", "ops", "customer asked", login_name)]
+        assert owner.execute(
+            "SELECT action, changed_by, reason, changed_by_login FROM platform.subscription_visibility_changes"
+        ).fetchall() == [("hidden", "ops", "customer asked", login_name)]
 
 
 def test_the_cli_resolves_and_hides_to_completion_as_the_least_privileged_logins(as_role, login):
     resolved = run_cli("review", "resolve", ACME, "org-acme", "--by", "jane.doe", dsn=login("support_agent"))
     assert (resolved.returncode, resolved.stderr) == (0, "")
-    assert resolved.stdout.startswith(f"resolved: Sophos customer {ACME} -> organization org-acme (ACME GmbH, "
-                                      "seller seller-north), by jane.doe.")
+    assert resolved.stdout.startswith(
+        f"resolved: Sophos customer {ACME} -> organization org-acme (ACME GmbH, seller seller-north), by jane.doe."
+    )
 
-    hidden = run_cli("subscriptions", "hide", SUBSCRIPTION, "--by", "ops", "--reason", "customer asked",
-                     dsn=login("distributor_admin"))
+    hidden = run_cli(
+        "subscriptions",
+        "hide",
+        SUBSCRIPTION,
+        "--by",
+        "ops",
+        "--reason",
+        "customer asked",
+        dsn=login("distributor_admin"),
+    )
     assert (hidden.returncode, hidden.stderr) == (0, "")
     assert hidden.stdout.startswith(f"hidden: subscription {SUBSCRIPTION} no longer shows")
 
@@ -406,8 +464,9 @@ def test_migrations_refuse_to_adopt_an_existing_role_with_other_powers(pg_server
         admin.execute(pgsql.SQL("ALTER ROLE {} LOGIN CREATEDB").format(pgsql.Identifier(role)))
         try:
             with psycopg.connect(empty_pg_dsn) as conn:
-                with pytest.raises(psycopg.errors.RaiseException,
-                                   match=f"role {role} already exists with LOGIN, CREATEDB") as refused:
+                with pytest.raises(
+                    psycopg.errors.RaiseException, match=f"role {role} already exists with LOGIN, CREATEDB"
+                ) as refused:
                     migrations.migrate(conn)
                 assert "ALTER ROLE" in refused.value.diag.message_hint
                 conn.rollback()
@@ -424,20 +483,31 @@ def test_the_compose_owner_migrates_and_owns_every_security_definer_function(pg_
     with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
         admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(database)))
     try:
-        env = {**os.environ, "PGHOST": server["host"], "PGPORT": str(server["port"]),
-               "PGPASSWORD": server["password"], "POSTGRES_USER": server["user"], "POSTGRES_DB": database,
-               "SOPHOS_OWNER_USER": owner, "SOPHOS_OWNER_PASSWORD": password}
-        done = subprocess.run(["bash", str(ROOT / "docker" / "warehouse-init.sh")], env=env, capture_output=True,
-                              text=True, timeout=60)
+        env = {
+            **os.environ,
+            "PGHOST": server["host"],
+            "PGPORT": str(server["port"]),
+            "PGPASSWORD": server["password"],
+            "POSTGRES_USER": server["user"],
+            "POSTGRES_DB": database,
+            "SOPHOS_OWNER_USER": owner,
+            "SOPHOS_OWNER_PASSWORD": password,
+        }
+        done = subprocess.run(
+            ["bash", str(ROOT / "docker" / "warehouse-init.sh")], env=env, capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 0, done.stderr
         as_owner = dsn_with(pg_server_dsn, dbname=database, user=owner, password=password)
         with psycopg.connect(as_owner) as conn:
             assert "0007_least_privilege" in migrations.migrate(conn)
             owners = conn.execute(
                 "SELECT p.oid::regprocedure::text, r.rolname, r.rolsuper FROM pg_proc p "
-                "JOIN pg_roles r ON r.oid = p.proowner WHERE p.prosecdef ORDER BY 1").fetchall()
-        assert owners == [("platform.set_subscription_hidden(uuid,boolean,text,text)", owner, False),
-                          ("review.resolve_customer(uuid,text,text,boolean)", owner, False)]
+                "JOIN pg_roles r ON r.oid = p.proowner WHERE p.prosecdef ORDER BY 1"
+            ).fetchall()
+        assert owners == [
+            ("platform.set_subscription_hidden(uuid,boolean,text,text)", owner, False),
+            ("review.resolve_customer(uuid,text,text,boolean)", owner, False),
+        ]
     finally:
         with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
             admin.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(database)))

@@ -1,6 +1,7 @@
 """Secrets: the Sophos client secrets, the bearer tokens Sophos issued and the database password appear in no
 log line, exception, XCom, Airflow record, table row or sync_runs record, after a month of the real DAG, after
 a run whose credentials Sophos rejects, and in-process with every logger at DEBUG."""
+
 from __future__ import annotations
 
 import json
@@ -16,19 +17,17 @@ from urllib.parse import quote, quote_plus
 import httpx
 import psycopg
 import pytest
-from psycopg import sql
-
-from simulator.testing import run_simulator
-from devtools.localstack import environment
-from devtools.databases import seed_platform
-from sophos_sync.run import months
-from sophos_sync.airflow import notify
-from sophos_sync.run import stages
-from sophos_sync.settings import settings
-from sophos_sync.errors import SophosAuthError
-
 from dagrun import MonthRunner
 from harness import OCTOBER, TODAY, Sync, run_status
+from psycopg import sql
+
+from devtools.databases import seed_platform
+from devtools.localstack import environment
+from simulator.testing import run_simulator
+from sophos_sync.airflow import notify
+from sophos_sync.errors import SophosAuthError
+from sophos_sync.run import months, stages
+from sophos_sync.settings import settings
 
 # Characters a form body, a URL or JSON each write their own way, so every spelling is looked for.
 SECRETS = [f"sk-Zebra{n}Quokka+/=&%?-Fjord" for n in range(1, 4)]
@@ -118,7 +117,9 @@ def connections(dsn: str, sim, recorder: TokenRecorder, secrets: list[str]) -> d
     """AIRFLOW_CONN_* of the run: the database as a URI with a password, the Sophos credentials with their
     host (token URL included) at the recorder."""
     env = {f"AIRFLOW_CONN_{settings.DB_CONN_ID.upper()}": database_uri(dsn)}
-    for account, (client_id, _, _), secret in zip(environment.account_ids(len(secrets)), sim.credentials, secrets):
+    for account, (client_id, _, _), secret in zip(
+        environment.account_ids(len(secrets)), sim.credentials, secrets, strict=True
+    ):
         conn = environment.sophos_connection(recorder.base_url, client_id, secret)
         env[f"AIRFLOW_CONN_{account.upper()}"] = json.dumps(conn)
     return env
@@ -130,11 +131,14 @@ def every_row(dsn: str) -> str:
     with psycopg.connect(dsn) as conn:
         relations = conn.execute(
             "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_schema IN ('sophos', 'review', 'finance', 'platform') ORDER BY 1, 2").fetchall()
+            "WHERE table_schema IN ('sophos', 'review', 'finance', 'platform') ORDER BY 1, 2"
+        ).fetchall()
         assert len(relations) > 20, relations
         return "\n".join(
-            row for schema, name in relations
-            for (row,) in conn.execute(sql.SQL("SELECT t::text FROM {} t").format(sql.Identifier(schema, name))))
+            row
+            for schema, name in relations
+            for (row,) in conn.execute(sql.SQL("SELECT t::text FROM {} t").format(sql.Identifier(schema, name)))
+        )
 
 
 def airflow_records(airflow_home: Path) -> tuple[list[str], str]:
@@ -144,7 +148,9 @@ def airflow_records(airflow_home: Path) -> tuple[list[str], str]:
         tables = [name for (name,) in meta.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         values = [
             value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-            for table in tables for row in meta.execute(f'SELECT * FROM "{table}"') for value in row
+            for table in tables
+            for row in meta.execute(f'SELECT * FROM "{table}"')
+            for value in row
         ]
     return xcoms, "\n".join(values)
 
@@ -165,8 +171,7 @@ def secret_dataset(simulator, tmp_path) -> tuple[dict, Path]:
     return dataset, path
 
 
-def test_a_month_of_the_real_dag_leaves_no_secret_or_token_in_logs_xcom_or_tables(airflow_home, pg_dsn,
-                                                                                 secret_dataset):
+def test_a_month_of_the_real_dag_leaves_no_secret_or_token_in_logs_xcom_or_tables(airflow_home, pg_dsn, secret_dataset):
     dataset, path = secret_dataset
     seed_platform(pg_dsn, dataset)
     with run_simulator(dataset_path=path, today=TODAY) as sim, TokenRecorder(sim.base_url) as recorder:
@@ -179,9 +184,15 @@ def test_a_month_of_the_real_dag_leaves_no_secret_or_token_in_logs_xcom_or_table
     xcoms, metadata = airflow_records(airflow_home)
     assert any('"billing_lines"' in value for value in xcoms)
     secrets = [*SECRETS, DB_PASSWORD]
-    found = {where: leaks(text, secrets, recorder.tokens) for where, text in {
-        "DAG run output (task logs)": result.output, "XCom": "\n".join(xcoms), "Airflow metadata": metadata,
-        "PostgreSQL rows": every_row(pg_dsn)}.items()}
+    found = {
+        where: leaks(text, secrets, recorder.tokens)
+        for where, text in {
+            "DAG run output (task logs)": result.output,
+            "XCom": "\n".join(xcoms),
+            "Airflow metadata": metadata,
+            "PostgreSQL rows": every_row(pg_dsn),
+        }.items()
+    }
     assert found == dict.fromkeys(found, [])
 
 
@@ -189,35 +200,51 @@ def test_a_run_whose_secret_sophos_rejects_shows_no_secret_anywhere(airflow_home
     dataset, path = secret_dataset
     seed_platform(pg_dsn, dataset)
     with run_simulator(dataset_path=path, today=TODAY) as sim, TokenRecorder(sim.base_url) as recorder:
-        env = {**connections(pg_dsn, sim, recorder, [WRONG_SECRET, *SECRETS[1:]]),
-               "AIRFLOW__LOGGING__LOGGING_LEVEL": DAG_LOG_LEVEL}
+        env = {
+            **connections(pg_dsn, sim, recorder, [WRONG_SECRET, *SECRETS[1:]]),
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": DAG_LOG_LEVEL,
+        }
         result = MonthRunner(airflow_home, pg_dsn, sim, extra_env=env).run(OCTOBER)
     assert result.returncode != 0
     # the failing task's log and the failure callback's alert (also written to sync_runs once the run has a row)
-    assert "SophosAuthError: connection 'sophos_default': Sophos rejected the client credentials " \
-           "(oauth.invalid_client_secret" in result.output
+    assert (
+        "SophosAuthError: connection 'sophos_default': Sophos rejected the client credentials "
+        "(oauth.invalid_client_secret" in result.output
+    )
     assert "Sophos sync failed: DAG sophos_monthly_sync" in result.output
 
     xcoms, metadata = airflow_records(airflow_home)
     secrets = [WRONG_SECRET, *SECRETS, DB_PASSWORD]
-    found = {where: leaks(text, secrets, recorder.tokens) for where, text in {
-        "DAG run output (task logs)": result.output, "XCom": "\n".join(xcoms), "Airflow metadata": metadata,
-        "PostgreSQL rows": every_row(pg_dsn)}.items()}
+    found = {
+        where: leaks(text, secrets, recorder.tokens)
+        for where, text in {
+            "DAG run output (task logs)": result.output,
+            "XCom": "\n".join(xcoms),
+            "Airflow metadata": metadata,
+            "PostgreSQL rows": every_row(pg_dsn),
+        }.items()
+    }
     assert found == dict.fromkeys(found, [])
 
 
-def test_at_debug_no_log_record_or_exception_carries_a_secret_or_token(secret_dataset, monkeypatch, pg_dsn,
-                                                                       caplog, capfd):
+def test_at_debug_no_log_record_or_exception_carries_a_secret_or_token(
+    secret_dataset, monkeypatch, pg_dsn, caplog, capfd
+):
     dataset, path = secret_dataset
     seed_platform(pg_dsn, dataset)
-    with run_simulator(dataset_path=path, today=TODAY) as sim, TokenRecorder(sim.base_url) as recorder, \
-            caplog.at_level(logging.DEBUG):
+    with (
+        run_simulator(dataset_path=path, today=TODAY) as sim,
+        TokenRecorder(sim.base_url) as recorder,
+        caplog.at_level(logging.DEBUG),
+    ):
         sync = Sync(monkeypatch, pg_dsn, sim)
         for name, value in connections(pg_dsn, sim, recorder, SECRETS).items():
             monkeypatch.setenv(name, value)
         sync_run_id = sync.run_month(OCTOBER)
-        monkeypatch.setenv("AIRFLOW_CONN_SOPHOS_DEFAULT",
-                           connections(pg_dsn, sim, recorder, [WRONG_SECRET])["AIRFLOW_CONN_SOPHOS_DEFAULT"])
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_SOPHOS_DEFAULT",
+            connections(pg_dsn, sim, recorder, [WRONG_SECRET])["AIRFLOW_CONN_SOPHOS_DEFAULT"],
+        )
         failed_run = sync.start(OCTOBER, dag_run_id="manual__wrong_secret")
         with pytest.raises(SophosAuthError, match=r"oauth\.invalid_client_secret") as refused:
             stages.report_available(months.parse_month(OCTOBER), ["sophos_default"])
@@ -230,15 +257,19 @@ def test_at_debug_no_log_record_or_exception_carries_a_secret_or_token(secret_da
 
     exception = "".join(traceback.format_exception(refused.value)) + repr(refused.value.args)
     secrets = [WRONG_SECRET, *SECRETS, DB_PASSWORD]
-    found = {where: leaks(text, secrets, recorder.tokens) for where, text in {
-        "log records": caplog.text + "\n".join(r.getMessage() for r in caplog.records),
-        "console output": "".join(capfd.readouterr()), "exception": exception,
-        "PostgreSQL rows": every_row(pg_dsn)}.items()}
+    found = {
+        where: leaks(text, secrets, recorder.tokens)
+        for where, text in {
+            "log records": caplog.text + "\n".join(r.getMessage() for r in caplog.records),
+            "console output": "".join(capfd.readouterr()),
+            "exception": exception,
+            "PostgreSQL rows": every_row(pg_dsn),
+        }.items()
+    }
     assert found == dict.fromkeys(found, [])
 
 
-def test_connection_uris_in_a_log_line_are_masked_once_the_connections_were_read(monkeypatch, pg_dsn,
-                                                                                 pg_server_dsn):
+def test_connection_uris_in_a_log_line_are_masked_once_the_connections_were_read(monkeypatch, pg_dsn, pg_server_dsn):
     """Airflow masks what is registered with its secrets masker in task logs; reading a connection the
     production way registers its password, as given and as a URI spells it (percent-encoded). The passwords
     are this test's own, so no earlier test has registered them."""
@@ -250,11 +281,13 @@ def test_connection_uris_in_a_log_line_are_masked_once_the_connections_were_read
     db_password, secret = f"pg-{tag}/+&=@", f"sk-{tag}+/=&%?"
     login = f"masked_{tag[:8]}"
     with psycopg.connect(pg_server_dsn, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
-            sql.Identifier(login), sql.Literal(db_password)))
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
+                sql.Identifier(login), sql.Literal(db_password)
+            )
+        )
     params = psycopg.conninfo.conninfo_to_dict(pg_dsn)
-    db_uri = (f"postgresql://{login}:{quote(db_password, safe='')}@{params['host']}:{params['port']}/"
-              f"{params['dbname']}")
+    db_uri = f"postgresql://{login}:{quote(db_password, safe='')}@{params['host']}:{params['port']}/{params['dbname']}"
     sophos_uri = f"http://client-1:{quote(secret, safe='')}@127.0.0.1:9?api_host_override=http%3A%2F%2F127.0.0.1%3A9"
     lines = [f"could not reach {db_uri}", f"calling {sophos_uri}", f"passwords {db_password} and {secret}"]
     assert [redact(line) for line in lines] == lines

@@ -1,4 +1,5 @@
 """What the browser tests share: where screenshots go, how long to wait, and Airflow's login page."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ triggerer on free ports with an AIRFLOW_HOME of their own; all torn down at the 
 
 These tests run only when selected with `-m ui` (`make test-ui`): `make test` leaves them out.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -14,9 +15,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from simulator.testing import SimulatorHandle
 from devtools.localstack import airflow_cli, environment, up
 from devtools.localstack.api import AirflowApi
+from simulator.testing import SimulatorHandle
 from tests.opt_in import demo_stack, marker_selected
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,14 +2,15 @@
 local Airflow, opens the DAG's grid, the scheduler's run with the note the DAG wrote on it, the summary
 task's log, and a run triggered through the REST API without a billing month. The screenshots land in
 docs/screenshots/ for the README."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from urllib.parse import quote
 
 import pytest
-
 from airflow_login import SCREENSHOTS, TIMEOUT_MS, login
+
 from devtools.localstack.environment import DAG_ID
 from sophos_sync.run import sync_run
 from sophos_sync.warehouse.db import connect

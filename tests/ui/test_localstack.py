@@ -1,4 +1,5 @@
 """Pure helpers of the local Airflow stack (fast; they run in `make test`)."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,12 @@ def test_preferred_port_is_used_when_free_and_another_one_when_taken():
 
 def test_the_stack_signs_in_support_who_may_resolve_and_a_viewer_who_may_only_read(tmp_path):
     env = environment.stack_env(
-        airflow_home=tmp_path, dsn="host=127.0.0.1 dbname=w", metadata_dsn="host=127.0.0.1 dbname=m",
-        simulator_url="http://127.0.0.1:1", credentials=[("id", "secret")], api_port=18080,
+        airflow_home=tmp_path,
+        dsn="host=127.0.0.1 dbname=w",
+        metadata_dsn="host=127.0.0.1 dbname=m",
+        simulator_url="http://127.0.0.1:1",
+        credentials=[("id", "secret")],
+        api_port=18080,
     )
     users = dict(entry.split(":") for entry in env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(","))
     assert users == {"admin": "admin", "support": "user", "viewer": "viewer"}

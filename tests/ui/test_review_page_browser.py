@@ -1,12 +1,13 @@
 """Support's review page in the running Airflow (plugins/sophos_review_plugin.py): Airflow's login, the nav
 entry, the demo's unmapped customers, a resolve whose mapping the next DAG run uses, a refusal, a read-only
 viewer, and anonymous requests. The screenshot lands in docs/screenshots/ for the README."""
+
 from __future__ import annotations
 
 import httpx
 import pytest
-
 from airflow_login import SCREENSHOTS, TIMEOUT_MS, login
+
 from devtools.localstack.environment import DAG_ID, REVIEW_PAGE, SUPPORT_LOGIN, VIEWER_LOGIN
 from sophos_sync.review import workflow
 from sophos_sync.warehouse.db import connect
@@ -130,10 +131,12 @@ def test_a_cross_seller_resolve_is_refused_on_the_page_with_the_clis_sentence(ui
         (target["seller_id"],),
     )
     before = review_state(ui_stack, customer)
-    with connect(ui_stack.warehouse_dsn) as conn:
-        with pytest.raises(workflow.ReviewError) as cli_refusal:
-            with conn.transaction():
-                workflow.resolve(conn, customer, foreign_org, "support")
+    with (
+        connect(ui_stack.warehouse_dsn) as conn,
+        pytest.raises(workflow.ReviewError) as cli_refusal,
+        conn.transaction(),
+    ):
+        workflow.resolve(conn, customer, foreign_org, "support")
 
     page = signed_in(SUPPORT_LOGIN)
     frame = open_from_the_nav(page, ui_stack.api.base_url)

@@ -1,5 +1,6 @@
 """The DAG run note's text and its no-op paths (fast: no Airflow stack; they run in `make test`). The notes
 the DAG writes on real runs are checked in test_browser.py and test_scheduler_runs.py."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ import logging
 from airflow.sdk import BaseHook  # noqa: F401 - Airflow sets up its logging on import: before caplog, not during
 
 from devtools.localstack import environment
-from sophos_sync.run import report
 from sophos_sync.airflow import run_note
+from sophos_sync.run import report
 
 SUMMARY = {
     "dag_run_id": "manual__2026-10-26T06:00:00+00:00",

@@ -1,6 +1,7 @@
 """The DAG under the real scheduler path: REST-triggered runs, the sensor's reschedules, mapped tasks, the
 branch, a failing run, and the README's `airflow dags trigger` / `airflow backfill create` lines run as a user
 would after `make airflow`, checked in PostgreSQL and in the notes the DAG wrote on its runs."""
+
 from __future__ import annotations
 
 import subprocess
@@ -95,7 +96,9 @@ def run_as_a_user_would(stack, command: str, tmp_path: Path) -> None:
     done = subprocess.run(
         ["bash", "-euc", f"{environment.cli_exports(stack.home)}\n{command}"],
         env={"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert not (home / "airflow").exists(), "the command used an AIRFLOW_HOME of its own"
@@ -151,11 +154,13 @@ def test_backfill_of_three_months_equals_running_them_one_by_one(ui_stack, tmp_p
         backfilled = [r for r in ui_stack.api.dag_runs(DAG_ID) if r["run_type"] == "backfill"]
         if len(backfilled) == 3 and all(r["state"] in ("success", "failed") for r in backfilled):
             break
-        assert time.monotonic() < deadline, f"backfill not finished: {[(r['dag_run_id'], r['state']) for r in backfilled]}"
+        assert time.monotonic() < deadline, (
+            f"backfill not finished: {[(r['dag_run_id'], r['state']) for r in backfilled]}"
+        )
         time.sleep(3)
     assert sorted(r["logical_date"][:7] for r in backfilled) == BACKFILL_MONTHS
     assert {r["state"] for r in backfilled} == {"success"}
-    assert sorted(r["note"][:len("2026-04 succeeded")] for r in backfilled) == [
+    assert sorted(r["note"][: len("2026-04 succeeded")] for r in backfilled) == [
         f"{month} succeeded" for month in BACKFILL_MONTHS
     ]
     per_month = ui_stack.query(

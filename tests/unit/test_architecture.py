@@ -1,4 +1,5 @@
 """The package's import direction, as docs/architecture.md draws it: each layer imports only from layers below."""
+
 from __future__ import annotations
 
 import ast
@@ -31,8 +32,11 @@ def _imports() -> dict[tuple[str, str], list[str]]:
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                targets = [node.module] if node.module != "sophos_sync" else \
-                    [f"sophos_sync.{alias.name}" for alias in node.names]
+                targets = (
+                    [node.module]
+                    if node.module != "sophos_sync"
+                    else [f"sophos_sync.{alias.name}" for alias in node.names]
+                )
             else:
                 continue
             for target in targets:
@@ -51,6 +55,9 @@ def test_every_part_of_the_package_has_its_layer():
 
 def test_imports_go_one_way_down_the_layers():
     rank = {name: depth for depth, layer in enumerate(_layers()) for name in layer}
-    upward = {f"{source} -> {target} ({', '.join(sorted(set(files)))})"
-              for (source, target), files in _imports().items() if rank[target] <= rank[source]}
+    upward = {
+        f"{source} -> {target} ({', '.join(sorted(set(files)))})"
+        for (source, target), files in _imports().items()
+        if rank[target] <= rank[source]
+    }
     assert upward == set()

@@ -1,4 +1,5 @@
 """What Airflow deploys (`plugins/`, `dags/`) stands on its own: no import of the simulator or the dev tooling."""
+
 from __future__ import annotations
 
 import ast
@@ -26,7 +27,8 @@ def _imported_top_level_names(path: Path) -> set[str]:
 def test_no_deployed_module_imports_development_tooling_even_lazily():
     offenders = {
         str(path.relative_to(ROOT)): sorted(_imported_top_level_names(path) & set(DEVELOPMENT_ONLY))
-        for folder in DEPLOYED for path in folder.rglob("*.py")
+        for folder in DEPLOYED
+        for path in folder.rglob("*.py")
     }
     assert {path: names for path, names in offenders.items() if names} == {}
 
@@ -49,7 +51,16 @@ for dag_file in {[str(p) for p in (ROOT / "dags").glob("*.py")]!r}:
     runpy.run_path(dag_file)
 print("ok")
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                            cwd="/", env={"AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PATH": "/usr/bin:/bin",
-                                          "AIRFLOW_HOME": str(ROOT / ".local" / "airflow-import-check")})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd="/",
+        env={
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "PATH": "/usr/bin:/bin",
+            "AIRFLOW_HOME": str(ROOT / ".local" / "airflow-import-check"),
+        },
+    )
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]

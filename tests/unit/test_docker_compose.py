@@ -1,4 +1,5 @@
 """docker-compose.yml cannot run here (no Docker engine), so its coherence is checked by parsing it."""
+
 from __future__ import annotations
 
 import json
@@ -63,7 +64,7 @@ def test_connections_point_at_services_of_the_file_with_the_simulators_credentia
     world = generator.build_world(scale, seed)
     conn_ids = env["SOPHOS_SYNC_CONN_IDS"].split(",")
     assert len(conn_ids) == len(world.partners)
-    for conn_id, partner in zip(conn_ids, world.partners):
+    for conn_id, partner in zip(conn_ids, world.partners, strict=True):
         conn = json.loads(env[f"AIRFLOW_CONN_{conn_id.upper()}"])
         assert conn["conn_type"] == "http"
         assert conn["host"] == f"http://simulator:{port}" == conn["extra"]["api_host_override"]
@@ -105,8 +106,14 @@ def test_values_to_change_for_production_are_named_and_come_from_the_environment
     assert "${AIRFLOW_DB_PASSWORD:-" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
     assert "${SOPHOS_OWNER_PASSWORD:-" in env["AIRFLOW_CONN_SOPHOS_DB"]
     header = text.split("x-airflow:")[0]
-    for name in ("AIRFLOW_JWT_SECRET", "AIRFLOW_DB_PASSWORD", "WAREHOUSE_SUPERUSER_PASSWORD", "SOPHOS_OWNER_PASSWORD",
-                 "AIRFLOW_SIMPLE_AUTH_ALL_ADMINS", "AIRFLOW__CORE__AUTH_MANAGER"):
+    for name in (
+        "AIRFLOW_JWT_SECRET",
+        "AIRFLOW_DB_PASSWORD",
+        "WAREHOUSE_SUPERUSER_PASSWORD",
+        "SOPHOS_OWNER_PASSWORD",
+        "AIRFLOW_SIMPLE_AUTH_ALL_ADMINS",
+        "AIRFLOW__CORE__AUTH_MANAGER",
+    ):
         assert name in header, name
     readme = (ROOT / "README.md").read_text()
     for name in ("AIRFLOW_JWT_SECRET", "SOPHOS_OWNER_PASSWORD", "AIRFLOW_SIMPLE_AUTH_ALL_ADMINS"):

@@ -1,4 +1,5 @@
 """Settings are read from the environment when used, so a changed variable takes effect without a re-import."""
+
 from __future__ import annotations
 
 import ast
@@ -7,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from sophos_sync.errors import ConfigurationError
 from sophos_sync.settings import VARIABLES, settings
 from sophos_sync.sophos.client import SophosClient
-from sophos_sync.errors import ConfigurationError
 
 
 def test_a_setting_follows_its_environment_variable(monkeypatch):
@@ -18,23 +19,23 @@ def test_a_setting_follows_its_environment_variable(monkeypatch):
     monkeypatch.setenv("SOPHOS_SYNC_CONN_IDS", " eu, us ,")
     monkeypatch.setenv("SOPHOS_SYNC_TASK_RETRY_DELAY_SECONDS", "7")
     assert settings.SOPHOS_CONN_IDS == ["eu", "us"]
-    assert settings.TASK_RETRY_DELAY == timedelta(seconds=7)
+    assert timedelta(seconds=7) == settings.TASK_RETRY_DELAY
 
 
 def test_include_dir_moves_the_sql_and_contracts(monkeypatch, tmp_path):
     monkeypatch.setenv("SOPHOS_SYNC_INCLUDE_DIR", str(tmp_path))
-    assert (settings.SQL_DIR, settings.SCHEMAS_DIR) == (tmp_path / "sql", tmp_path / "schemas")
+    assert (tmp_path / "sql", tmp_path / "schemas") == (settings.SQL_DIR, settings.SCHEMAS_DIR)
 
 
 def test_a_malformed_number_names_its_variable(monkeypatch):
     monkeypatch.setenv("SOPHOS_SYNC_REJECT_THRESHOLD", "one percent")
     with pytest.raises(ConfigurationError, match="SOPHOS_SYNC_REJECT_THRESHOLD must be a number, got 'one percent'"):
-        settings.REJECT_THRESHOLD
+        _ = settings.REJECT_THRESHOLD
 
 
 def test_an_unknown_setting_is_an_attribute_error():
     with pytest.raises(AttributeError, match="NO_SUCH_SETTING"):
-        settings.NO_SUCH_SETTING
+        _ = settings.NO_SUCH_SETTING
 
 
 def test_client_options_left_out_come_from_the_settings_of_the_moment(monkeypatch):
@@ -48,8 +49,8 @@ def test_client_options_left_out_come_from_the_settings_of_the_moment(monkeypatc
 def _tunables_in_readme() -> set[str]:
     """The variables the README's tunables table names (`_X` after a `SOPHOS_SYNC_X` stands for SOPHOS_SYNC_X)."""
     readme = (settings.PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme[readme.index("| variable | default | meaning |"):]
-    table = table[:table.index("\n\n")]
+    table = readme[readme.index("| variable | default | meaning |") :]
+    table = table[: table.index("\n\n")]
     names: set[str] = set()
     for row in table.splitlines()[2:]:
         for name in re.findall(r"`(SOPHOS_SYNC_\w+|_\w+)`", row.split("|")[1]):
@@ -67,7 +68,10 @@ def test_no_deployed_module_reads_a_sophos_sync_variable_but_the_settings():
         if path.name == "settings.py" and path.parent.name == "sophos_sync":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                    and re.fullmatch(r"SOPHOS_SYNC_\w+", node.value):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and re.fullmatch(r"SOPHOS_SYNC_\w+", node.value)
+            ):
                 readers.append(f"{path.name}: {node.value}")
     assert readers == []

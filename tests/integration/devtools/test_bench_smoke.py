@@ -3,6 +3,7 @@
 Timings are not asserted (they depend on the machine); what is checked is that every stage of the month
 processed rows, each baseline measured the rows it was asked for, and the outputs have their shape.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,15 @@ pytestmark = pytest.mark.slow  # the benchmark of a whole month, in a subprocess
 
 ROOT = Path(__file__).resolve().parents[3]
 DAG_STAGES = [
-    "start_sync_run", "extract_tenants", "extract_licenses", "extract_billing_usage", "validate", "map_customers",
-    "record_unmapped_customers", "load_mirror", "reconcile_and_report",
+    "start_sync_run",
+    "extract_tenants",
+    "extract_licenses",
+    "extract_billing_usage",
+    "validate",
+    "map_customers",
+    "record_unmapped_customers",
+    "load_mirror",
+    "reconcile_and_report",
 ]
 
 
@@ -28,10 +36,29 @@ def test_bench_at_small_scale_measures_every_stage_and_baseline(tmp_path, pg_ser
     out, readme = tmp_path / "results.json", tmp_path / "README.md"
     readme.write_text("# Benchmarks\n\nHand-written intro.\n\n" + README_MARKER + "\n\nold table\n")
     done = subprocess.run(
-        [sys.executable, "-m", "devtools.bench", "--scale", "small", "--latency-ms", "0",
-         "--to-sql-rows", "200", "--sequential-tenants", "20", "--out", str(out), "--readme", str(readme),
-         "--pg-server", pg_server_dsn],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "devtools.bench",
+            "--scale",
+            "small",
+            "--latency-ms",
+            "0",
+            "--to-sql-rows",
+            "200",
+            "--sequential-tenants",
+            "20",
+            "--out",
+            str(out),
+            "--readme",
+            str(readme),
+            "--pg-server",
+            pg_server_dsn,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
@@ -63,8 +90,15 @@ def test_bench_at_small_scale_measures_every_stage_and_baseline(tmp_path, pg_ser
     assert limits["bare_decode"]["rows"] == stages["extract_billing_usage"]["rows"]
     assert limits["report_select"]["rows"] == stages["reconcile_and_report"]["rows"]
     limited = {row["stage"]: row for row in results["stage_limits"]}
-    assert set(limited) == {"the three extracts, side by side", "extract_licenses", "extract_billing_usage",
-                            "validate", "load_mirror", "reconcile_and_report", "reconcile_and_report: its re-check"}
+    assert set(limited) == {
+        "the three extracts, side by side",
+        "extract_licenses",
+        "extract_billing_usage",
+        "validate",
+        "load_mirror",
+        "reconcile_and_report",
+        "reconcile_and_report: its re-check",
+    }
     for row in limited.values():
         assert row["limit_seconds"] > 0 and row["ratio"] > 0, row
     if results["peer"] is not None:  # the dlt peer's venv is there once `make bench` has run
@@ -84,7 +118,7 @@ def test_peak_rss_sees_a_spike_freed_before_its_block_ends():
             pass
         with peak_rss.window() as spike:
             block = bytearray(200 * MB)
-            block[:: 4096] = b"x" * len(block[:: 4096])  # touch every page so it is resident
+            block[::4096] = b"x" * len(block[::4096])  # touch every page so it is resident
             del block
         with peak_rss.window() as after:
             pass
@@ -112,7 +146,7 @@ def test_peak_rss_of_blocks_that_overlap_in_two_threads():
     billing_open.wait(timeout=30)
     with peak_rss.window() as tenants:
         block = bytearray(200 * MB)
-        block[:: 4096] = b"x" * len(block[:: 4096])
+        block[::4096] = b"x" * len(block[::4096])
         del block
     tenants_done.set()
     thread.join()

@@ -1,4 +1,5 @@
 """Finance's views over the invoice lines, on the real PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -45,7 +46,13 @@ def test_invoice_lines_view_names_customer_seller_and_organization(db_conn):
         )
     }
     assert rows[(OCTOBER, "a1")] == [
-        "Acme GmbH", "seller-north", "North IT", "org-acme", "ACME GmbH", Decimal("14.0000")]
+        "Acme GmbH",
+        "seller-north",
+        "North IT",
+        "org-acme",
+        "ACME GmbH",
+        Decimal("14.0000"),
+    ]
     # unmapped: seller known from the partner, no organization yet
     assert rows[(OCTOBER, "h1")] == ["Hooli", "seller-north", "North IT", None, None, Decimal("0.7000")]
     # a line of a partner no seller claims and with no tenant still shows, with its amount
@@ -76,13 +83,15 @@ def test_invoice_lines_view_keeps_every_raw_price_beside_the_amount_and_says_the
         "INSERT INTO sophos.invoice_lines (billing_month, line_key, partner_id, account, unit_price, net_price, "
         "unit_msrp, price_with_taxes, additional_discount_percentage, billable_quantity, currency, sync_run_id) "
         "VALUES (%s, 'p1', %s, 'sophos_default', 1.40, 1.26, 1.75, 1.51, 12.5, 20, 'USD', 1)",
-        (OCTOBER, PARTNER_NORTH))
+        (OCTOBER, PARTNER_NORTH),
+    )
     row = db_conn.execute(
         "SELECT unit_price, net_price, unit_msrp, price_with_taxes, additional_discount_percentage, line_amount "
-        "FROM finance.invoice_lines WHERE line_key = 'p1'").fetchone()
-    assert row == (Decimal("1.40"), Decimal("1.26"), Decimal("1.75"), Decimal("1.51"), Decimal("12.5"),
-                   Decimal("25.2"))
+        "FROM finance.invoice_lines WHERE line_key = 'p1'"
+    ).fetchone()
+    assert row == (Decimal("1.40"), Decimal("1.26"), Decimal("1.75"), Decimal("1.51"), Decimal("12.5"), Decimal("25.2"))
     (comment,) = db_conn.execute(
         "SELECT col_description('finance.invoice_lines'::regclass, attnum) FROM pg_attribute "
-        "WHERE attrelid = 'finance.invoice_lines'::regclass AND attname = 'line_amount'").fetchone()
+        "WHERE attrelid = 'finance.invoice_lines'::regclass AND attname = 'line_amount'"
+    ).fetchone()
     assert comment.startswith("net_price * billable_quantity") and "per unit" in comment

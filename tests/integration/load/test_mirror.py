@@ -1,4 +1,5 @@
 """load_month on the real PostgreSQL: landing and stage tables seeded directly, as extract/validate/map leave them."""
+
 from __future__ import annotations
 
 import threading
@@ -12,15 +13,21 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from sophos_sync.load import mirror
-from sophos_sync.load import reconcile
-from sophos_sync.run import report
-from sophos_sync.run import sync_run
 from sophos_sync.errors import ReconciliationError
+from sophos_sync.load import mirror, reconcile
+from sophos_sync.run import report, sync_run
 from sophos_sync.validation.keys import line_key
 from tests.rows import (
-    customer_mapping, land_batch, land_page, land_record, open_run, rejected_record, stage_billing_line,
-    stage_customer_decision, stage_license, stage_tenant,
+    customer_mapping,
+    land_batch,
+    land_page,
+    land_record,
+    open_run,
+    rejected_record,
+    stage_billing_line,
+    stage_customer_decision,
+    stage_license,
+    stage_tenant,
 )
 
 OCTOBER = date(2026, 10, 1)
@@ -37,23 +44,54 @@ ACME, GLOBEX, INITECH, HOOLI = uid(1), uid(2), uid(3), uid(4)
 
 
 def tenant(customer_id: str, name: str) -> dict:
-    return {"id": customer_id, "name": name, "showAs": name, "billingType": "term", "dataRegion": "eu01",
-            "dataGeography": "DE", "partner": {"id": PARTNER}}
+    return {
+        "id": customer_id,
+        "name": name,
+        "showAs": name,
+        "billingType": "term",
+        "dataRegion": "eu01",
+        "dataGeography": "DE",
+        "partner": {"id": PARTNER},
+    }
 
 
 def license(license_id: str, customer_id: str, quantity: int = 10, end_date: str | None = "2027-12-31") -> dict:
-    return {"id": license_id, "tenant": customer_id, "licenseIdentifier": f"L-{license_id[-4:]}",
-            "product": {"code": "CIXA", "name": "Intercept X Advanced"}, "type": "term", "quantity": quantity,
-            "startDate": "2025-01-01", "endDate": end_date, "usage": 7}
+    return {
+        "id": license_id,
+        "tenant": customer_id,
+        "licenseIdentifier": f"L-{license_id[-4:]}",
+        "product": {"code": "CIXA", "name": "Intercept X Advanced"},
+        "type": "term",
+        "quantity": quantity,
+        "startDate": "2025-01-01",
+        "endDate": end_date,
+        "usage": 7,
+    }
 
 
-def line(n: int, customer_id: str | None, price: str = "1.40", quantity: int = 10, currency: str = "EUR",
-         status: str = "active") -> dict:
-    item = {"partnerAccountId": "PA-1", "orderNumber": f"SO-{n}", "orderLineItemNumber": "1",
-            "accountNumberOrSerialNumber": customer_id or f"DEV-{n}", "sku": "CIXA-SKU",
-            "billingStartDate": "2026-10-01", "billingEndDate": "2026-10-31", "productCode": "CIXA",
-            "productDescription": "Intercept X Advanced", "billableQuantity": quantity, "netPrice": price,
-            "netPriceCurrency": currency, "accountStatus": status}
+def line(
+    n: int,
+    customer_id: str | None,
+    price: str = "1.40",
+    quantity: int = 10,
+    currency: str = "EUR",
+    status: str = "active",
+) -> dict:
+    item = {
+        "partnerAccountId": "PA-1",
+        "orderNumber": f"SO-{n}",
+        "orderLineItemNumber": "1",
+        "accountNumberOrSerialNumber": customer_id or f"DEV-{n}",
+        "sku": "CIXA-SKU",
+        "billingStartDate": "2026-10-01",
+        "billingEndDate": "2026-10-31",
+        "productCode": "CIXA",
+        "productDescription": "Intercept X Advanced",
+        "billableQuantity": quantity,
+        "netPrice": price,
+        "netPriceCurrency": currency,
+        "accountStatus": status,
+    }
     if customer_id:
         item["accountId"] = customer_id
     return item
@@ -67,14 +105,14 @@ class Month:
     tenants: list[dict]
     licenses: list[dict]
     lines: list[dict]
-    mapped: dict[str, str] = field(default_factory=dict)         # customer -> org, already mapped
-    auto_matched: dict[str, str] = field(default_factory=dict)   # customer -> org, matched this run
-    skipped_tenants: list[str] = field(default_factory=list)     # licence call answered 403
+    mapped: dict[str, str] = field(default_factory=dict)  # customer -> org, already mapped
+    auto_matched: dict[str, str] = field(default_factory=dict)  # customer -> org, matched this run
+    skipped_tenants: list[str] = field(default_factory=list)  # licence call answered 403
     rejected_licenses: list[dict] = field(default_factory=list)  # landed, failed validation
     rejected_lines: list[dict] = field(default_factory=list)
-    duplicated_lines: list[dict] = field(default_factory=list)   # landed twice, identical
-    broken_lines: list = field(default_factory=list)             # landed, not a JSON object
-    reported_extra: int = 0                                      # the API announced this many more lines
+    duplicated_lines: list[dict] = field(default_factory=list)  # landed twice, identical
+    broken_lines: list = field(default_factory=list)  # landed, not a JSON object
+    reported_extra: int = 0  # the API announced this many more lines
     stage_price_override: dict[int, str] = field(default_factory=dict)  # line index -> price staged instead
 
     def seed(self, conn: psycopg.Connection) -> int:
@@ -94,35 +132,81 @@ class Month:
                 land_record(cur, run, "license", i, Jsonb(lic), lic["tenant"], account=ACCOUNT)
             # billing lines land as one page of JSON lines, as extract lands them
             land_page(cur, run, "billing_usage", 1, landed_lines, account=ACCOUNT)
-            land_batch(cur, run, "tenant", PARTNER, len(self.tenants), len(self.tenants), account=ACCOUNT,
-                       skipped=Jsonb([]))
-            land_batch(cur, run, "license", None, len(landed_licenses), None, account=ACCOUNT,
-                       skipped=Jsonb([{"tenant_id": t, "reason": "403 forbidden"} for t in self.skipped_tenants]))
-            land_batch(cur, run, "billing_usage", PARTNER, len(landed_lines), len(landed_lines) + self.reported_extra,
-                       account=ACCOUNT, skipped=Jsonb([]))
+            land_batch(
+                cur, run, "tenant", PARTNER, len(self.tenants), len(self.tenants), account=ACCOUNT, skipped=Jsonb([])
+            )
+            land_batch(
+                cur,
+                run,
+                "license",
+                None,
+                len(landed_licenses),
+                None,
+                account=ACCOUNT,
+                skipped=Jsonb([{"tenant_id": t, "reason": "403 forbidden"} for t in self.skipped_tenants]),
+            )
+            land_batch(
+                cur,
+                run,
+                "billing_usage",
+                PARTNER,
+                len(landed_lines),
+                len(landed_lines) + self.reported_extra,
+                account=ACCOUNT,
+                skipped=Jsonb([]),
+            )
 
     def _stage(self, conn: psycopg.Connection, run: int) -> None:
         with conn.cursor() as cur:
             for t in self.tenants:
-                stage_tenant(cur, run, t["id"], t["name"], t["partner"]["id"], account=ACCOUNT, show_as=t["showAs"],
-                             billing_type=t["billingType"], data_region=t["dataRegion"],
-                             data_geography=t["dataGeography"])
+                stage_tenant(
+                    cur,
+                    run,
+                    t["id"],
+                    t["name"],
+                    t["partner"]["id"],
+                    account=ACCOUNT,
+                    show_as=t["showAs"],
+                    billing_type=t["billingType"],
+                    data_region=t["dataRegion"],
+                    data_geography=t["dataGeography"],
+                )
             for lic in self.licenses:
-                stage_license(cur, run, lic["id"], lic["tenant"], account=ACCOUNT,
-                              license_identifier=lic["licenseIdentifier"], product_code=lic["product"]["code"],
-                              product_name=lic["product"]["name"], type=lic["type"], quantity=lic["quantity"],
-                              usage_count=lic["usage"], start_date=lic["startDate"], end_date=lic["endDate"])
+                stage_license(
+                    cur,
+                    run,
+                    lic["id"],
+                    lic["tenant"],
+                    account=ACCOUNT,
+                    license_identifier=lic["licenseIdentifier"],
+                    product_code=lic["product"]["code"],
+                    product_name=lic["product"]["name"],
+                    type=lic["type"],
+                    quantity=lic["quantity"],
+                    usage_count=lic["usage"],
+                    start_date=lic["startDate"],
+                    end_date=lic["endDate"],
+                )
             for i, item in enumerate(self.lines):
                 stage_billing_line(
-                    cur, run, line_key(item), item.get("accountId"), account=ACCOUNT,
-                    partner_account_id=item["partnerAccountId"], order_number=item["orderNumber"],
+                    cur,
+                    run,
+                    line_key(item),
+                    item.get("accountId"),
+                    account=ACCOUNT,
+                    partner_account_id=item["partnerAccountId"],
+                    order_number=item["orderNumber"],
                     order_line_item_number=item["orderLineItemNumber"],
-                    account_number_or_serial_number=item["accountNumberOrSerialNumber"], sku=item["sku"],
-                    product_code=item["productCode"], product_description=item["productDescription"],
+                    account_number_or_serial_number=item["accountNumberOrSerialNumber"],
+                    sku=item["sku"],
+                    product_code=item["productCode"],
+                    product_description=item["productDescription"],
                     billable_quantity=item["billableQuantity"],
                     net_price=Decimal(self.stage_price_override.get(i, item["netPrice"])),
-                    currency=item["netPriceCurrency"], account_status=item["accountStatus"],
-                    billing_start_date=item["billingStartDate"], billing_end_date=item["billingEndDate"],
+                    currency=item["netPriceCurrency"],
+                    account_status=item["accountStatus"],
+                    billing_start_date=item["billingStartDate"],
+                    billing_end_date=item["billingEndDate"],
                 )
             for lic in self.rejected_licenses:
                 rejected_record(cur, run, "license", lic["id"], "quantity_non_negative", "quantity", "-1", Jsonb(lic))
@@ -130,8 +214,9 @@ class Month:
                 for check in ("decimal_string", "price_non_negative"):
                     rejected_record(cur, run, "billing_usage", line_key(item), check, "netPrice", "1,40", Jsonb(item))
             for item in self.broken_lines:  # validate gives a record that is no JSON object no key
-                rejected_record(cur, run, "billing_usage", None, "invalid_json", None, "expected a JSON object",
-                                Jsonb(item))
+                rejected_record(
+                    cur, run, "billing_usage", None, "invalid_json", None, "expected a JSON object", Jsonb(item)
+                )
             for c, org in self.mapped.items():
                 stage_customer_decision(cur, run, c, PARTNER, "mapped", platform_org_id=org)
             for c, org in self.auto_matched.items():
@@ -151,12 +236,27 @@ def october(**overrides) -> Month:
     """Four customers: Acme and Globex mapped (by a person earlier), Initech auto-matched now, Hooli unmapped."""
     values = dict(
         billing_month=OCTOBER,
-        tenants=[tenant(ACME, "Acme GmbH"), tenant(GLOBEX, "Globex Ltd"), tenant(INITECH, "Initech Inc"),
-                 tenant(HOOLI, "Hooli")],
-        licenses=[license(uid(101), ACME), license(uid(102), ACME, quantity=5), license(uid(201), GLOBEX),
-                  license(uid(301), INITECH), license(uid(401), HOOLI)],
-        lines=[line(1, ACME), line(2, ACME, price="2.05", quantity=3), line(3, GLOBEX, currency="USD"),
-               line(4, INITECH), line(5, HOOLI), line(6, None, price="0.10", quantity=7)],
+        tenants=[
+            tenant(ACME, "Acme GmbH"),
+            tenant(GLOBEX, "Globex Ltd"),
+            tenant(INITECH, "Initech Inc"),
+            tenant(HOOLI, "Hooli"),
+        ],
+        licenses=[
+            license(uid(101), ACME),
+            license(uid(102), ACME, quantity=5),
+            license(uid(201), GLOBEX),
+            license(uid(301), INITECH),
+            license(uid(401), HOOLI),
+        ],
+        lines=[
+            line(1, ACME),
+            line(2, ACME, price="2.05", quantity=3),
+            line(3, GLOBEX, currency="USD"),
+            line(4, INITECH),
+            line(5, HOOLI),
+            line(6, None, price="0.10", quantity=7),
+        ],
         mapped={ACME: "org-acme", GLOBEX: "org-globex"},
         auto_matched={INITECH: "org-initech"},
     )
@@ -229,12 +329,15 @@ def test_first_load_mirrors_mapped_customers_and_loads_every_line(db_conn):
     assert db_conn.execute(
         "SELECT method, mapped_by FROM sophos.customer_mappings WHERE sophos_customer_id = %s", (INITECH,)
     ).fetchone() == ("auto", "auto-match")
-    lines = {order: rest for order, *rest in db_conn.execute(
-        "SELECT order_number, platform_org_id, partner_id::text FROM sophos.invoice_lines"
-    )}
+    lines = {
+        order: rest
+        for order, *rest in db_conn.execute(
+            "SELECT order_number, platform_org_id, partner_id::text FROM sophos.invoice_lines"
+        )
+    }
     assert lines["SO-4"] == ["org-initech", PARTNER]
-    assert lines["SO-5"] == [None, PARTNER]   # unmapped customers' lines are loaded too
-    assert lines["SO-6"] == [None, PARTNER]   # no tenant: the credential's partner id
+    assert lines["SO-5"] == [None, PARTNER]  # unmapped customers' lines are loaded too
+    assert lines["SO-6"] == [None, PARTNER]  # no tenant: the credential's partner id
     assert db_conn.execute("SELECT as_of_month FROM sophos.mirror_state").fetchone() == (OCTOBER,)
 
 
@@ -307,8 +410,8 @@ def test_skipped_tenant_and_rejected_license_keep_their_subscriptions(db_conn):
     globex_license = next(lic for lic in first.licenses if lic["tenant"] == GLOBEX)
     second = october(
         licenses=[lic for lic in first.licenses if lic["tenant"] not in (ACME, GLOBEX)],
-        skipped_tenants=[ACME],                                    # 403 on Acme's licences
-        rejected_licenses=[{**globex_license, "quantity": -1}],    # Globex's licence failed validation
+        skipped_tenants=[ACME],  # 403 on Acme's licences
+        rejected_licenses=[{**globex_license, "quantity": -1}],  # Globex's licence failed validation
     )
     counts = mirror.load_month(db_conn, second.seed(db_conn), OCTOBER)
 
@@ -345,16 +448,22 @@ def test_removed_customer_is_marked_and_its_subscriptions_cancelled(db_conn):
 def test_status_follows_account_status_and_end_date_at_month_end(db_conn):
     map_manually(db_conn, {ACME: "org-acme", GLOBEX: "org-globex"})
     month = october(
-        licenses=[license(uid(101), ACME, end_date="2026-10-31"),   # ends on the month's last day: still active
-                  license(uid(102), ACME, end_date="2026-10-30"),   # ended before it
-                  license(uid(103), ACME, end_date=None),           # perpetual
-                  license(uid(201), GLOBEX)],
+        licenses=[
+            license(uid(101), ACME, end_date="2026-10-31"),  # ends on the month's last day: still active
+            license(uid(102), ACME, end_date="2026-10-30"),  # ended before it
+            license(uid(103), ACME, end_date=None),  # perpetual
+            license(uid(201), GLOBEX),
+        ],
         # Globex has one active and one suspended line: the worse one counts
         lines=[line(1, ACME), line(3, GLOBEX), line(7, GLOBEX, status="suspended")],
     )
     mirror.load_month(db_conn, month.seed(db_conn), OCTOBER)
     assert subscription_statuses(db_conn) == {
-        uid(101): "active", uid(102): "cancelled", uid(103): "active", uid(201): "suspended"}
+        uid(101): "active",
+        uid(102): "cancelled",
+        uid(103): "active",
+        uid(201): "suspended",
+    }
 
     canceled = october(licenses=month.licenses, lines=[line(1, ACME), line(3, GLOBEX, status="canceled")])
     counts = mirror.load_month(db_conn, canceled.seed(db_conn), OCTOBER)
@@ -382,9 +491,12 @@ def test_backfill_of_older_month_leaves_mirror_at_newer_state(db_conn):
     assert counts["mirror"] == "skipped (backfill)"
     assert "customers" not in counts and "subscriptions" not in counts
     assert {t: s for t, s in checksums(db_conn).items() if t != "sophos.invoice_lines"} == mirror_tables
-    assert db_conn.execute(
-        "SELECT count(*), sum(line_amount) FROM sophos.invoice_lines WHERE billing_month = %s", (OCTOBER,)
-    ).fetchone() == october_lines
+    assert (
+        db_conn.execute(
+            "SELECT count(*), sum(line_amount) FROM sophos.invoice_lines WHERE billing_month = %s", (OCTOBER,)
+        ).fetchone()
+        == october_lines
+    )
     assert db_conn.execute(
         "SELECT count(*), sum(line_amount) FROM sophos.invoice_lines WHERE billing_month = %s", (SEPTEMBER,)
     ).fetchone() == (1, Decimal("99.9000"))
@@ -423,8 +535,11 @@ def test_two_loads_of_the_same_month_serialize(pg_dsn):
 
 def test_reconciliation_counts_rejected_and_collapsed_lines(db_conn):
     conflicting = [line(9, ACME, price="1.40"), line(9, ACME, price="1.50")]  # same key, both rejected
-    month = october(rejected_lines=[line(8, ACME, price="1,40"), *conflicting], duplicated_lines=[line(1, ACME)],
-                    broken_lines=["not a line", "not a line"])
+    month = october(
+        rejected_lines=[line(8, ACME, price="1,40"), *conflicting],
+        duplicated_lines=[line(1, ACME)],
+        broken_lines=["not a line", "not a line"],
+    )
     counts = mirror.load_month(db_conn, month.seed(db_conn), OCTOBER)
     assert counts["reconciliation"]["lines"] == {"loaded": 6, "rejected": 5, "collapsed_duplicates": 1, "reported": 12}
     assert counts["reconciliation"]["amounts"] == {"EUR": "48.8500", "USD": "14.0000"}
@@ -474,7 +589,7 @@ def test_report_recheck_in_sql_agrees_with_the_raw_check_and_catches_a_changed_c
 def test_finish_and_cleanup_keep_the_report_and_drop_the_run_data(db_conn):
     run = october(rejected_lines=[line(8, ACME, price="1,40")]).seed(db_conn)
     figures = mirror.load_month(db_conn, run, OCTOBER)["reconciliation"]
-    assert reconcile.reconcile(db_conn, run, OCTOBER) == figures   # the committed month still adds up
+    assert reconcile.reconcile(db_conn, run, OCTOBER) == figures  # the committed month still adds up
     db_conn.commit()
 
     sync_run.finish(db_conn, run, "succeeded", {"reconcile": figures})
@@ -484,9 +599,19 @@ def test_finish_and_cleanup_keep_the_report_and_drop_the_run_data(db_conn):
         "SELECT status, finished_at IS NOT NULL, counts FROM sophos.sync_runs WHERE sync_run_id = %s", (run,)
     ).fetchone()
     assert (status, finished) == ("succeeded", True)
-    assert counts["reconcile"] == figures and counts["validate"]["billing_usage"] == {"collapsed_duplicates": 0, "rejected": 1}
-    for table in ("landing_records", "landing_pages", "landing_batches", "stage_tenants", "stage_licenses",
-                  "stage_billing_lines", "stage_customer_decisions"):
+    assert counts["reconcile"] == figures and counts["validate"]["billing_usage"] == {
+        "collapsed_duplicates": 0,
+        "rejected": 1,
+    }
+    for table in (
+        "landing_records",
+        "landing_pages",
+        "landing_batches",
+        "stage_tenants",
+        "stage_licenses",
+        "stage_billing_lines",
+        "stage_customer_decisions",
+    ):
         assert db_conn.execute(f"SELECT count(*) FROM sophos.{table} WHERE sync_run_id = %s", (run,)).fetchone() == (0,)
     rejected = db_conn.execute("SELECT count(*) FROM sophos.rejected_records WHERE sync_run_id = %s", (run,))
     assert rejected.fetchone() == (2,)
@@ -500,15 +625,23 @@ def test_raw_records_that_no_one_needs_are_purged_once_the_month_is_loaded(db_co
     failed_other_month = Month(SEPTEMBER, [], [], [line(1, ACME)]).seed(db_conn)
     failed_long_ago = Month(SEPTEMBER, [], [], [line(2, ACME)]).seed(db_conn)
     in_flight = Month(SEPTEMBER, [], [], [line(3, ACME)]).seed(db_conn)
-    for run, status, days_ago in ((failed_same_month, "failed", 1), (failed_other_month, "failed", 2),
-                                  (failed_long_ago, "failed", 40), (in_flight, "running", 0)):
-        db_conn.execute("UPDATE sophos.sync_runs SET status = %s, started_at = now() - make_interval(days => %s) "
-                        "WHERE sync_run_id = %s", (status, days_ago, run))
+    for run, status, days_ago in (
+        (failed_same_month, "failed", 1),
+        (failed_other_month, "failed", 2),
+        (failed_long_ago, "failed", 40),
+        (in_flight, "running", 0),
+    ):
+        db_conn.execute(
+            "UPDATE sophos.sync_runs SET status = %s, started_at = now() - make_interval(days => %s) "
+            "WHERE sync_run_id = %s",
+            (status, days_ago, run),
+        )
     db_conn.execute(
         "INSERT INTO sophos.rejected_records (sync_run_id, entity, source_key, check_name, raw, rejected_at) VALUES "
         "(%s, 'billing_usage', 'k', 'decimal_string', '{}', now() - interval '1 day'), "
         "(%s, 'billing_usage', 'k', 'decimal_string', '{}', now() - interval '40 days')",
-        (failed_same_month, failed_long_ago))
+        (failed_same_month, failed_long_ago),
+    )
     db_conn.commit()
     loaded = october().seed(db_conn)
     mirror.load_month(db_conn, loaded, OCTOBER)
@@ -522,7 +655,8 @@ def test_raw_records_that_no_one_needs_are_purged_once_the_month_is_loaded(db_co
     def landed(run: int) -> int:
         return db_conn.execute(
             "SELECT (SELECT count(*) FROM sophos.landing_records WHERE sync_run_id = %(run)s)"
-            " + (SELECT count(*) FROM sophos.landing_pages WHERE sync_run_id = %(run)s)", {"run": run},
+            " + (SELECT count(*) FROM sophos.landing_pages WHERE sync_run_id = %(run)s)",
+            {"run": run},
         ).fetchone()[0]
 
     assert (landed(failed_same_month), landed(failed_long_ago)) == (0, 0)

@@ -1,4 +1,5 @@
 """Seed details next to the sync: seller onboarding, Platform-side hiding, the contract currency."""
+
 from __future__ import annotations
 
 import json
@@ -9,15 +10,12 @@ import uuid
 import psycopg
 import pytest
 
+from devtools.localstack import environment
 from simulator.platform_seed import load_platform_seed
 from simulator.testing import run_simulator
-from devtools.localstack import environment
-from sophos_sync.run import months
-from sophos_sync.run import stages
-from sophos_sync.run import report
-from sophos_sync.platform import sellers
-from sophos_sync.platform import visibility
 from sophos_sync.errors import SophosSyncError
+from sophos_sync.platform import sellers, visibility
+from sophos_sync.run import months, report, stages
 from tests.rows import seller
 
 pytestmark = pytest.mark.slow  # syncs whole months against the simulator; the sellers CLI in a subprocess
@@ -28,7 +26,7 @@ MONTH = "2026-10"
 def use_simulator(monkeypatch, sim, dsn: str, currency: str | None = None) -> list[str]:
     """Airflow connections for the simulator's credentials, the standard way (AIRFLOW_CONN_* variables)."""
     accounts = environment.account_ids(len(sim.credentials))
-    for account, (client_id, secret, _) in zip(accounts, sim.credentials):
+    for account, (client_id, secret, _) in zip(accounts, sim.credentials, strict=True):
         monkeypatch.setenv(
             f"AIRFLOW_CONN_{account.upper()}",
             json.dumps(environment.sophos_connection(sim.base_url, client_id, secret, currency=currency)),
@@ -87,6 +85,7 @@ def unlink(dsn: str, seller_id: str) -> None:
 
 
 # --- seller onboarding ------------------------------------------------------------------------------------------
+
 
 def test_link_validates_the_partner_through_the_api_and_stores_it(monkeypatch, sim, seeded):
     accounts = use_simulator(monkeypatch, sim, seeded)
@@ -150,21 +149,22 @@ def test_sellers_cli_links_and_lists(monkeypatch, sim, seeded):
     unlink(seeded, seller_id)
     linked = subprocess.run(
         [sys.executable, "-m", "sophos_sync", "sellers", "link", seller_id, partner_id],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert linked.returncode == 0, linked.stderr
     refused = subprocess.run(
         [sys.executable, "-m", "sophos_sync", "sellers", "link", seller_id, "nope"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert refused.returncode == 1 and "is not a Partner Tenant ID" in refused.stderr
-    listed = subprocess.run(
-        [sys.executable, "-m", "sophos_sync", "sellers", "list"], capture_output=True, text=True
-    )
+    listed = subprocess.run([sys.executable, "-m", "sophos_sync", "sellers", "list"], capture_output=True, text=True)
     assert listed.returncode == 0 and partner_id in listed.stdout and "never" in listed.stdout
 
 
 # --- Platform-side hiding -------------------------------------------------------------------------------------
+
 
 def hide_as_admin(dsn: str, subscription_id: str, hidden: bool, reason: str | None = "customer asked") -> None:
     with psycopg.connect(dsn) as conn:
@@ -183,9 +183,12 @@ def subscription(dsn: str, subscription_id: str) -> dict:
 
 def seller_view_has(dsn: str, subscription_id: str) -> bool:
     with psycopg.connect(dsn) as conn:
-        return conn.execute(
-            "SELECT count(*) FROM platform.seller_subscriptions WHERE subscription_id = %s", (subscription_id,)
-        ).fetchone()[0] == 1
+        return (
+            conn.execute(
+                "SELECT count(*) FROM platform.seller_subscriptions WHERE subscription_id = %s", (subscription_id,)
+            ).fetchone()[0]
+            == 1
+        )
 
 
 def test_hidden_subscription_survives_the_next_sync_which_still_updates_sophos_columns(monkeypatch, seeded, tmp_path):
@@ -216,17 +219,22 @@ def test_hidden_subscription_survives_the_next_sync_which_still_updates_sophos_c
         sync_month(use_simulator(monkeypatch, sim, seeded), seeded)
 
     after = subscription(seeded, subscription_id)
-    assert after["status"] == "cancelled"                      # Sophos's fact
+    assert after["status"] == "cancelled"  # Sophos's fact
     assert after["hidden"] and after["hidden_reason"] == "customer asked"  # the Platform's fact, kept
-    assert after["last_seen_at"] == hidden["last_seen_at"]     # vanished: not seen again
+    assert after["last_seen_at"] == hidden["last_seen_at"]  # vanished: not seen again
     assert not seller_view_has(seeded, subscription_id)
 
     hide_as_admin(seeded, subscription_id, False, reason=None)
     assert seller_view_has(seeded, subscription_id)
     with psycopg.connect(seeded) as conn:
-        actions = [a for (a,) in conn.execute(
-            "SELECT action FROM platform.subscription_visibility_changes WHERE subscription_id = %s "
-            "ORDER BY change_id", (subscription_id,))]
+        actions = [
+            a
+            for (a,) in conn.execute(
+                "SELECT action FROM platform.subscription_visibility_changes WHERE subscription_id = %s "
+                "ORDER BY change_id",
+                (subscription_id,),
+            )
+        ]
     assert actions == ["hidden", "unhidden"]
 
 
@@ -248,13 +256,18 @@ def test_hide_refuses_non_admins_unknown_ids_and_missing_reasons(monkeypatch, si
 
 # --- contract currency ------------------------------------------------------------------------------------------
 
+
 def test_lines_in_another_currency_are_loaded_flagged_and_reported(monkeypatch, sim, seeded):
     accounts = use_simulator(monkeypatch, sim, seeded, currency="EUR")
     run = sync_month(accounts, seeded)
     with psycopg.connect(seeded) as conn:
-        by_currency = dict(conn.execute(
-            "SELECT currency, bool_and(currency_mismatch = (currency <> 'EUR')) FROM finance.invoice_lines "
-            "WHERE billing_month = %s::date GROUP BY currency", (f"{MONTH}-01",)).fetchall())
+        by_currency = dict(
+            conn.execute(
+                "SELECT currency, bool_and(currency_mismatch = (currency <> 'EUR')) FROM finance.invoice_lines "
+                "WHERE billing_month = %s::date GROUP BY currency",
+                (f"{MONTH}-01",),
+            ).fetchall()
+        )
         mismatched = conn.execute(
             "SELECT count(*) FROM sophos.invoice_lines WHERE currency <> 'EUR' AND billing_month = %s::date",
             (f"{MONTH}-01",),

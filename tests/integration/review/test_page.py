@@ -1,6 +1,7 @@
 """The review page's endpoints (plugins/sophos_review_plugin.py), through FastAPI's TestClient: mounted the way
 the api-server mounts plugin apps, beside the simple auth manager's real login, against a real PostgreSQL.
 Users: `support` (role USER: may resolve) and `viewer` (role VIEWER: read only)."""
+
 from __future__ import annotations
 
 import json
@@ -237,7 +238,9 @@ def test_an_unknown_amount_says_why_and_an_unknown_seller_says_what_to_do(suppor
 def test_sort_and_filters(support, review_rows):
     ascending = support.get(f"{PAGE}/api/customers", params={"sort": "amount_asc"}).json()["customers"]
     assert [row["sophos_customer_id"] for row in ascending[:3]] == [
-        review_rows["small"], review_rows["stranger"], review_rows["big"]
+        review_rows["small"],
+        review_rows["stranger"],
+        review_rows["big"],
     ]
     by_reason = support.get(f"{PAGE}/api/customers", params={"reason": "unknown_seller"}).json()["customers"]
     assert [row["sophos_customer_id"] for row in by_reason] == [review_rows["stranger"]]
@@ -293,7 +296,13 @@ def test_support_resolves_to_a_candidate_as_themselves_and_the_row_moves_to_reso
     assert answer.json()["resolved_by"] == "support"
     assert "The next sync imports its subscriptions" in answer.json()["message"]
     assert state_of(pg_dsn, review_rows["big"]) == (
-        "resolved", "org-a-harbour", "support", "org-a-harbour", "manual", "support", 1
+        "resolved",
+        "org-a-harbour",
+        "support",
+        "org-a-harbour",
+        "manual",
+        "support",
+        1,
     )
     resolved = support.get(f"{PAGE}/api/customers", params={"status": "resolved"}).json()
     assert resolved["counts"]["resolved"] == 1 and resolved["counts"]["open"] == 3
@@ -305,10 +314,8 @@ def test_support_resolves_to_a_candidate_as_themselves_and_the_row_moves_to_reso
 
 def cli_refusal(dsn: str, customer: str, org_id: str, force: bool = False) -> str:
     """What `review resolve` prints after "error: " for the same request (the function the CLI calls)."""
-    with psycopg.connect(dsn) as conn:
-        with pytest.raises(workflow.ReviewError) as refused:
-            with conn.transaction():
-                workflow.resolve(conn, customer, org_id, "support", force=force)
+    with psycopg.connect(dsn) as conn, pytest.raises(workflow.ReviewError) as refused, conn.transaction():
+        workflow.resolve(conn, customer, org_id, "support", force=force)
     return str(refused.value)
 
 

@@ -1,5 +1,6 @@
 """Mapping and Support's review workflow against the real PostgreSQL: stage tables in, decisions,
 review rows, mappings and their history out."""
+
 from __future__ import annotations
 
 import uuid
@@ -13,7 +14,13 @@ from sophos_sync.mapping import customers
 from sophos_sync.review import workflow
 from sophos_sync.review.workflow import ReviewError
 from tests.rows import (
-    customer_mapping, open_run, organization, platform, stage_billing_line, stage_license, stage_tenant,
+    customer_mapping,
+    open_run,
+    organization,
+    platform,
+    stage_billing_line,
+    stage_license,
+    stage_tenant,
 )
 
 PARTNER_A = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -31,10 +38,15 @@ def seed_platform(conn) -> None:
     platform(
         conn,
         [("seller-a", "Seller A", PARTNER_A), ("seller-b", "Seller B", PARTNER_B)],
-        [("org-a-baker", "seller-a", "Backerei Muller"), ("org-a-twin1", "seller-a", "Twin Corp"),
-         ("org-a-twin2", "seller-a", "TWIN Corporation"), ("org-a-alpine", "seller-a", "Alpine Ski School"),
-         ("org-a-harbour", "seller-a", "Harbour Logistics Ltd"), ("org-b-baker", "seller-b", "Bäckerei Müller AG"),
-         ("org-b-delta", "seller-b", "Delta Dental")],
+        [
+            ("org-a-baker", "seller-a", "Backerei Muller"),
+            ("org-a-twin1", "seller-a", "Twin Corp"),
+            ("org-a-twin2", "seller-a", "TWIN Corporation"),
+            ("org-a-alpine", "seller-a", "Alpine Ski School"),
+            ("org-a-harbour", "seller-a", "Harbour Logistics Ltd"),
+            ("org-b-baker", "seller-b", "Bäckerei Müller AG"),
+            ("org-b-delta", "seller-b", "Delta Dental"),
+        ],
     )
 
 
@@ -48,8 +60,16 @@ def add_licenses(conn, run: int, cid: str, count: int) -> None:
 
 
 def add_billing_line(conn, run: int, cid: str | None, net_price: str, quantity: int, currency: str = "EUR") -> None:
-    stage_billing_line(conn, run, uuid.uuid4().hex, cid, sku="SKU1", net_price=Decimal(net_price),
-                       billable_quantity=quantity, currency=currency)
+    stage_billing_line(
+        conn,
+        run,
+        uuid.uuid4().hex,
+        cid,
+        sku="SKU1",
+        net_price=Decimal(net_price),
+        billable_quantity=quantity,
+        currency=currency,
+    )
 
 
 def add_mapping(conn, cid: str, org: str, method: str = "manual", by: str = "alice") -> None:
@@ -62,9 +82,7 @@ def decisions(conn, run: int) -> dict[str, dict]:
         "FROM sophos.stage_customer_decisions WHERE sync_run_id = %s",
         (run,),
     ).fetchall()
-    return {
-        r[0]: {"outcome": r[1], "org": r[2], "reason": r[3], "seller": r[4], "candidates": r[5]} for r in rows
-    }
+    return {r[0]: {"outcome": r[1], "org": r[2], "reason": r[3], "seller": r[4], "candidates": r[5]} for r in rows}
 
 
 def review_row(conn, cid: str) -> dict | None:
@@ -74,9 +92,22 @@ def review_row(conn, cid: str) -> dict | None:
         "FROM review.unmapped_customers WHERE sophos_customer_id = %s",
         (cid,),
     ).fetchone()
-    keys = ("name", "reason", "status", "resolved_org_id", "resolved_by", "resolved_at", "subscription_count",
-            "billed_amount", "currency", "first_seen_at", "last_seen_at", "candidates", "seller_id")
-    return dict(zip(keys, row)) if row else None
+    keys = (
+        "name",
+        "reason",
+        "status",
+        "resolved_org_id",
+        "resolved_by",
+        "resolved_at",
+        "subscription_count",
+        "billed_amount",
+        "currency",
+        "first_seen_at",
+        "last_seen_at",
+        "candidates",
+        "seller_id",
+    )
+    return dict(zip(keys, row, strict=True)) if row else None
 
 
 def mapping_of(conn, cid: str) -> tuple | None:
@@ -117,21 +148,33 @@ def test_every_row_of_the_mapping_table_and_every_reason(conn):
 
     counts = customers.map_customers(conn, run)
 
-    assert counts == {"mapped": 1, "auto_matched": 1, "unmapped": 4,
-                      "no_match": 1, "ambiguous": 1, "unknown_seller": 1, "seller_changed": 1}
+    assert counts == {
+        "mapped": 1,
+        "auto_matched": 1,
+        "unmapped": 4,
+        "no_match": 1,
+        "ambiguous": 1,
+        "unknown_seller": 1,
+        "seller_changed": 1,
+    }
     got = decisions(conn, run)
     assert (got[already]["outcome"], got[already]["org"]) == ("mapped", "org-a-harbour")
     assert (got[moved]["outcome"], got[moved]["reason"], got[moved]["seller"]) == (
-        "unmapped", "seller_changed", "seller-a",
+        "unmapped",
+        "seller_changed",
+        "seller-a",
     )
     assert (got[auto]["outcome"], got[auto]["org"], got[auto]["seller"]) == ("auto_matched", "org-a-baker", "seller-a")
     assert (got[no_match]["outcome"], got[no_match]["reason"]) == ("unmapped", "no_match")
     assert got[no_match]["candidates"][0]["org_id"] == "org-a-alpine"
     assert (got[ambiguous]["reason"], {c["org_id"] for c in got[ambiguous]["candidates"][:2]}) == (
-        "ambiguous", {"org-a-twin1", "org-a-twin2"},
+        "ambiguous",
+        {"org-a-twin1", "org-a-twin2"},
     )
     assert (got[unknown]["reason"], got[unknown]["seller"], got[unknown]["candidates"]) == (
-        "unknown_seller", None, [],
+        "unknown_seller",
+        None,
+        [],
     )
 
 
@@ -155,8 +198,9 @@ def test_rerun_of_mapping_replaces_the_runs_decisions(conn):
     counts = customers.map_customers(conn, run)
 
     assert (counts["mapped"], counts["unmapped"]) == (1, 0)
-    assert decisions(conn, run) == {cid: {"outcome": "mapped", "org": "org-a-alpine", "reason": None,
-                                          "seller": "seller-a", "candidates": []}}
+    assert decisions(conn, run) == {
+        cid: {"outcome": "mapped", "org": "org-a-alpine", "reason": None, "seller": "seller-a", "candidates": []}
+    }
 
 
 def test_manual_mapping_is_never_overwritten_by_automation(conn):
@@ -203,7 +247,10 @@ def test_unmapped_customer_is_recorded_with_its_figures_in_its_main_currency(con
     assert counts == {"inserted": 1, "updated": 0, "reopened": 0}
     row = review_row(conn, cid)
     assert (row["name"], row["reason"], row["status"], row["seller_id"]) == (
-        "Alpine Skiing", "no_match", "open", "seller-a",
+        "Alpine Skiing",
+        "no_match",
+        "open",
+        "seller-a",
     )
     assert (row["subscription_count"], row["billed_amount"], row["currency"]) == (3, Decimal("22.2000"), "EUR")
     assert row["candidates"][0]["org_id"] == "org-a-alpine"
@@ -218,7 +265,10 @@ def test_unmapped_customer_without_lines_or_licenses_has_zero_subscriptions_and_
     workflow.record_unmapped_customers(conn, run, OCTOBER)
     row = review_row(conn, cid)
     assert (row["reason"], row["subscription_count"], row["billed_amount"], row["currency"]) == (
-        "unknown_seller", 0, None, None,
+        "unknown_seller",
+        0,
+        None,
+        None,
     )
 
 
@@ -340,8 +390,10 @@ def test_resolved_customer_unmapped_again_is_reopened_with_history(conn):
     assert counts == {"inserted": 0, "updated": 1, "reopened": 1}
     row = review_row(conn, cid)
     assert (row["status"], row["resolved_org_id"], row["resolved_by"]) == ("open", None, None)
-    assert [c[:3] for c in changes(conn, cid)] == [("resolved", None, "org-a-alpine"),
-                                                    ("reopened", "org-a-alpine", None)]
+    assert [c[:3] for c in changes(conn, cid)] == [
+        ("resolved", None, "org-a-alpine"),
+        ("reopened", "org-a-alpine", None),
+    ]
 
 
 # --- list_open ------------------------------------------------------------------------------------------
@@ -514,9 +566,7 @@ def test_function_is_not_executable_by_roles_not_granted_it(conn, unmapped, limi
 
 
 def test_role_granted_only_the_function_can_resolve_without_rights_on_sophos(conn, unmapped, limited_role):
-    conn.execute(
-        f'GRANT EXECUTE ON FUNCTION review.resolve_customer(uuid, text, text, boolean) TO "{limited_role}"'
-    )
+    conn.execute(f'GRANT EXECUTE ON FUNCTION review.resolve_customer(uuid, text, text, boolean) TO "{limited_role}"')
     conn.commit()
     conn.execute(f'SET ROLE "{limited_role}"')
     conn.execute("SELECT review.resolve_customer(%s, 'org-a-alpine', 'ivan')", (unmapped,))

@@ -1,4 +1,5 @@
 """Contract tests of the simulator over real HTTP on 127.0.0.1, against docs/architecture.md, Sophos API facts."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,10 @@ def http(sim):
 
 
 def _token(http: httpx.Client, client_id: str, secret: str) -> str:
-    response = http.post("/api/v2/oauth2/token", data={
-        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "token"})
+    response = http.post(
+        "/api/v2/oauth2/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "token"},
+    )
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 
@@ -43,8 +46,11 @@ def partner(sim, http):
     """Headers of the first partner credential, and its ids."""
     client_id, secret, partner_id = sim.credentials[0]
     token = _token(http, client_id, secret)
-    return {"auth": {"Authorization": f"Bearer {token}"}, "partner_id": partner_id,
-            "headers": {"Authorization": f"Bearer {token}", "X-Partner-ID": partner_id}}
+    return {
+        "auth": {"Authorization": f"Bearer {token}"},
+        "partner_id": partner_id,
+        "headers": {"Authorization": f"Bearer {token}", "X-Partner-ID": partner_id},
+    }
 
 
 def _assert_sophos_error(response: httpx.Response, status: int) -> dict:
@@ -60,10 +66,13 @@ def _assert_sophos_error(response: httpx.Response, status: int) -> dict:
 
 # --- token --------------------------------------------------------------------------------------------------
 
+
 def test_token_is_issued_for_client_credentials_with_a_success_error_code(sim, http):
     client_id, secret, _ = sim.credentials[1]
-    response = http.post("/api/v2/oauth2/token", data={
-        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "token"})
+    response = http.post(
+        "/api/v2/oauth2/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": "token"},
+    )
     body = response.json()
     assert response.status_code == 200
     assert body["token_type"] == "bearer" and body["expires_in"] == 3600 and body["errorCode"] == "success"
@@ -72,8 +81,10 @@ def test_token_is_issued_for_client_credentials_with_a_success_error_code(sim, h
 
 def test_wrong_secret_gets_401_with_the_identity_error_body(sim, http):
     client_id, _, _ = sim.credentials[0]
-    response = http.post("/api/v2/oauth2/token", data={
-        "grant_type": "client_credentials", "client_id": client_id, "client_secret": "wrong", "scope": "token"})
+    response = http.post(
+        "/api/v2/oauth2/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": "wrong", "scope": "token"},
+    )
     assert response.status_code == 401
     body = response.json()
     assert set(body) == {"errorCode", "message", "trackingId"}
@@ -81,8 +92,9 @@ def test_wrong_secret_gets_401_with_the_identity_error_body(sim, http):
 
 
 def test_unknown_client_and_wrong_grant_type_are_refused(http):
-    unknown = http.post("/api/v2/oauth2/token", data={
-        "grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"})
+    unknown = http.post(
+        "/api/v2/oauth2/token", data={"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"}
+    )
     assert unknown.status_code == 401 and unknown.json()["errorCode"].startswith("oauth.")
     grant = http.post("/api/v2/oauth2/token", data={"grant_type": "password", "client_id": "x"})
     assert grant.status_code == 400 and set(grant.json()) == {"errorCode", "message", "trackingId"}
@@ -111,22 +123,33 @@ def test_missing_or_unknown_bearer_token_gets_401(http, partner, authorization):
 
 # --- whoami -------------------------------------------------------------------------------------------------
 
+
 def test_whoami_names_the_partner(http, partner):
     body = http.get("/whoami/v1", headers=partner["auth"]).json()
-    assert body == {"id": partner["partner_id"], "idType": "partner",
-                    "apiHosts": {"global": "https://api.central.sophos.com"}}
+    assert body == {
+        "id": partner["partner_id"],
+        "idType": "partner",
+        "apiHosts": {"global": "https://api.central.sophos.com"},
+    }
 
 
 # --- tenants ------------------------------------------------------------------------------------------------
+
 
 def test_tenant_pages_add_up_to_all_tenants_with_page_totals(sim, http, partner):
     expected = sim.world.partners[0].tenants
     items, page = [], 1
     while True:
-        body = http.get("/partner/v1/tenants", headers=partner["headers"],
-                        params={"page": page, "pageSize": 7, "pageTotal": "true"}).json()
-        assert body["pages"] == {"current": page, "size": 7, "total": -(-len(expected) // 7),
-                                 "items": len(expected), "maxSize": 100}
+        body = http.get(
+            "/partner/v1/tenants", headers=partner["headers"], params={"page": page, "pageSize": 7, "pageTotal": "true"}
+        ).json()
+        assert body["pages"] == {
+            "current": page,
+            "size": 7,
+            "total": -(-len(expected) // 7),
+            "items": len(expected),
+            "maxSize": 100,
+        }
         items += body["items"]
         if page >= body["pages"]["total"]:
             break
@@ -153,12 +176,15 @@ def test_missing_partner_header_gets_401_and_a_foreign_one_403(sim, http, partne
 
 # --- licences -----------------------------------------------------------------------------------------------
 
+
 def test_licenses_of_an_own_tenant_are_served(sim, http, partner):
     tenant = sim.world.partners[0].tenants[3]
     response = http.get("/licenses/v1/licenses", headers={**partner["auth"], "X-Tenant-ID": tenant["id"]})
     assert response.status_code == 200
-    assert response.json() == {"tenant": {"id": tenant["id"]},
-                               "licenses": sim.world.partners[0].license_objects(tenant["id"])}
+    assert response.json() == {
+        "tenant": {"id": tenant["id"]},
+        "licenses": sim.world.partners[0].license_objects(tenant["id"]),
+    }
 
 
 def test_licenses_of_another_partners_tenant_get_403(sim, http, partner):
@@ -185,6 +211,7 @@ def test_distributor_credential_reads_licenses_of_both_resellers_tenants(sim, ht
 
 # --- billing usage ------------------------------------------------------------------------------------------
 
+
 def _all_billing_pages(http, headers, path, page_size):
     items, keys, params = [], [], {"pageSize": page_size, "pageTotal": "true"}
     while True:
@@ -209,32 +236,34 @@ def test_billing_key_pages_add_up_to_the_month_and_the_keys_end(sim, http, partn
 
 def test_billing_page_total_adds_total_and_items(sim, http, partner):
     expected = len(sim.billing(0, "2026-10"))
-    pages = http.get("/partner/v1/billing/usage/2026/10", headers=partner["headers"],
-                     params={"pageSize": 50, "pageTotal": "true"}).json()["pages"]
+    pages = http.get(
+        "/partner/v1/billing/usage/2026/10", headers=partner["headers"], params={"pageSize": 50, "pageTotal": "true"}
+    ).json()["pages"]
     assert pages["total"] == -(-expected // 50) and pages["items"] == expected
     assert pages["size"] == 50 and pages["maxSize"] == 1000 and "nextKey" in pages
-    plain = http.get("/partner/v1/billing/usage/2026/10", headers=partner["headers"],
-                     params={"pageSize": 50}).json()["pages"]
+    plain = http.get("/partner/v1/billing/usage/2026/10", headers=partner["headers"], params={"pageSize": 50}).json()[
+        "pages"
+    ]
     assert "total" not in plain and "items" not in plain
 
 
 def test_one_page_month_has_no_next_key(sim, http, partner):
-    body = http.get("/partner/v1/billing/usage/2026/10", headers=partner["headers"],
-                    params={"pageSize": 1000}).json()
+    body = http.get("/partner/v1/billing/usage/2026/10", headers=partner["headers"], params={"pageSize": 1000}).json()
     assert "nextKey" not in body["pages"] and len(body["items"]) == len(sim.billing(0, "2026-10"))
 
 
 @pytest.mark.parametrize("params", [{"pageSize": 1001}, {"pageFromKey": "garbage!"}, {"pageSize": -1}])
 def test_billing_paging_outside_the_limits_gets_400(http, partner, params):
-    _assert_sophos_error(http.get("/partner/v1/billing/usage/2026/10", headers=partner["headers"],
-                                  params=params), 400)
+    _assert_sophos_error(http.get("/partner/v1/billing/usage/2026/10", headers=partner["headers"], params=params), 400)
 
 
 def test_page_key_of_another_month_is_refused(http, partner):
-    key = http.get("/partner/v1/billing/usage/2026/9", headers=partner["headers"],
-                   params={"pageSize": 10}).json()["pages"]["nextKey"]
-    _assert_sophos_error(http.get("/partner/v1/billing/usage/2026/10", headers=partner["headers"],
-                                  params={"pageFromKey": key}), 400)
+    key = http.get("/partner/v1/billing/usage/2026/9", headers=partner["headers"], params={"pageSize": 10}).json()[
+        "pages"
+    ]["nextKey"]
+    _assert_sophos_error(
+        http.get("/partner/v1/billing/usage/2026/10", headers=partner["headers"], params={"pageFromKey": key}), 400
+    )
 
 
 def test_report_appears_on_the_report_day_and_not_before(sim, http, partner):
@@ -271,6 +300,7 @@ def test_control_endpoint_rejects_a_bad_date(http):
 
 # --- no faults means no failures --------------------------------------------------------------------------
 
+
 def test_with_all_faults_at_zero_hundreds_of_requests_all_succeed(sim, http, partner):
     tenants = sim.world.partners[0].tenants
     statuses = []
@@ -279,8 +309,9 @@ def test_with_all_faults_at_zero_hundreds_of_requests_all_succeed(sim, http, par
         if kind == 0:
             response = http.get("/partner/v1/tenants", headers=partner["headers"], params={"page": 1 + n % 3})
         elif kind == 1:
-            response = http.get("/licenses/v1/licenses",
-                                headers={**partner["auth"], "X-Tenant-ID": tenants[n % len(tenants)]["id"]})
+            response = http.get(
+                "/licenses/v1/licenses", headers={**partner["auth"], "X-Tenant-ID": tenants[n % len(tenants)]["id"]}
+            )
         else:
             response = http.get("/partner/v1/billing/usage/2026/10", headers=partner["headers"])
         response.json()
@@ -291,26 +322,50 @@ def test_with_all_faults_at_zero_hundreds_of_requests_all_succeed(sim, http, par
 # --- dataset files ------------------------------------------------------------------------------------------
 
 MESSY_TENANT = {
-    "id": "7d3a5c1e-0000-4000-8000-000000000001", "showAs": "  Café Nœud, GmbH.", "name": None,
-    "billingType": "weird", "partner": {"id": "not-a-uuid"}, "extra": {"nested": [1, 2.5, None, True]},
-    "apiHost": "https://api-eu01.central.sophos.com", "dataRegion": 17,
+    "id": "7d3a5c1e-0000-4000-8000-000000000001",
+    "showAs": "  Café Nœud, GmbH.",
+    "name": None,
+    "billingType": "weird",
+    "partner": {"id": "not-a-uuid"},
+    "extra": {"nested": [1, 2.5, None, True]},
+    "apiHost": "https://api-eu01.central.sophos.com",
+    "dataRegion": 17,
 }
 MESSY_LINE = {
-    "netPrice": "1,40", "billableQuantity": -3, "billingStartDate": "2026-02-30", "accountStatus": "zombie",
-    "unitPrice": 1.4, "big": 12345678901234567890, "emoji": "🧾", "accountId": None,
+    "netPrice": "1,40",
+    "billableQuantity": -3,
+    "billingStartDate": "2026-02-30",
+    "accountStatus": "zombie",
+    "unitPrice": 1.4,
+    "big": 12345678901234567890,
+    "emoji": "🧾",
+    "accountId": None,
 }
 
 
 @pytest.fixture
 def messy_dataset(tmp_path: Path) -> Path:
-    data = {"partners": [
-        {"client_id": "c1", "client_secret": "s1", "partner_id": "p-1",
-         "tenants": [MESSY_TENANT, {"name": "no id at all"}, "not even an object"],
-         "licenses": {MESSY_TENANT["id"]: [{"id": 5, "product": None}], "only-in-licences": []},
-         "billing": {"2026-10": [MESSY_LINE, {}, MESSY_LINE]}},
-        {"client_id": "c2", "client_secret": "s2", "partner_id": "p-2", "id_type": "organization",
-         "tenants": [], "licenses": {}, "billing": {}},
-    ]}
+    data = {
+        "partners": [
+            {
+                "client_id": "c1",
+                "client_secret": "s1",
+                "partner_id": "p-1",
+                "tenants": [MESSY_TENANT, {"name": "no id at all"}, "not even an object"],
+                "licenses": {MESSY_TENANT["id"]: [{"id": 5, "product": None}], "only-in-licences": []},
+                "billing": {"2026-10": [MESSY_LINE, {}, MESSY_LINE]},
+            },
+            {
+                "client_id": "c2",
+                "client_secret": "s2",
+                "partner_id": "p-2",
+                "id_type": "organization",
+                "tenants": [],
+                "licenses": {},
+                "billing": {},
+            },
+        ]
+    }
     path = tmp_path / "messy.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
@@ -323,8 +378,10 @@ def _canonical(obj) -> str:
 def test_dataset_objects_are_served_verbatim(messy_dataset):
     data = json.loads(messy_dataset.read_text(encoding="utf-8"))
     first = data["partners"][0]
-    with run_simulator(dataset_path=messy_dataset, today=TODAY) as sim, \
-            httpx.Client(base_url=sim.base_url, timeout=10) as http:
+    with (
+        run_simulator(dataset_path=messy_dataset, today=TODAY) as sim,
+        httpx.Client(base_url=sim.base_url, timeout=10) as http,
+    ):
         assert sim.dataset() == data and sim.credentials[0] == ("c1", "s1", "p-1")
         token = _token(http, "c1", "s1")
         headers = {"Authorization": f"Bearer {token}", "X-Partner-ID": "p-1"}
@@ -333,26 +390,34 @@ def test_dataset_objects_are_served_verbatim(messy_dataset):
         assert [_canonical(t) for t in tenants] == [_canonical(t) for t in first["tenants"]]
         lines, _, _ = _all_billing_pages(http, headers, "/partner/v1/billing/usage/2026/10", 1)
         assert [_canonical(line) for line in lines] == [_canonical(line) for line in first["billing"]["2026-10"]]
-        licenses = http.get("/licenses/v1/licenses",
-                            headers={"Authorization": headers["Authorization"], "X-Tenant-ID": MESSY_TENANT["id"]})
+        licenses = http.get(
+            "/licenses/v1/licenses",
+            headers={"Authorization": headers["Authorization"], "X-Tenant-ID": MESSY_TENANT["id"]},
+        )
         assert _canonical(licenses.json()["licenses"]) == _canonical(first["licenses"][MESSY_TENANT["id"]])
-        listed_only_in_licenses = http.get("/licenses/v1/licenses", headers={
-            "Authorization": headers["Authorization"], "X-Tenant-ID": "only-in-licences"})
+        listed_only_in_licenses = http.get(
+            "/licenses/v1/licenses",
+            headers={"Authorization": headers["Authorization"], "X-Tenant-ID": "only-in-licences"},
+        )
         assert listed_only_in_licenses.json()["licenses"] == []
         _assert_sophos_error(http.get("/partner/v1/billing/usage/2026/9", headers=headers), 404)
 
 
 def test_dataset_credential_of_an_organization_says_so_in_whoami(messy_dataset):
-    with run_simulator(dataset_path=messy_dataset, today=TODAY) as sim, \
-            httpx.Client(base_url=sim.base_url, timeout=10) as http:
+    with (
+        run_simulator(dataset_path=messy_dataset, today=TODAY) as sim,
+        httpx.Client(base_url=sim.base_url, timeout=10) as http,
+    ):
         token = _token(http, "c2", "s2")
         body = http.get("/whoami/v1", headers={"Authorization": f"Bearer {token}"}).json()
         assert body["idType"] == "organization" and body["id"] == "p-2"
 
 
 def test_dataset_report_still_waits_for_the_report_day(messy_dataset):
-    with run_simulator(dataset_path=messy_dataset, today="2026-10-25") as sim, \
-            httpx.Client(base_url=sim.base_url, timeout=10) as http:
+    with (
+        run_simulator(dataset_path=messy_dataset, today="2026-10-25") as sim,
+        httpx.Client(base_url=sim.base_url, timeout=10) as http,
+    ):
         headers = {"Authorization": f"Bearer {_token(http, 'c1', 's1')}", "X-Partner-ID": "p-1"}
         _assert_sophos_error(http.get("/partner/v1/billing/usage/2026/10", headers=headers), 404)
         sim.set_today("2026-10-26")
@@ -361,13 +426,32 @@ def test_dataset_report_still_waits_for_the_report_day(messy_dataset):
 
 def test_generate_writes_a_dataset_that_serves_the_same_as_the_scale(tmp_path):
     out = tmp_path / "small.json"
-    subprocess.run([sys.executable, "-m", "simulator", "generate", "--scale", "small", "--seed", "1",
-                    "--months", "2026-09,2026-10", "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            "generate",
+            "--scale",
+            "small",
+            "--seed",
+            "1",
+            "--months",
+            "2026-09,2026-10",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     written = json.loads(out.read_text(encoding="utf-8"))
     assert written == generator.dataset(generator.build_world("small", 1), ["2026-09", "2026-10"])
     assert set(written["partners"][0]["billing"]) == {"2026-09", "2026-10"}
-    with run_simulator(dataset_path=out, today=TODAY) as from_file, \
-            httpx.Client(base_url=from_file.base_url, timeout=10) as http:
+    with (
+        run_simulator(dataset_path=out, today=TODAY) as from_file,
+        httpx.Client(base_url=from_file.base_url, timeout=10) as http,
+    ):
         client_id, secret, partner_id = from_file.credentials[2]
         headers = {"Authorization": f"Bearer {_token(http, client_id, secret)}", "X-Partner-ID": partner_id}
         items, _, _ = _all_billing_pages(http, headers, "/partner/v1/billing/usage/2026/9", 100)
@@ -377,7 +461,12 @@ def test_generate_writes_a_dataset_that_serves_the_same_as_the_scale(tmp_path):
 def test_serve_refuses_a_dataset_without_credentials(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"partners": [{"client_id": "x"}]}))
-    result = subprocess.run([sys.executable, "-m", "simulator", "serve", "--dataset", str(bad)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "simulator", "serve", "--dataset", str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert "partners[0] lacks client_secret, partner_id" in result.stderr

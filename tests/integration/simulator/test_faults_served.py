@@ -1,4 +1,5 @@
 """Each fault flag of the simulator, over real HTTP: what a client sees, and that a fault seed replays."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,10 @@ def _login(http: httpx.Client, sim) -> dict:
     client_id, secret, partner_id = sim.credentials[0]
     for _ in range(200):
         try:
-            response = http.post("/api/v2/oauth2/token", data={
-                "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
+            response = http.post(
+                "/api/v2/oauth2/token",
+                data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+            )
             token = response.json()["access_token"]
             return {"Authorization": f"Bearer {token}", "X-Partner-ID": partner_id}
         except (httpx.HTTPError, ValueError, KeyError):
@@ -43,16 +46,20 @@ def _outcome(http: httpx.Client, path: str, headers: dict) -> str:
 
 
 def test_error_rate_answers_500_502_503_with_the_sophos_error_body():
-    with run_simulator(scale="small", today=TODAY, error_rate=1.0) as sim, \
-            httpx.Client(base_url=sim.base_url, timeout=10) as http:
+    with (
+        run_simulator(scale="small", today=TODAY, error_rate=1.0) as sim,
+        httpx.Client(base_url=sim.base_url, timeout=10) as http,
+    ):
         responses = [http.get("/whoami/v1") for _ in range(40)]
         assert {r.status_code for r in responses} == {500, 502, 503}
         assert all(set(r.json()) == SOPHOS_ERROR_KEYS for r in responses)
 
 
 def test_drop_rate_closes_the_connection_mid_response():
-    with run_simulator(scale="small", today=TODAY, drop_rate=1.0) as sim, \
-            httpx.Client(base_url=sim.base_url, timeout=10) as http:
+    with (
+        run_simulator(scale="small", today=TODAY, drop_rate=1.0) as sim,
+        httpx.Client(base_url=sim.base_url, timeout=10) as http,
+    ):
         with pytest.raises(httpx.RemoteProtocolError):
             http.post("/api/v2/oauth2/token", data={"grant_type": "client_credentials"})
         with pytest.raises(httpx.RemoteProtocolError):
@@ -60,8 +67,10 @@ def test_drop_rate_closes_the_connection_mid_response():
 
 
 def test_malformed_page_rate_truncates_data_pages_but_not_the_token():
-    with run_simulator(scale="small", today=TODAY, malformed_page_rate=1.0) as sim, \
-            httpx.Client(base_url=sim.base_url, timeout=10) as http:
+    with (
+        run_simulator(scale="small", today=TODAY, malformed_page_rate=1.0) as sim,
+        httpx.Client(base_url=sim.base_url, timeout=10) as http,
+    ):
         headers = _login(http, sim)
         for path in ("/partner/v1/tenants", "/partner/v1/billing/usage/2026/10"):
             response = http.get(path, headers=headers)
@@ -76,8 +85,10 @@ def test_malformed_page_rate_truncates_data_pages_but_not_the_token():
 
 
 def test_rate_limit_answers_429_with_retry_after_and_the_sophos_error_body():
-    with run_simulator(scale="small", today=TODAY, rate_limit="2/s") as sim, \
-            httpx.Client(base_url=sim.base_url, timeout=10) as http:
+    with (
+        run_simulator(scale="small", today=TODAY, rate_limit="2/s") as sim,
+        httpx.Client(base_url=sim.base_url, timeout=10) as http,
+    ):
         responses = [http.get("/whoami/v1") for _ in range(6)]
         limited = [r for r in responses if r.status_code == 429]
         assert responses[0].status_code == 401 and limited
@@ -87,8 +98,10 @@ def test_rate_limit_answers_429_with_retry_after_and_the_sophos_error_body():
 
 
 def test_latency_delays_every_api_answer_but_not_the_control_endpoint():
-    with run_simulator(scale="small", today=TODAY, latency_ms=300) as sim, \
-            httpx.Client(base_url=sim.base_url, timeout=10) as http:
+    with (
+        run_simulator(scale="small", today=TODAY, latency_ms=300) as sim,
+        httpx.Client(base_url=sim.base_url, timeout=10) as http,
+    ):
         started = time.monotonic()
         http.get("/whoami/v1")
         assert time.monotonic() - started >= 0.3
@@ -98,8 +111,12 @@ def test_latency_delays_every_api_answer_but_not_the_control_endpoint():
 
 
 def test_faults_never_touch_the_control_endpoint():
-    with run_simulator(scale="small", today=TODAY, error_rate=1.0, drop_rate=1.0, malformed_page_rate=1.0,
-                       rate_limit="1/s") as sim, httpx.Client(base_url=sim.base_url, timeout=10) as http:
+    with (
+        run_simulator(
+            scale="small", today=TODAY, error_rate=1.0, drop_rate=1.0, malformed_page_rate=1.0, rate_limit="1/s"
+        ) as sim,
+        httpx.Client(base_url=sim.base_url, timeout=10) as http,
+    ):
         for _ in range(5):
             assert http.get("/_sim/health").json()["status"] == "ok"
         sim.set_today("2026-11-26")
@@ -107,8 +124,12 @@ def test_faults_never_touch_the_control_endpoint():
 
 
 def _fault_sequence(fault_seed: int) -> list[str]:
-    with run_simulator(scale="small", today=TODAY, error_rate=0.2, drop_rate=0.15, malformed_page_rate=0.15,
-                       fault_seed=fault_seed) as sim, httpx.Client(base_url=sim.base_url, timeout=10) as http:
+    with (
+        run_simulator(
+            scale="small", today=TODAY, error_rate=0.2, drop_rate=0.15, malformed_page_rate=0.15, fault_seed=fault_seed
+        ) as sim,
+        httpx.Client(base_url=sim.base_url, timeout=10) as http,
+    ):
         headers = _login(http, sim)
         # The login's own tries drew dice too, the same number each time for the same seed.
         return [_outcome(http, "/partner/v1/tenants", headers) for _ in range(60)]

@@ -1,4 +1,5 @@
 """Loading the generated Platform data into the platform schema of a real, migrated database."""
+
 from __future__ import annotations
 
 from simulator.generator import build_world, dataset
@@ -8,9 +9,11 @@ from tests.rows import seller
 
 def _platform_rows(conn):
     sellers = conn.execute(
-        "SELECT seller_id, name, sophos_partner_id::text FROM platform.sellers ORDER BY seller_id").fetchall()
+        "SELECT seller_id, name, sophos_partner_id::text FROM platform.sellers ORDER BY seller_id"
+    ).fetchall()
     orgs = conn.execute(
-        "SELECT org_id, seller_id, name FROM platform.customer_organizations ORDER BY org_id").fetchall()
+        "SELECT org_id, seller_id, name FROM platform.customer_organizations ORDER BY org_id"
+    ).fetchall()
     return sellers, orgs
 
 

@@ -1,4 +1,5 @@
 """SophosHook: an Airflow connection (AIRFLOW_CONN_<ID>, JSON or URI form) becomes a configured SophosClient."""
+
 from __future__ import annotations
 
 import json
@@ -16,11 +17,21 @@ def _set_connection(monkeypatch, conn_id: str, value: dict | str) -> None:
 
 
 def test_json_connection_configures_hosts_and_credentials(monkeypatch):
-    _set_connection(monkeypatch, "sophos_eu", {
-        "conn_type": "http", "host": "https://api.central.sophos.com", "login": "client-1",
-        "password": "secret-one-1234", "extra": {"token_url": "https://id-eu.sophos.com/token",
-                                                 "api_host_override": "http://127.0.0.1:8123/", "currency": "eur"},
-    })
+    _set_connection(
+        monkeypatch,
+        "sophos_eu",
+        {
+            "conn_type": "http",
+            "host": "https://api.central.sophos.com",
+            "login": "client-1",
+            "password": "secret-one-1234",
+            "extra": {
+                "token_url": "https://id-eu.sophos.com/token",
+                "api_host_override": "http://127.0.0.1:8123/",
+                "currency": "eur",
+            },
+        },
+    )
     hook = SophosHook("sophos_eu")
     with hook.get_client() as client:
         assert client.name == "sophos_eu"
@@ -31,8 +42,9 @@ def test_json_connection_configures_hosts_and_credentials(monkeypatch):
 
 
 def test_uri_connection_with_port_and_schema_and_defaults(monkeypatch):
-    _set_connection(monkeypatch, "sophos_sim",
-                    "http://client-2:se%2Fcret-two-5678@api-test.central.sophos.com:8443/https")
+    _set_connection(
+        monkeypatch, "sophos_sim", "http://client-2:se%2Fcret-two-5678@api-test.central.sophos.com:8443/https"
+    )
     hook = SophosHook("sophos_sim")
     with hook.get_client() as client:
         assert client.global_url == "https://api-test.central.sophos.com:8443"
@@ -67,15 +79,21 @@ def test_connection_without_password_is_a_configuration_error(monkeypatch):
 
 
 def test_invalid_currency_is_a_configuration_error(monkeypatch):
-    _set_connection(monkeypatch, "sophos_cur", {"conn_type": "http", "login": "c", "password": "secret-5-abcdef",
-                                                "extra": {"currency": "euro"}})
+    _set_connection(
+        monkeypatch,
+        "sophos_cur",
+        {"conn_type": "http", "login": "c", "password": "secret-5-abcdef", "extra": {"currency": "euro"}},
+    )
     with pytest.raises(ConfigurationError, match="three-letter ISO code"):
-        SophosHook("sophos_cur").contract_currency
+        _ = SophosHook("sophos_cur").contract_currency
 
 
 def test_unknown_extra_key_is_warned_about(monkeypatch, caplog):
-    _set_connection(monkeypatch, "sophos_typo", {"conn_type": "http", "login": "c", "password": "secret-6-abcdef",
-                                                 "extra": {"api_host": "http://127.0.0.1:1"}})
+    _set_connection(
+        monkeypatch,
+        "sophos_typo",
+        {"conn_type": "http", "login": "c", "password": "secret-6-abcdef", "extra": {"api_host": "http://127.0.0.1:1"}},
+    )
     SophosHook("sophos_typo").get_client().close()
     assert "ignoring unknown extra keys api_host" in caplog.text
 
@@ -85,10 +103,17 @@ def test_client_from_a_connection_reads_the_simulator(monkeypatch):
 
     with run_simulator(scale="small", today="2026-10-27") as sim:
         client_id, secret, partner_id = sim.credentials[0]
-        _set_connection(monkeypatch, "sophos_sim", {
-            "conn_type": "http", "host": sim.base_url, "login": client_id, "password": secret,
-            "extra": {"token_url": sim.token_url, "api_host_override": sim.base_url},
-        })
+        _set_connection(
+            monkeypatch,
+            "sophos_sim",
+            {
+                "conn_type": "http",
+                "host": sim.base_url,
+                "login": client_id,
+                "password": secret,
+                "extra": {"token_url": sim.token_url, "api_host_override": sim.base_url},
+            },
+        )
         with SophosHook("sophos_sim").get_client() as client:
             assert client.whoami().id == partner_id
             assert [t["id"] for t in client.tenants()] == [t["id"] for t in sim.dataset()["partners"][0]["tenants"]]
@@ -109,7 +134,9 @@ def test_airflows_test_button_on_a_sophos_connection_checks_the_credentials(monk
         _set_connection(monkeypatch, "sophos_wrong", {**good, "password": "not-the-secret"})
 
         assert Connection(conn_id="sophos_tested", conn_type="sophos").test_connection() == (
-            True, f"Sophos accepted the credentials of 'sophos_tested': partner {partner_id}")
+            True,
+            f"Sophos accepted the credentials of 'sophos_tested': partner {partner_id}",
+        )
         ok, message = Connection(conn_id="sophos_wrong", conn_type="sophos").test_connection()
     assert not ok
     assert "Sophos rejected the client credentials" in message and "not-the-secret" not in message
@@ -121,4 +148,7 @@ def test_the_sophos_connection_form_names_its_fields():
     manager = ProvidersManager()
     assert manager.hooks["sophos"].hook_class_name == "sophos_sync.sophos.hook.SophosHook"
     assert manager.field_behaviours["sophos"]["relabeling"] == {
-        "login": "Client ID", "password": "Client secret", "host": "API base URL"}
+        "login": "Client ID",
+        "password": "Client secret",
+        "host": "API base URL",
+    }

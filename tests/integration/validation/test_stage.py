@@ -1,4 +1,5 @@
 """validate() against the real PostgreSQL stage tables and the simulator's messy generated data."""
+
 from __future__ import annotations
 
 import json
@@ -12,21 +13,27 @@ import psycopg
 import pytest
 
 from simulator import generator
-from sophos_sync.validation import stage
 from sophos_sync.entities import BY_NAME as ENTITIES
+from sophos_sync.validation import stage
 from sophos_sync.validation.judge import STAGE_COLUMNS, validate
 from sophos_sync.validation.keys import line_key
-from tests.rows import open_run
 from tests.records import billing_line, rows
+from tests.rows import open_run
 
 ROOT = Path(__file__).resolve().parents[3]
-STAGE_TABLES = {"tenant": "sophos.stage_tenants", "license": "sophos.stage_licenses",
-                "billing_usage": "sophos.stage_billing_lines"}
+STAGE_TABLES = {
+    "tenant": "sophos.stage_tenants",
+    "license": "sophos.stage_licenses",
+    "billing_usage": "sophos.stage_billing_lines",
+}
 MONTHS = [f"2026-{m:02d}" for m in range(2, 13)]  # with seed 1, enough months to meet every defect kind
 # What each of the generator's defect kinds must become.
 EXPECTED_CHECK = {
-    "duplicate_conflict": "conflicting_duplicate", "invalid_date": "iso_date",
-    "non_numeric_price": "decimal_string", "negative_quantity": "non_negative", "unknown_enum": "allowed_values",
+    "duplicate_conflict": "conflicting_duplicate",
+    "invalid_date": "iso_date",
+    "non_numeric_price": "decimal_string",
+    "negative_quantity": "non_negative",
+    "unknown_enum": "allowed_values",
 }
 
 
@@ -37,9 +44,14 @@ def new_run(conn: psycopg.Connection) -> int:
 def test_stage_columns_are_the_stage_tables_columns_in_order(db_conn):
     for entity in ENTITIES:
         schema, table = STAGE_TABLES[entity].split(".")
-        columns = [name for (name,) in db_conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
-            "ORDER BY ordinal_position", (schema, table))]
+        columns = [
+            name
+            for (name,) in db_conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+                "ORDER BY ordinal_position",
+                (schema, table),
+            )
+        ]
         assert STAGE_COLUMNS[entity] == [c for c in columns if c != "sync_run_id"]
 
 
@@ -49,8 +61,9 @@ def test_ten_thousand_lines_of_ten_cents_sum_to_exactly_one_thousand(db_conn):
     assert len(result.valid) == 10_000
     run = new_run(db_conn)
     stage.write_stage(db_conn, run, result)
-    total, = db_conn.execute("SELECT sum(net_price) FROM sophos.stage_billing_lines WHERE sync_run_id = %s",
-                             (run,)).fetchone()
+    (total,) = db_conn.execute(
+        "SELECT sum(net_price) FROM sophos.stage_billing_lines WHERE sync_run_id = %s", (run,)
+    ).fetchone()
     assert total == Decimal("1000.00") and str(total) == "1000.0000"
 
 
@@ -61,10 +74,15 @@ def test_rejected_rows_are_stored_with_their_raw_record(db_conn):
     stage.write_rejected(db_conn, run, result)
     stored = db_conn.execute(
         "SELECT check_name, column_name, failure_case, raw->>'netPrice', source_key FROM sophos.rejected_records "
-        "WHERE sync_run_id = %s ORDER BY check_name", (run,)).fetchall()
+        "WHERE sync_run_id = %s ORDER BY check_name",
+        (run,),
+    ).fetchall()
     assert [(c, col) for c, col, *_ in stored] == [
-        ("decimal_string", "netPrice"), ("invalid_json", None), ("max_chars", "partnerAccountName"),
-        ("no_control_characters", "partnerAccountName")]
+        ("decimal_string", "netPrice"),
+        ("invalid_json", None),
+        ("max_chars", "partnerAccountName"),
+        ("no_control_characters", "partnerAccountName"),
+    ]
     assert stored[0][2] == "1,40" and stored[0][3] == "1,40" and stored[0][4] == line_key(bad)
     assert len(stored[2][2]) == 201  # cut short; the raw record keeps the whole value
 
@@ -73,8 +91,25 @@ def test_rejected_rows_are_stored_with_their_raw_record(db_conn):
 def generated(tmp_path_factory) -> dict:
     """The small dataset exactly as `python -m simulator generate --scale small` writes it."""
     out = tmp_path_factory.mktemp("sim") / "small.json"
-    subprocess.run([sys.executable, "-m", "simulator", "generate", "--scale", "small", "--seed", "1",
-                    "--months", ",".join(MONTHS), "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            "generate",
+            "--scale",
+            "small",
+            "--seed",
+            "1",
+            "--months",
+            ",".join(MONTHS),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     return json.loads(out.read_text(encoding="utf-8"))
 
 
@@ -99,9 +134,10 @@ def test_generated_tenants_and_licenses_are_all_valid(generated, db_conn):
         assert result.received > 0 and result.rejected.empty and result.unknown_fields == []
         assert len(result.valid) == result.received
         stage.write_stage(db_conn, run, result)
-    assert db_conn.execute("SELECT count(*) FROM sophos.stage_licenses l JOIN sophos.stage_tenants t "
-                           "USING (sync_run_id, sophos_customer_id)").fetchone()[0] == \
-        sum(len(items) for p in generated["partners"] for items in p["licenses"].values())
+    assert db_conn.execute(
+        "SELECT count(*) FROM sophos.stage_licenses l JOIN sophos.stage_tenants t "
+        "USING (sync_run_id, sophos_customer_id)"
+    ).fetchone()[0] == sum(len(items) for p in generated["partners"] for items in p["licenses"].values())
 
 
 @pytest.mark.parametrize("month", MONTHS)
@@ -124,13 +160,20 @@ def test_generated_billing_defects_land_as_rejected_rows(generated, db_conn, mon
     stage.write_stage(db_conn, run, result)
     loaded, amount = db_conn.execute(
         "SELECT count(*), sum(net_price * billable_quantity) FROM sophos.stage_billing_lines WHERE sync_run_id = %s",
-        (run,)).fetchone()
+        (run,),
+    ).fetchone()
     assert loaded == len(result.valid)
-    assert amount == sum(Decimal(p) * q for p, q in zip(result.valid["net_price"], result.valid["billable_quantity"]))
+    assert amount == sum(
+        Decimal(p) * q for p, q in zip(result.valid["net_price"], result.valid["billable_quantity"], strict=True)
+    )
 
 
 def test_generated_months_meet_every_defect_kind():
     world = generator.build_world("small", 1)
-    kinds = {kind for month in MONTHS for p in world.partners
-             for kind in world.billing(p.index, *generator.parse_month(month)).defects.values()}
+    kinds = {
+        kind
+        for month in MONTHS
+        for p in world.partners
+        for kind in world.billing(p.index, *generator.parse_month(month)).defects.values()
+    }
     assert kinds == set(generator.DEFECT_KINDS)

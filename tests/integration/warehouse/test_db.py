@@ -5,6 +5,7 @@ The TLS tests run a PostgreSQL server of their own (`scripts/pg.sh start tls`) w
 signed by a certificate authority made here, so the connection's `sslmode`/`sslrootcert` extras have
 something real to agree or disagree with.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -25,8 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from sophos_sync.warehouse import db
 from sophos_sync.errors import ConfigurationError
+from sophos_sync.warehouse import db
 
 ROOT = Path(__file__).resolve().parents[3]
 PG_INSTANCE = "tls"
@@ -73,8 +74,11 @@ def _make_certificates(folder: Path) -> dict[str, Path]:
     paths["ca"].write_bytes(_pem(ca))
     paths["other_ca"].write_bytes(_pem(other_ca))
     paths["server_cert"].write_bytes(_pem(server))
-    paths["server_key"].write_bytes(server_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    paths["server_key"].write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     # PostgreSQL reads its key only when the server's OS user owns it and nobody else may read it.
     paths["server_key"].chmod(0o600)
     if os.getuid() == 0:
@@ -92,8 +96,10 @@ def tls_server() -> dict:
     certificates = _make_certificates(ROOT / ".local" / "pg" / "tls-certificates")
     options = f"-c ssl=on -c ssl_cert_file={certificates['server_cert']} -c ssl_key_file={certificates['server_key']}"
     started = subprocess.run(
-        [pg, "start", PG_INSTANCE], env={**os.environ, "PG_SERVER_OPTIONS": options},
-        capture_output=True, text=True,
+        [pg, "start", PG_INSTANCE],
+        env={**os.environ, "PG_SERVER_OPTIONS": options},
+        capture_output=True,
+        text=True,
     )
     assert started.returncode == 0, started.stderr
     try:
@@ -107,11 +113,20 @@ def _use_connection(monkeypatch, server: dict, extra: dict) -> None:
     params = server["params"]
     monkeypatch.delenv("SOPHOS_SYNC_DB_DSN", raising=False)
     monkeypatch.setenv("SOPHOS_SYNC_DB_CONN_ID", CONN_ID)
-    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps({
-        "conn_type": "postgres", "host": params["host"], "port": int(params["port"]),
-        "login": params.get("user"), "password": params.get("password"), "schema": params.get("dbname"),
-        "extra": extra,
-    }))
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{CONN_ID.upper()}",
+        json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": params["host"],
+                "port": int(params["port"]),
+                "login": params.get("user"),
+                "password": params.get("password"),
+                "schema": params.get("dbname"),
+                "extra": extra,
+            }
+        ),
+    )
 
 
 @pytest.mark.parametrize(("sslmode", "over_tls"), [("require", True), ("disable", False)])
@@ -150,8 +165,10 @@ def test_verify_full_with_a_wrong_ca_refuses_the_server(monkeypatch, tls_server)
 
 def test_connection_password_is_masked_in_airflow_logs(monkeypatch):
     password = f"p@ss/{uuid.uuid4().hex}"
-    monkeypatch.setenv("AIRFLOW_CONN_SOPHOS_MASKED_DB", json.dumps(
-        {"conn_type": "postgres", "host": "db.example", "login": "sync", "password": password}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SOPHOS_MASKED_DB",
+        json.dumps({"conn_type": "postgres", "host": "db.example", "login": "sync", "password": password}),
+    )
     dsn = db.dsn_from_airflow_connection("sophos_masked_db")
     assert psycopg.conninfo.conninfo_to_dict(dsn)["password"] == password
     assert password not in redact(f"could not connect with {password}")
@@ -167,5 +184,7 @@ def test_missing_connection_says_how_to_configure_it(monkeypatch):
     monkeypatch.delenv("SOPHOS_SYNC_DB_DSN", raising=False)
     monkeypatch.delenv("AIRFLOW_CONN_SOPHOS_DB_NOWHERE", raising=False)
     monkeypatch.setenv("SOPHOS_SYNC_DB_CONN_ID", "sophos_db_nowhere")
-    with pytest.raises(ConfigurationError, match=r"'sophos_db_nowhere' is not configured.*AIRFLOW_CONN_SOPHOS_DB_NOWHERE"):
+    with pytest.raises(
+        ConfigurationError, match=r"'sophos_db_nowhere' is not configured.*AIRFLOW_CONN_SOPHOS_DB_NOWHERE"
+    ):
         db.connect()

@@ -4,9 +4,9 @@ import shutil
 import psycopg
 import pytest
 
-from sophos_sync.warehouse import migrations
-from sophos_sync.settings import settings
 from sophos_sync.errors import ConfigurationError, MigrationChecksumMismatch
+from sophos_sync.settings import settings
+from sophos_sync.warehouse import migrations
 
 
 def test_migrations_apply_once_and_are_recorded(empty_pg_dsn):
@@ -61,8 +61,10 @@ def test_a_changed_applied_migration_stops_migrate_with_both_checksums(db_conn, 
     assert applied_checksum in message and edited_checksum in message
     assert isinstance(refused.value, ConfigurationError)
     assert db_conn.execute("SELECT to_regclass('sophos.pending_marker')").fetchone()[0] is None
-    assert db_conn.execute("SELECT count(*) FROM sophos.schema_migrations WHERE version = '9999_pending'") \
-        .fetchone()[0] == 0
+    assert (
+        db_conn.execute("SELECT count(*) FROM sophos.schema_migrations WHERE version = '9999_pending'").fetchone()[0]
+        == 0
+    )
 
 
 def _include_copy(tmp_path, monkeypatch):
@@ -74,9 +76,14 @@ def _include_copy(tmp_path, monkeypatch):
 
 def _view_columns(conn, view: str) -> list[str]:
     schema, name = view.split(".")
-    return [column for (column,) in conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
-        "ORDER BY ordinal_position", (schema, name))]
+    return [
+        column
+        for (column,) in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+            "ORDER BY ordinal_position",
+            (schema, name),
+        )
+    ]
 
 
 def test_views_and_functions_are_defined_once_and_recorded(empty_pg_dsn):
@@ -95,18 +102,24 @@ def test_an_edited_view_file_is_applied_by_the_next_migrate(db_conn, tmp_path, m
     sql_dir = _include_copy(tmp_path, monkeypatch)
     view = sql_dir / "views" / "finance.invoice_lines.sql"
     before = _view_columns(db_conn, "finance.invoice_lines")
-    view.write_text(view.read_text(encoding="utf-8").replace(
-        "       l.additional_discount_percentage\n",
-        "       l.additional_discount_percentage,\n       l.account AS sophos_connection\n"), encoding="utf-8")
+    view.write_text(
+        view.read_text(encoding="utf-8").replace(
+            "       l.additional_discount_percentage\n",
+            "       l.additional_discount_percentage,\n       l.account AS sophos_connection\n",
+        ),
+        encoding="utf-8",
+    )
 
     assert migrations.migrate(db_conn) == []  # no numbered migration is pending
 
     assert _view_columns(db_conn, "finance.invoice_lines") == [*before, "sophos_connection"]
     assert _view_columns(db_conn, "finance.monthly_totals")  # the view over it is still there
     assert db_conn.execute(
-        "SELECT has_table_privilege('finance_reader', 'finance.invoice_lines', 'SELECT')").fetchone()[0]
+        "SELECT has_table_privilege('finance_reader', 'finance.invoice_lines', 'SELECT')"
+    ).fetchone()[0]
     recorded = db_conn.execute(
-        "SELECT checksum FROM sophos.schema_repeatables WHERE name = 'views/finance.invoice_lines'").fetchone()[0]
+        "SELECT checksum FROM sophos.schema_repeatables WHERE name = 'views/finance.invoice_lines'"
+    ).fetchone()[0]
     assert recorded == hashlib.sha256(view.read_bytes()).hexdigest()
 
 
@@ -122,7 +135,8 @@ def test_a_view_change_create_or_replace_cannot_make_recreates_our_views(db_conn
     assert "sync_run_id" not in columns and "line_amount" in columns
     assert "total_amount" in _view_columns(db_conn, "finance.monthly_totals")
     assert db_conn.execute(
-        "SELECT has_table_privilege('finance_reader', 'finance.monthly_totals', 'SELECT')").fetchone()[0]
+        "SELECT has_table_privilege('finance_reader', 'finance.monthly_totals', 'SELECT')"
+    ).fetchone()[0]
 
 
 def test_a_view_of_someone_elses_on_ours_stops_a_recreation_by_name(db_conn, tmp_path, monkeypatch):

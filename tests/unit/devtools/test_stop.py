@@ -1,4 +1,5 @@
 """`make stop` (scripts/stop_pids.sh): it returns only once every process it stopped has exited."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,11 @@ def test_stop_waits_for_each_process_and_kills_one_that_ignores_sigterm(tmp_path
     polite = start(tmp_path, "simulator", "exec sleep 600")
     stubborn = start(tmp_path, "airflow-api-server", "trap '' TERM; sleep 600 & wait; sleep 600")
     done = subprocess.run(
-        [str(SCRIPT), str(tmp_path)], env={**os.environ, "STOP_GRACE_SECONDS": "2"},
-        capture_output=True, text=True, timeout=60,
+        [str(SCRIPT), str(tmp_path)],
+        env={**os.environ, "STOP_GRACE_SECONDS": "2"},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     # When stop returns, both have exited: waiting for them now returns at once with their signal.

@@ -1,4 +1,5 @@
 """extract.prefetched: the next pages are fetched in a thread while the current ones are landed."""
+
 from __future__ import annotations
 
 import threading

@@ -123,7 +123,9 @@ def test_single_same_named_org_of_the_tenants_seller_is_auto_matched():
 def test_partner_id_not_credential_decides_the_seller():
     decision = decide_one(tenant("c-1", "Bäckerei Müller", partner_id=PARTNER_B))
     assert (decision["outcome"], decision["platform_org_id"], decision["seller_id"]) == (
-        "auto_matched", "org-b1", "seller-b",
+        "auto_matched",
+        "org-b1",
+        "seller-b",
     )
 
 
@@ -133,8 +135,16 @@ def test_partner_id_matches_whatever_its_case():
 
 
 def mapped_to(org_id, org_seller_id, customer_id="c-1"):
-    return pd.DataFrame([{"sophos_customer_id": customer_id, "platform_org_id": org_id, "method": "manual",
-                          "org_seller_id": org_seller_id}])
+    return pd.DataFrame(
+        [
+            {
+                "sophos_customer_id": customer_id,
+                "platform_org_id": org_id,
+                "method": "manual",
+                "org_seller_id": org_seller_id,
+            }
+        ]
+    )
 
 
 def test_existing_mapping_of_the_customers_own_seller_wins_over_the_name_match():
@@ -148,17 +158,23 @@ def test_existing_mapping_of_the_customers_own_seller_wins_over_the_name_match()
 def test_mapping_to_another_sellers_organization_is_sent_to_review_as_seller_changed():
     """The customer is seller-b's now (its Sophos partner): an old or forged mapping to seller-a's organization
     is not used, and Support gets seller-b's candidates."""
-    decision = decide_one(tenant("c-1", "Alpine Skis AG", partner_id=PARTNER_B), mappings=mapped_to("org-a5", "seller-a"))
+    decision = decide_one(
+        tenant("c-1", "Alpine Skis AG", partner_id=PARTNER_B), mappings=mapped_to("org-a5", "seller-a")
+    )
     assert (decision["outcome"], decision["reason"], decision["platform_org_id"], decision["seller_id"]) == (
-        "unmapped", "seller_changed", None, "seller-b",
+        "unmapped",
+        "seller_changed",
+        None,
+        "seller-b",
     )
     assert [c["org_id"] for c in decision["candidates"]][:1] == ["org-b2"]
 
 
 @pytest.mark.parametrize("partner_id", [PARTNER_UNKNOWN, None])
 def test_mapping_of_a_customer_whose_seller_is_unknown_now_is_seller_changed(partner_id):
-    decision = decide_one(tenant("c-1", "Alpine Ski School", partner_id=partner_id),
-                          mappings=mapped_to("org-a5", "seller-a"))
+    decision = decide_one(
+        tenant("c-1", "Alpine Ski School", partner_id=partner_id), mappings=mapped_to("org-a5", "seller-a")
+    )
     assert (decision["outcome"], decision["reason"], decision["candidates"]) == ("unmapped", "seller_changed", [])
 
 

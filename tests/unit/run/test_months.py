@@ -1,4 +1,5 @@
 """Which month a run syncs: the param, the latest published report for a manual run, else the logical date."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone

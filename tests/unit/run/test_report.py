@@ -1,4 +1,5 @@
 """The run summary's text: what the last task's log shows a data engineer."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -7,13 +8,23 @@ from sophos_sync.run.report import format_summary
 
 
 def unmapped(name: str, amount: str, currency: str, reason: str, customer_id: str) -> dict:
-    return {"customer_name": name, "billed_amount": Decimal(amount), "currency": currency, "reason": reason,
-            "sophos_customer_id": customer_id, "subscription_count": 1}
+    return {
+        "customer_name": name,
+        "billed_amount": Decimal(amount),
+        "currency": currency,
+        "reason": reason,
+        "sophos_customer_id": customer_id,
+        "subscription_count": 1,
+    }
 
 
 def test_top_unmapped_customers_are_aligned_whatever_spaces_sophos_put_around_a_name():
     summary = {
-        "billing_month": "2026-11", "sync_run_id": 1, "status": "succeeded", "seconds": 4.1, "counts": {},
+        "billing_month": "2026-11",
+        "sync_run_id": 1,
+        "status": "succeeded",
+        "seconds": 4.1,
+        "counts": {},
         "top_unmapped": [
             unmapped("  Lindqvist Engineering Inc. ", "11353.91", "USD", "unknown_seller", "c1"),
             unmapped("Andersson Pharmacie ApS", "9455.25", "GBP", "ambiguous", "c2"),

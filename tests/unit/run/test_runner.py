@@ -1,4 +1,5 @@
 """pipeline.run_month refuses a call it cannot run before it touches the database or Sophos."""
+
 from __future__ import annotations
 
 from datetime import date

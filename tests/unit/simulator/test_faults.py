@@ -1,4 +1,5 @@
 """Fault configuration and the rate limiter, without a server."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """The simulator's generated data: deterministic, the promised sizes and shapes, and the promised mess."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,15 @@ import pytest
 from simulator import generator
 from simulator.generator import DEFECT_KINDS, build_world
 
-NATURAL_KEY = ("partnerAccountId", "orderNumber", "orderLineItemNumber", "accountNumberOrSerialNumber", "sku",
-               "billingStartDate", "billingEndDate")
+NATURAL_KEY = (
+    "partnerAccountId",
+    "orderNumber",
+    "orderLineItemNumber",
+    "accountNumberOrSerialNumber",
+    "sku",
+    "billingStartDate",
+    "billingEndDate",
+)
 DECIMAL = re.compile(r"^\d+\.\d{2}$")
 
 
@@ -66,8 +74,9 @@ def test_distributor_credential_sees_tenants_of_two_partners(world):
 
 
 def test_licenses_include_perpetual_without_end_date_and_unlimited_without_quantity():
-    licenses = [generator.license_object(lic) for p in build_world("medium", 1).partners for f in p.facts
-                for lic in f.licenses]
+    licenses = [
+        generator.license_object(lic) for p in build_world("medium", 1).partners for f in p.facts for lic in f.licenses
+    ]
     perpetual = [lic for lic in licenses if lic["perpetual"]]
     unlimited = [lic for lic in licenses if lic["unlimited"]]
     assert perpetual and all("endDate" not in lic and lic["type"] == "perpetual" for lic in perpetual)
@@ -78,8 +87,9 @@ def test_licenses_include_perpetual_without_end_date_and_unlimited_without_quant
 
 def test_billing_lines_reference_own_tenants_and_their_licensed_products(world, october):
     for partner in world.partners:
-        products = {t["id"]: {lic["product"]["code"] for lic in partner.license_objects(t["id"])}
-                    for t in partner.tenants}
+        products = {
+            t["id"]: {lic["product"]["code"] for lic in partner.license_objects(t["id"])} for t in partner.tenants
+        }
         lines = october[partner.index]
         for line in lines:
             if "accountId" in line:
@@ -145,7 +155,7 @@ def test_a_month_sliced_any_way_gives_the_same_lines():
     month = build_world("medium", 1).billing(1, 2026, 10)
     whole = month[0:3000]
     assert month[0:1234] + month[1234:2999] + month[2999:3000] == whole
-    assert [line for start in range(0, 3000, 7) for line in month[start:start + 7]][:3000] == whole
+    assert [line for start in range(0, 3000, 7) for line in month[start : start + 7]][:3000] == whole
 
 
 def test_consecutive_months_differ_a_little(world):
@@ -190,10 +200,15 @@ def test_names_carry_accents_legal_suffixes_and_stray_whitespace():
     assert any(name.isupper() for name in org_names) and any(name.islower() for name in org_names)
 
 
-@pytest.mark.parametrize(("today", "expected"), [
-    (date(2026, 11, 25), "2026-10"), (date(2026, 11, 26), "2026-11"), (date(2026, 1, 3), "2025-12"),
-    (date(2026, 2, 28), "2026-02"),  # the report day falls back to a short month's last day
-])
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        (date(2026, 11, 25), "2026-10"),
+        (date(2026, 11, 26), "2026-11"),
+        (date(2026, 1, 3), "2025-12"),
+        (date(2026, 2, 28), "2026-02"),  # the report day falls back to a short month's last day
+    ],
+)
 def test_latest_report_month_follows_the_report_day(today, expected):
     assert generator.latest_report_month(today, report_day=30 if today.month == 2 else 26) == expected
 

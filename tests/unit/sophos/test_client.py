@@ -3,6 +3,7 @@
 HTTP answers come from httpx.MockTransport so every branch is exact and fast; the real thing over HTTP is
 tests/integration/sophos/test_client_simulator.py against the simulator.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -16,8 +17,8 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from sophos_sync.sophos.client import SophosClient
 from sophos_sync.errors import ConfigurationError, ReportNotAvailable, SophosApiError, SophosAuthError
+from sophos_sync.sophos.client import SophosClient
 from sophos_sync.sophos.http import AccessToken, backoff_delay, parse_retry_after
 
 SECRET = "s3cr3t-client-secret-value"
@@ -25,6 +26,7 @@ PARTNER = "11111111-1111-1111-1111-111111111111"
 
 
 # --- backoff ---------------------------------------------------------------------------------------------------
+
 
 def test_backoff_stays_within_the_doubling_ceiling_and_the_cap():
     rng = random.Random(7)
@@ -36,6 +38,7 @@ def test_backoff_stays_within_the_doubling_ceiling_and_the_cap():
 
 
 # --- Retry-After -----------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value, seconds", [("3", 3.0), (" 1.5 ", 1.5), ("0", 0.0), ("-4", 0.0)])
 def test_retry_after_in_seconds_is_read(value, seconds):
@@ -54,6 +57,7 @@ def test_unreadable_retry_after_is_none(value):
 
 
 # --- token bookkeeping -----------------------------------------------------------------------------------------
+
 
 def test_token_is_refreshed_a_minute_before_a_one_hour_expiry():
     token = AccessToken.issued("abc", 3600, requested_at=1000.0)
@@ -77,14 +81,20 @@ def test_token_repr_does_not_show_its_value():
 
 # --- a scripted Sophos behind MockTransport --------------------------------------------------------------------
 
+
 class ScriptedSophos:
     """Answers like Sophos; `faults` maps a path to a list of responses served (in order) before the real one."""
 
-    def __init__(self, tenants=250, billing_lines=25, max_size=100, id_type="partner",
-                 api_host="https://api-eu01.central.sophos.com"):
+    def __init__(
+        self,
+        tenants=250,
+        billing_lines=25,
+        max_size=100,
+        id_type="partner",
+        api_host="https://api-eu01.central.sophos.com",
+    ):
         self.tenants = [
-            {"id": f"t-{i:04d}", "name": f"Tenant {i}", "apiHost": api_host if i % 2 else None}
-            for i in range(tenants)
+            {"id": f"t-{i:04d}", "name": f"Tenant {i}", "apiHost": api_host if i % 2 else None} for i in range(tenants)
         ]
         self.billing_lines = [{"orderLineItemNumber": str(i)} for i in range(billing_lines)]
         self.max_size = max_size
@@ -115,20 +125,38 @@ class ScriptedSophos:
                 self.token_calls += 1
                 token = f"bearer-token-{self.token_calls}"
                 self.valid_tokens.add(token)
-            return httpx.Response(200, json={"access_token": token, "token_type": "bearer", "expires_in": 3600,
-                                             "errorCode": "success"})
+            return httpx.Response(
+                200, json={"access_token": token, "token_type": "bearer", "expires_in": 3600, "errorCode": "success"}
+            )
         if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.valid_tokens:
             return httpx.Response(401, json={"error": "Unauthorized", "message": "token expired"})
         if request.url.path == "/whoami/v1":
-            return httpx.Response(200, json={"id": PARTNER, "idType": self.id_type,
-                                             "apiHosts": {"global": "https://partner-api.central.sophos.com"}})
+            return httpx.Response(
+                200,
+                json={
+                    "id": PARTNER,
+                    "idType": self.id_type,
+                    "apiHosts": {"global": "https://partner-api.central.sophos.com"},
+                },
+            )
         if request.url.path == "/partner/v1/tenants":
             page, size = int(request.url.params["page"]), int(request.url.params["pageSize"])
             size = min(size, self.max_size)
-            chunk = self.tenants[(page - 1) * size: page * size]
+            chunk = self.tenants[(page - 1) * size : page * size]
             total = max(1, -(-len(self.tenants) // size))
-            return httpx.Response(200, json={"items": chunk, "pages": {
-                "current": page, "size": size, "total": total, "items": len(self.tenants), "maxSize": self.max_size}})
+            return httpx.Response(
+                200,
+                json={
+                    "items": chunk,
+                    "pages": {
+                        "current": page,
+                        "size": size,
+                        "total": total,
+                        "items": len(self.tenants),
+                        "maxSize": self.max_size,
+                    },
+                },
+            )
         if request.url.path.startswith("/partner/v1/billing/usage/"):
             if not self.billing_lines:
                 return httpx.Response(404, json={"error": "NotFound", "message": "no report"})
@@ -139,7 +167,7 @@ class ScriptedSophos:
                 pages["items"] = len(self.billing_lines)
             if start + size < len(self.billing_lines):
                 pages["nextKey"] = str(start + size)
-            return httpx.Response(200, json={"items": self.billing_lines[start:start + size], "pages": pages})
+            return httpx.Response(200, json={"items": self.billing_lines[start : start + size], "pages": pages})
         if request.url.path == "/licenses/v1/licenses":
             tenant = request.headers["X-Tenant-ID"]
             if tenant in self.forbidden:
@@ -170,10 +198,18 @@ def make_client(sophos, sleeps):
 
     def make(**overrides):
         options = dict(
-            client_id="client-id", client_secret=SECRET, name="sophos_test",
-            token_url="https://id.sophos.com/oauth2/token", global_url="https://api.central.sophos.com",
-            api_host_override=None, max_attempts=4, backoff_base=0.01, backoff_cap=0.05,
-            sleep=sleeps.append, transport=httpx.MockTransport(sophos), page_size=10,
+            client_id="client-id",
+            client_secret=SECRET,
+            name="sophos_test",
+            token_url="https://id.sophos.com/oauth2/token",
+            global_url="https://api.central.sophos.com",
+            api_host_override=None,
+            max_attempts=4,
+            backoff_base=0.01,
+            backoff_cap=0.05,
+            sleep=sleeps.append,
+            transport=httpx.MockTransport(sophos),
+            page_size=10,
         )
         options.update(overrides)
         client = SophosClient(**options)
@@ -187,6 +223,7 @@ def make_client(sophos, sleeps):
 
 # --- token -----------------------------------------------------------------------------------------------------
 
+
 def test_token_is_fetched_once_and_reused_across_calls(make_client, sophos):
     client = make_client()
     list(client.tenants())
@@ -194,12 +231,20 @@ def test_token_is_fetched_once_and_reused_across_calls(make_client, sophos):
     assert sophos.token_calls == 1
     token_request = sophos.calls[0]
     assert dict(httpx.QueryParams(token_request.content.decode())) == {
-        "grant_type": "client_credentials", "client_id": "client-id", "client_secret": SECRET, "scope": "token"}
+        "grant_type": "client_credentials",
+        "client_id": "client-id",
+        "client_secret": SECRET,
+        "scope": "token",
+    }
 
 
 def test_rejected_credentials_fail_at_once_naming_connection_and_sophos_code(make_client, sophos, sleeps):
-    sophos.faults["/oauth2/token"] = [httpx.Response(400, json={
-        "errorCode": "oauth.invalid_client_secret", "message": "Invalid client secret", "trackingId": "x"})]
+    sophos.faults["/oauth2/token"] = [
+        httpx.Response(
+            400,
+            json={"errorCode": "oauth.invalid_client_secret", "message": "Invalid client secret", "trackingId": "x"},
+        )
+    ]
     with pytest.raises(SophosAuthError) as error:
         make_client().whoami()
     message = str(error.value)
@@ -241,6 +286,7 @@ def test_partner_api_forbidden_is_an_auth_error_saying_what_to_check(make_client
 
 # --- retries ---------------------------------------------------------------------------------------------------
 
+
 def test_429_waits_exactly_what_retry_after_asks(make_client, sophos, sleeps):
     sophos.faults["/whoami/v1"] = [httpx.Response(429, headers={"Retry-After": "2"}, json={"message": "slow"})]
     assert make_client().whoami().id == PARTNER
@@ -275,7 +321,9 @@ def test_giving_up_names_url_status_and_sophos_message(make_client, sophos):
     with pytest.raises(SophosApiError) as error:
         list(client.tenants())
     message = str(error.value)
-    assert "after 4 attempts" in message and "https://partner-api.central.sophos.com/partner/v1/tenants?page=1" in message
+    assert (
+        "after 4 attempts" in message and "https://partner-api.central.sophos.com/partner/v1/tenants?page=1" in message
+    )
     assert "server error (502): bad gateway today" in message
     assert len(sophos.paths("/partner/v1/tenants")) == 4
 
@@ -303,6 +351,7 @@ def test_client_errors_other_than_auth_are_not_retried(make_client, sophos, slee
 
 # --- whoami and routing ----------------------------------------------------------------------------------------
 
+
 def test_non_partner_credential_is_a_configuration_error(make_client, sophos):
     sophos.id_type = "tenant"
     with pytest.raises(ConfigurationError, match="belongs to a tenant.*needs a partner credential"):
@@ -323,7 +372,8 @@ def test_every_endpoint_goes_to_the_host_sophos_documents_for_it(make_client, so
     assert hosts["/partner/v1/billing/usage/2026/10"] == {"partner-api.central.sophos.com"}
     assert hosts["/licenses/v1/licenses"] == {"partner-api.central.sophos.com"}
     assert sorted(r.headers["X-Tenant-ID"] for r in sophos.calls if r.url.path == "/licenses/v1/licenses") == [
-        t["id"] for t in tenants[:4]]
+        t["id"] for t in tenants[:4]
+    ]
     assert all(r.headers["X-Partner-ID"] == PARTNER for r in sophos.calls if r.url.path.startswith("/partner/"))
 
 
@@ -343,6 +393,7 @@ def test_host_override_receives_every_api_call(make_client, sophos):
 
 
 # --- paging ----------------------------------------------------------------------------------------------------
+
 
 def test_tenant_paging_reads_every_page_once_and_stops_at_the_total(make_client, sophos):
     items = list(make_client().tenants())
@@ -409,6 +460,7 @@ def test_billing_usage_can_only_be_iterated_once(make_client):
 
 # --- licences --------------------------------------------------------------------------------------------------
 
+
 def test_forbidden_tenant_is_skipped_with_its_reason(make_client, sophos):
     sophos.forbidden = {"t-0002"}
     results = {r.tenant_id: r for r in make_client().licenses(t["id"] for t in sophos.tenants[:5])}
@@ -447,6 +499,7 @@ def test_a_failing_tenant_fails_the_stream(make_client, sophos):
 
 
 # --- secrets ---------------------------------------------------------------------------------------------------
+
 
 def test_neither_secret_nor_token_shows_in_repr_or_logs(make_client, sophos, caplog):
     sophos.faults["/whoami/v1"] = [httpx.Response(401, json={"message": "expired"}), httpx.Response(503)]

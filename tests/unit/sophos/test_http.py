@@ -1,4 +1,5 @@
 """The Sophos session's default transport: each thread keeps its own connection, and none is left open."""
+
 from __future__ import annotations
 
 import threading

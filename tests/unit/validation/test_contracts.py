@@ -1,4 +1,5 @@
 """Each contract fed hand-written edge cases: every record lands where it should, with its reason."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,12 @@ from tests.records import MISSING, OTHER_TENANT, PARTNER, TENANT, billing_line, 
 
 
 def reasons(result) -> list[tuple[str, str, str | None]]:
-    return sorted(zip(result.rejected["check_name"], result.rejected["column_name"],
-                      result.rejected["failure_case"]), key=str)
+    return sorted(
+        zip(
+            result.rejected["check_name"], result.rejected["column_name"], result.rejected["failure_case"], strict=True
+        ),
+        key=str,
+    )
 
 
 def one_bad_among_good(entity: str, bad: dict, make, tenant_id=None):
@@ -31,6 +36,7 @@ def _uuid(n: int) -> str:
 
 
 # --- billing usage lines -----------------------------------------------------------------------------------
+
 
 def test_clean_billing_line_is_typed_for_the_stage_table():
     result = validate("billing_usage", rows(billing_line()))
@@ -52,37 +58,40 @@ def test_line_without_account_id_is_a_valid_device_line():
     assert result.valid.iloc[0].to_dict()["sophos_customer_id"] is None
 
 
-@pytest.mark.parametrize("field, value, check", [
-    ("billingEndDate", "2026-02-30", "iso_date"),
-    ("billingStartDate", "2026-10-1", "iso_date"),
-    ("billingStartDate", "01.10.2026", "iso_date"),
-    ("netPrice", "1,40", "decimal_string"),
-    ("netPrice", "abc", "decimal_string"),
-    ("unitPrice", "1.40000", "decimal_string"),
-    ("unitPrice", "1e3", "decimal_string"),
-    ("billableQuantity", -3, "non_negative"),
-    ("accountStatus", "pending_cancellation", "allowed_values"),
-    ("netPriceCurrency", "EURO", "allowed_values"),
-    ("accountId", "urn:uuid:3fa85f64-5717-4562-b3fc-2c963f66afa6", "uuid_format"),
-    ("accountId", "3fa85f6457174562b3fc2c963f66afa6", "uuid_format"),
-    ("partnerAccountName", "Acme " * 2000, "max_chars"),
-    ("productDescription", "Intercept X\x00Advanced", "no_control_characters"),
-    ("productDescription", "Intercept X\nAdvanced", "no_control_characters"),
-    ("partnerAccountName", "Acme\x7fLtd", "no_control_characters"),
-    ("billableQuantity", "5", "json_integer"),
-    ("billableQuantity", 2.5, "json_integer"),
-    ("billableQuantity", 5.0, "json_integer"),
-    ("billableQuantity", True, "json_integer"),
-    ("billableQuantity", 2**63, "json_integer"),
-    ("netPrice", 1.4, "json_string"),
-    ("sku", 1234, "json_string"),
-    ("sku", ["CIXA"], "json_string"),
-    ("orderNumber", {"n": 1}, "json_string"),
-    ("netPriceCurrency", {"code": "EUR"}, "json_string"),
-    ("billingEndDate", ["2026-10-31"], "json_string"),
-    ("sku", None, "required"),
-    ("netPrice", MISSING, "required"),
-])
+@pytest.mark.parametrize(
+    "field, value, check",
+    [
+        ("billingEndDate", "2026-02-30", "iso_date"),
+        ("billingStartDate", "2026-10-1", "iso_date"),
+        ("billingStartDate", "01.10.2026", "iso_date"),
+        ("netPrice", "1,40", "decimal_string"),
+        ("netPrice", "abc", "decimal_string"),
+        ("unitPrice", "1.40000", "decimal_string"),
+        ("unitPrice", "1e3", "decimal_string"),
+        ("billableQuantity", -3, "non_negative"),
+        ("accountStatus", "pending_cancellation", "allowed_values"),
+        ("netPriceCurrency", "EURO", "allowed_values"),
+        ("accountId", "urn:uuid:3fa85f64-5717-4562-b3fc-2c963f66afa6", "uuid_format"),
+        ("accountId", "3fa85f6457174562b3fc2c963f66afa6", "uuid_format"),
+        ("partnerAccountName", "Acme " * 2000, "max_chars"),
+        ("productDescription", "Intercept X\x00Advanced", "no_control_characters"),
+        ("productDescription", "Intercept X\nAdvanced", "no_control_characters"),
+        ("partnerAccountName", "Acme\x7fLtd", "no_control_characters"),
+        ("billableQuantity", "5", "json_integer"),
+        ("billableQuantity", 2.5, "json_integer"),
+        ("billableQuantity", 5.0, "json_integer"),
+        ("billableQuantity", True, "json_integer"),
+        ("billableQuantity", 2**63, "json_integer"),
+        ("netPrice", 1.4, "json_string"),
+        ("sku", 1234, "json_string"),
+        ("sku", ["CIXA"], "json_string"),
+        ("orderNumber", {"n": 1}, "json_string"),
+        ("netPriceCurrency", {"code": "EUR"}, "json_string"),
+        ("billingEndDate", ["2026-10-31"], "json_string"),
+        ("sku", None, "required"),
+        ("netPrice", MISSING, "required"),
+    ],
+)
 def test_defective_billing_line_is_rejected_with_its_reason(field, value, check):
     result = one_bad_among_good("billing_usage", billing_line(**{field: value}), billing_line)
     assert [(c, col) for c, col, _ in reasons(result)] == [(check, field)]
@@ -90,9 +99,11 @@ def test_defective_billing_line_is_rejected_with_its_reason(field, value, check)
 
 
 def test_failing_value_is_reported_readably_and_cut_short():
-    result = validate("billing_usage", rows(billing_line(partnerAccountName="x" * 10_000),
-                                            billing_line(orderNumber="2", productGroup="a\x01b")))
-    by_check = dict(zip(result.rejected["check_name"], result.rejected["failure_case"]))
+    result = validate(
+        "billing_usage",
+        rows(billing_line(partnerAccountName="x" * 10_000), billing_line(orderNumber="2", productGroup="a\x01b")),
+    )
+    by_check = dict(zip(result.rejected["check_name"], result.rejected["failure_case"], strict=True))
     assert by_check["max_chars"] == "x" * 200 + "…"
     assert by_check["no_control_characters"] == "a\\u0001b"  # PostgreSQL text cannot hold every control char
     raw = result.rejected.loc[result.rejected["check_name"] == "max_chars", "raw"].iloc[0]
@@ -116,8 +127,9 @@ def test_line_without_any_currency_is_rejected():
 
 
 def test_period_that_ends_before_it_starts_is_rejected():
-    result = one_bad_among_good("billing_usage", billing_line(billingStartDate="2026-10-31",
-                                                             billingEndDate="2026-10-01"), billing_line)
+    result = one_bad_among_good(
+        "billing_usage", billing_line(billingStartDate="2026-10-31", billingEndDate="2026-10-01"), billing_line
+    )
     assert reasons(result) == [("billing_period_order", "billingEndDate", "2026-10-01")]
 
 
@@ -126,7 +138,13 @@ def test_line_of_nulls_fails_every_required_field_but_counts_once():
     result = one_bad_among_good("billing_usage", nulls, billing_line)
     assert sorted(c for c, _, _ in reasons(result)) == ["required"] * 6
     assert {col for _, col, _ in reasons(result)} == {
-        "billingStartDate", "billingEndDate", "sku", "billableQuantity", "netPrice", "currency"}
+        "billingStartDate",
+        "billingEndDate",
+        "sku",
+        "billableQuantity",
+        "netPrice",
+        "currency",
+    }
     assert result.rejected_by_check == {"required": 1}
 
 
@@ -137,8 +155,9 @@ def test_identical_duplicate_lines_collapse_into_one():
 
 
 def test_conflicting_duplicate_lines_are_all_rejected():
-    result = validate("billing_usage", rows(billing_line(), billing_line(orderNumber="2"),
-                                            billing_line(netPrice="1.36")))
+    result = validate(
+        "billing_usage", rows(billing_line(), billing_line(orderNumber="2"), billing_line(netPrice="1.36"))
+    )
     assert result.collapsed_duplicates == 0
     assert result.valid["order_number"].tolist() == ["2"]
     assert result.rejected_rows == 2
@@ -156,28 +175,38 @@ def test_same_line_through_two_accounts_is_kept_once():
 
 # --- tenants -----------------------------------------------------------------------------------------------
 
+
 def test_clean_tenant_is_staged():
     result = validate("tenant", rows(tenant()))
     assert result.rejected.empty
     assert result.valid.iloc[0].to_dict() == {
-        "account": "sophos_default", "sophos_customer_id": TENANT, "name": "Müller GmbH",
-        "show_as": "Müller GmbH", "partner_id": PARTNER, "organization_id": OTHER_TENANT,
-        "billing_type": "term", "data_region": "eu01", "data_geography": "DE",
+        "account": "sophos_default",
+        "sophos_customer_id": TENANT,
+        "name": "Müller GmbH",
+        "show_as": "Müller GmbH",
+        "partner_id": PARTNER,
+        "organization_id": OTHER_TENANT,
+        "billing_type": "term",
+        "data_region": "eu01",
+        "data_geography": "DE",
         "api_host": "https://api-eu01.central.sophos.com",
     }
 
 
-@pytest.mark.parametrize("field, value, check, column", [
-    ("id", "urn:uuid:3fa85f64-5717-4562-b3fc-2c963f66afa6", "uuid_format", "id"),
-    ("id", "{3fa85f64-5717-4562-b3fc-2c963f66afa6}", "uuid_format", "id"),
-    ("name", "N" * 10_000, "max_chars", "name"),
-    ("name", "Acme\tGmbH", "no_control_characters", "name"),
-    ("name", MISSING, "required", "name"),
-    ("name", 42, "json_string", "name"),
-    ("billingType", "monthly", "allowed_values", "billingType"),
-    ("partner", "11111111-2222-4333-8444-555555555555", "json_object", "partner"),
-    ("partner", {"id": "partner-1"}, "uuid_format", "partner.id"),
-])
+@pytest.mark.parametrize(
+    "field, value, check, column",
+    [
+        ("id", "urn:uuid:3fa85f64-5717-4562-b3fc-2c963f66afa6", "uuid_format", "id"),
+        ("id", "{3fa85f64-5717-4562-b3fc-2c963f66afa6}", "uuid_format", "id"),
+        ("name", "N" * 10_000, "max_chars", "name"),
+        ("name", "Acme\tGmbH", "no_control_characters", "name"),
+        ("name", MISSING, "required", "name"),
+        ("name", 42, "json_string", "name"),
+        ("billingType", "monthly", "allowed_values", "billingType"),
+        ("partner", "11111111-2222-4333-8444-555555555555", "json_object", "partner"),
+        ("partner", {"id": "partner-1"}, "uuid_format", "partner.id"),
+    ],
+)
 def test_defective_tenant_is_rejected_with_its_reason(field, value, check, column):
     result = one_bad_among_good("tenant", tenant(**{field: value}), tenant)
     assert [(c, col) for c, col, _ in reasons(result)] == [(check, column)]
@@ -198,13 +227,17 @@ def test_tenant_seen_through_two_accounts_is_kept_once_and_conflicting_copies_re
 
 # --- licences ----------------------------------------------------------------------------------------------
 
+
 def test_clean_license_is_staged_under_the_tenant_it_was_listed_for():
     result = validate("license", rows(license(), tenant_id=TENANT))
     assert result.rejected.empty
     row = result.valid.iloc[0].to_dict()
     assert row["sophos_customer_id"] == TENANT
     assert (row["product_code"], row["product_name"], row["product_generic_code"]) == (
-        "CIXA", "Intercept X Advanced", "CIXA")
+        "CIXA",
+        "Intercept X Advanced",
+        "CIXA",
+    )
     assert row["usage_count"] == 42 and row["quantity"] == 50
     assert row["perpetual"] is False and row["unlimited"] is False
     assert row["start_date"] == "2026-01-01" and row["end_date"] == "2026-12-31"
@@ -218,17 +251,20 @@ def test_perpetual_unlimited_license_without_end_or_quantity_is_valid():
     assert row["end_date"] is None and row["quantity"] is None
 
 
-@pytest.mark.parametrize("field, value, check, column", [
-    ("product", MISSING, "required", "product.code"),
-    ("product", {"name": "Intercept X"}, "required", "product.code"),
-    ("type", "lifetime", "allowed_values", "type"),
-    ("type", None, "required", "type"),
-    ("quantity", "10", "json_integer", "quantity"),
-    ("quantity", -1, "non_negative", "quantity"),
-    ("endDate", "2026-02-30", "iso_date", "endDate"),
-    ("usage", {"current": {"count": "7"}}, "json_integer", "usage.current.count"),
-    ("id", "not-a-uuid", "uuid_format", "id"),
-])
+@pytest.mark.parametrize(
+    "field, value, check, column",
+    [
+        ("product", MISSING, "required", "product.code"),
+        ("product", {"name": "Intercept X"}, "required", "product.code"),
+        ("type", "lifetime", "allowed_values", "type"),
+        ("type", None, "required", "type"),
+        ("quantity", "10", "json_integer", "quantity"),
+        ("quantity", -1, "non_negative", "quantity"),
+        ("endDate", "2026-02-30", "iso_date", "endDate"),
+        ("usage", {"current": {"count": "7"}}, "json_integer", "usage.current.count"),
+        ("id", "not-a-uuid", "uuid_format", "id"),
+    ],
+)
 def test_defective_license_is_rejected_with_its_reason(field, value, check, column):
     result = one_bad_among_good("license", license(**{field: value}), license, tenant_id=TENANT)
     assert [(c, col) for c, col, _ in reasons(result)] == [(check, column)]
@@ -247,36 +283,51 @@ def test_same_license_under_two_tenants_is_a_conflict():
 
 # --- types as Sophos publishes them, drift in informational fields -------------------------------------------
 
-@pytest.mark.parametrize("sent, stored", [
-    (25, Decimal("25")), (12.5, Decimal("12.5")), (0.1, Decimal("0.1")), ("12.50", Decimal("12.5")),
-    (0, Decimal("0")), (-3, Decimal("-3")), (99999.9999, Decimal("99999.9999")), ("1e2", Decimal("100")),
-])
+
+@pytest.mark.parametrize(
+    "sent, stored",
+    [
+        (25, Decimal("25")),
+        (12.5, Decimal("12.5")),
+        (0.1, Decimal("0.1")),
+        ("12.50", Decimal("12.5")),
+        (0, Decimal("0")),
+        (-3, Decimal("-3")),
+        (99999.9999, Decimal("99999.9999")),
+        ("1e2", Decimal("100")),
+    ],
+)
 def test_discount_percentage_is_read_exactly_from_its_json_text(sent, stored):
     """Sophos sends additionalDiscountPercentage as a JSON number (25); both decoding paths (Arrow for a
     clean batch, record by record beside a broken record) read the number's text, never a float."""
-    for batch in (rows(billing_line(additionalDiscountPercentage=sent)),
-                  rows(billing_line(additionalDiscountPercentage=sent)) + [("sophos_default", None, "{oops")]):
+    for batch in (
+        rows(billing_line(additionalDiscountPercentage=sent)),
+        rows(billing_line(additionalDiscountPercentage=sent)) + [("sophos_default", None, "{oops")],
+    ):
         result = validate("billing_usage", batch)
         value = result.valid.iloc[0].to_dict()["additional_discount_percentage"]
         assert isinstance(value, Decimal) and value == stored and not result.type_drift
 
 
-@pytest.mark.parametrize("sent, found", [("abc", "string"), (True, "boolean"), (0.12345, "number"),
-                                         ("1,40", "string"), ({"p": 5}, "object")])
+@pytest.mark.parametrize(
+    "sent, found", [("abc", "string"), (True, "boolean"), (0.12345, "number"), ("1,40", "string"), ({"p": 5}, "object")]
+)
 def test_discount_percentage_that_is_no_decimal_of_scale_4_is_drift_and_the_line_loads(sent, found):
     items = [billing_line(additionalDiscountPercentage=sent), billing_line(orderNumber="SO000002")]
     result = validate("billing_usage", rows(*items))
     assert len(result.valid) == 2 and result.rejected.empty
     assert result.valid.iloc[0].to_dict()["additional_discount_percentage"] is None
-    assert result.type_drift == [{"field": "additionalDiscountPercentage", "expected": "number",
-                                  "found": found, "records": 1}]
+    assert result.type_drift == [
+        {"field": "additionalDiscountPercentage", "expected": "number", "found": found, "records": 1}
+    ]
 
 
 @pytest.mark.parametrize("neighbour", [None, "{oops"])
 def test_discount_percentage_too_large_for_numeric_9_4_is_rejected(neighbour):
     """A decimal, but one PostgreSQL's numeric(9, 4) cannot hold: judged the same on both decoding paths."""
     batch = rows(billing_line(additionalDiscountPercentage=123456)) + (
-        [("sophos_default", None, neighbour)] if neighbour else [])
+        [("sophos_default", None, neighbour)] if neighbour else []
+    )
     result = validate("billing_usage", batch)
     assert reasons(result)[0] == ("fits_numeric", "additionalDiscountPercentage", "123456.0000")
 
@@ -287,7 +338,8 @@ def test_informational_field_of_another_type_in_every_line_is_drift_kept_as_text
     assert len(result.valid) == 4 and result.rejected.empty
     assert list(result.valid["product_group"]) == ["0", "1", "2", "3"]
     assert result.counts()["type_drift"] == [
-        {"field": "productGroup", "expected": "string", "found": "integer", "records": 4}]
+        {"field": "productGroup", "expected": "string", "found": "integer", "records": 4}
+    ]
 
 
 def test_critical_field_of_another_type_is_still_rejected_beside_informational_drift():
@@ -308,8 +360,9 @@ def test_published_fields_the_contract_ignores_are_not_drift():
     line = billing_line(contactName="Canary Person", contactEmail="canary@example.com", contactZip=32932)
     result = validate("billing_usage", rows(line))
     assert result.unknown_fields == [] and "Canary" not in result.valid.to_json()
-    item = tenant(contact={"firstName": "Canary", "email": "canary@example.com"}, status="active",
-                  products=[{"code": "CIXA"}])
+    item = tenant(
+        contact={"firstName": "Canary", "email": "canary@example.com"}, status="active", products=[{"code": "CIXA"}]
+    )
     assert validate("tenant", rows(item)).unknown_fields == []
 
 

@@ -1,13 +1,14 @@
 """validate() as a whole: whole-entity breakage, drift, broken JSON, keys, counts and the threshold."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from sophos_sync.validation import decode as decoding
-from sophos_sync.errors import ContractViolation, RejectionThresholdExceeded
 from sophos_sync.entities import BY_NAME as ENTITIES
+from sophos_sync.errors import ContractViolation, RejectionThresholdExceeded
+from sophos_sync.validation import decode as decoding
 from sophos_sync.validation.judge import STAGE_COLUMNS, enforce_threshold, validate
 from sophos_sync.validation.keys import line_key
 from tests.records import MISSING, TENANT, billing_line, license, rows, tenant
@@ -24,8 +25,12 @@ def test_every_record_is_valid_rejected_or_folded():
     assert (len(result.valid), result.rejected_rows, result.collapsed_duplicates) == (5, 1, 1)
     assert result.received == len(result.valid) + result.rejected_rows + result.collapsed_duplicates
     assert result.counts() == {
-        "received": 7, "valid": 5, "rejected": 1, "collapsed_duplicates": 1,
-        "rejected_by_check": {"decimal_string": 1}, "unknown_fields": [],
+        "received": 7,
+        "valid": 5,
+        "rejected": 1,
+        "collapsed_duplicates": 1,
+        "rejected_by_check": {"decimal_string": 1},
+        "unknown_fields": [],
     }
 
 
@@ -114,8 +119,9 @@ def test_line_key_joins_the_natural_key_readably():
 
 
 def test_line_key_keeps_values_with_separators_apart():
-    assert line_key(billing_line(orderNumber="a|b", orderLineItemNumber="c")) != \
-        line_key(billing_line(orderNumber="a", orderLineItemNumber="b|c"))
+    assert line_key(billing_line(orderNumber="a|b", orderLineItemNumber="c")) != line_key(
+        billing_line(orderNumber="a", orderLineItemNumber="b|c")
+    )
 
 
 def test_line_key_of_a_record_is_the_staged_line_key():
@@ -131,8 +137,11 @@ def test_stage_columns_name_every_entity():
 
 
 def test_threshold_refuses_a_month_with_too_many_rejections():
-    items = lines(97) + [billing_line(orderNumber=f"B{n}", netPrice="1,40") for n in range(2)] + \
-        [billing_line(orderNumber="C", billingEndDate="2026-02-30")]
+    items = (
+        lines(97)
+        + [billing_line(orderNumber=f"B{n}", netPrice="1,40") for n in range(2)]
+        + [billing_line(orderNumber="C", billingEndDate="2026-02-30")]
+    )
     result = validate("billing_usage", rows(*items))
     with pytest.raises(RejectionThresholdExceeded) as caught:
         enforce_threshold(result, 0.01)
@@ -189,7 +198,9 @@ def test_value_of_another_type_deep_in_a_chunk_is_named_and_its_neighbours_go_on
 
     assert len(result.valid) == 2_498 and result.rejected_rows == 2
     assert result.rejected[["check_name", "column_name", "failure_case"]].values.tolist() == [
-        ["json_integer", "billableQuantity", "5"], ["json_string", "sku", "42"]]
+        ["json_integer", "billableQuantity", "5"],
+        ["json_string", "sku", "42"],
+    ]
     assert result.rejected["raw"].tolist() == [batch[1_234][2], batch[2_401][2]]
     assert result.rejected["source_key"].tolist() == [line_key(items[1_234]), line_key(items[2_401])]
 

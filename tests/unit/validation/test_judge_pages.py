@@ -1,5 +1,6 @@
 """validate_pages: records landed a page per row, judged chunk by chunk and staged as they go; the verdict
 on the whole batch (copies across chunks, whole-entity breakage) is the same as validating it at once."""
+
 from __future__ import annotations
 
 import json
@@ -7,18 +8,20 @@ import json
 import pyarrow
 import pytest
 
-from sophos_sync.validation import judge
 from sophos_sync.errors import ContractViolation
+from sophos_sync.validation import decode as decoding
+from sophos_sync.validation import judge
 from sophos_sync.validation.judge import STAGE_COLUMNS, validate, validate_pages
 from sophos_sync.validation.keys import line_key
-from sophos_sync.validation import decode as decoding
 from tests.records import billing_line, rows
 
 
 def pages(items: list, per_page: int = 4, account: str = "sophos_default") -> list[tuple[str, bytes]]:
     """The items as extract lands them: JSON lines, `per_page` items a page."""
-    return [(account, "\n".join(json.dumps(item) for item in items[at:at + per_page]).encode())
-            for at in range(0, len(items), per_page)]
+    return [
+        (account, "\n".join(json.dumps(item) for item in items[at : at + per_page]).encode())
+        for at in range(0, len(items), per_page)
+    ]
 
 
 def month(count: int) -> list[dict]:
@@ -71,8 +74,8 @@ def test_a_key_whose_hash_only_matches_an_earlier_one_is_still_staged(monkeypatc
     """The first-copy test compares hashes of keys: when every hash matches (the worst chance can do), every
     row after the first is held back, and the batch's exact verdict stages the ones that are no copies."""
     items = month(20)
-    items[15] = dict(items[4])                           # identical copy: staged once
-    items[18] = dict(items[7], billableQuantity=99)       # conflicting copy: neither staged
+    items[15] = dict(items[4])  # identical copy: staged once
+    items[18] = dict(items[7], billableQuantity=99)  # conflicting copy: neither staged
     monkeypatch.setattr(judge, "hash", lambda key: 0, raising=False)
     chunks, result = staged_by_chunk(items)
     monkeypatch.undo()
