@@ -25,7 +25,7 @@ MONTHS = [f"2026-{m:02d}" for m in range(2, 13)]  # with seed 1, enough months t
 # What each of the generator's defect kinds must become.
 EXPECTED_CHECK = {
     "duplicate_conflict": "conflicting_duplicate", "invalid_date": "iso_date",
-    "non_numeric_price": "decimal_string", "negative_quantity": "non_negative", "unknown_enum": "allowed_values",
+    "non_numeric_price": "decimal_string", "missing_quantity": "required", "unknown_enum": "allowed_values",
 }
 
 
