@@ -5,9 +5,9 @@
 Lines are made here (seeded, no simulator needed) and landed as extract lands them: pages of 1,000 JSON
 lines, as sophos.landing_pages holds them, judged chunk by chunk with each chunk's stage rows handed on
 (and dropped here, where the pipeline COPYs them). 0.3 % of them carry
-the simulator's defects (bad date, "1,40" price, negative quantity, unknown status, identical and
-conflicting duplicates), so the rejection path is timed too. The figure covers JSON decoding, the
-contract checks, duplicates and typing the stage rows; not the database.
+the simulator's defects (bad date, "1,40" price, no billableQuantity, unknown status, identical and
+conflicting duplicates: the same key, another quantity), so the rejection path is timed too. The figure
+covers JSON decoding, the contract checks, duplicates and typing the stage rows; not the database.
 
 Baseline, measured in the same run on the same lines: Arrow's JSON reader turning them into columns,
 chunk by chunk as validate does, and nothing else (no checks, no keys, no raw texts kept). That is
@@ -20,6 +20,7 @@ import argparse
 import gc
 import io
 import random
+import re
 import sys
 import time
 import uuid
@@ -151,13 +152,13 @@ def _maybe_defect(rng: random.Random, text: str, previous: list) -> str:
     if kind == 1:
         start = text.index('"netPrice": "') + len('"netPrice": "')
         return text[:start] + text[start:].replace(".", ",", 1)
-    if kind == 2:
-        return text.replace('"billableQuantity": ', '"billableQuantity": -', 1)
+    if kind == 2:  # no quantity (a negative one is a credit, a valid line)
+        return re.sub(r'"billableQuantity": \d+, ', "", text, count=1)
     if kind == 3:
         return text.replace('"accountStatus": "active"', '"accountStatus": "pending_cancellation"')
     if kind == 4:
         return previous[-1][2]
-    return previous[-1][2].replace('"orderedQuantity": ', '"orderedQuantity": 1', 1)  # same key, other content
+    return previous[-1][2].replace('"billableQuantity": ', '"billableQuantity": 1', 1)  # same key, other quantity
 
 
 def main() -> int:

@@ -25,6 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--dataset", help="JSON dataset file to serve verbatim")
     source.add_argument("--scale", choices=sorted(generator.SCALES), help="generate data of this size")
     serve.add_argument("--seed", type=int, default=1, help="seed of the generated data (with --scale)")
+    serve.add_argument(
+        "--unpriced-months",
+        type=_months,
+        default=[],
+        help="with --scale: months (e.g. 2026-09,2026-10) whose billing lines have no price, currency, contact or "
+        "discount fields, as in Sophos's 2026-01-08 example",
+    )
     serve.add_argument("--today", type=_date, help="judge report availability as if today were YYYY-MM-DD")
     serve.add_argument("--report-day", type=int, default=26, help="day of month M from which M's report exists")
     serve.add_argument("--token-ttl", type=int, default=3600, help="access token lifetime in seconds")
@@ -40,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="write a generated dataset file")
     generate.add_argument("--scale", choices=sorted(generator.SCALES), required=True)
     generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument(
+        "--unpriced-months",
+        type=_months,
+        default=[],
+        help="months whose billing lines have no price, currency, contact or discount fields (see serve)",
+    )
     generate.add_argument(
         "--months",
         type=_months,
@@ -88,10 +101,12 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValueError(f"--report-day must be 1..31, got {args.report_day}")
     if args.token_ttl < 1:
         raise ValueError(f"--token-ttl must be at least 1 second, got {args.token_ttl}")
+    if args.dataset and args.unpriced_months:
+        raise ValueError("--unpriced-months shapes generated data: use it with --scale, not --dataset")
     if args.dataset:
         accounts = accounts_from_dataset(load_dataset_file(args.dataset))
     else:
-        accounts = accounts_from_scale(args.scale, args.seed)
+        accounts = accounts_from_scale(args.scale, args.seed, args.unpriced_months)
     serve(
         accounts,
         host=args.host,
@@ -108,7 +123,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     started = time.monotonic()
     months = args.months or [generator.latest_report_month(datetime.now(timezone.utc).date())]
-    world = generator.build_world(args.scale, args.seed)
+    world = generator.build_world(args.scale, args.seed, args.unpriced_months)
     if args.out == "-":
         counts = generator.write_dataset(world, months, sys.stdout)
     else:

@@ -3,8 +3,15 @@
 Tenants and licences are the current state, built once (`build_world`). Billing lines are generated per
 month on demand (`World.billing(partner_index, year, month)`): a month is a plan of orders (one tenant's
 licences, or one standalone device) laid end to end, and any slice of it is generated from the seed,
-the month and the order number alone. So a page of a million-line month costs one page of work and
-memory, the same lines come back whichever way the month is paged, and no month list is fixed.
+the month and the order number alone (and the next or previous order's, for an order line two customers
+share). So a page of a million-line month costs one page of work and memory, the same lines come back
+whichever way the month is paged, and no month list is fixed.
+
+Money, as Sophos's billing is read: unitPrice is the product's price in the partner's currency; netPrice is
+the total of the line's order line (orderNumber + orderLineItemNumber): unitPrice x the billableQuantity of
+every line carrying that order line, in whole cents. A few order lines are shared by two customers (split),
+a few are credits (a negative billableQuantity). `BillingMonth.order_lines()` tells what each adds up to.
+Months named in `build_world(..., unpriced_months=...)` have the fields of Sophos's 2026-01-08 example only.
 """
 
 from __future__ import annotations
@@ -19,9 +26,10 @@ import uuid
 from array import array
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import IO, NamedTuple
 
@@ -56,17 +64,26 @@ SCALES = {
 USAGE_AS_OF = date(2026, 11, 1)
 
 # Share of billing lines that are deliberately wrong, kinds taken in turn; well under the 1 % a month
-# may reject before the sync refuses to load it.
+# may reject before the sync refuses to load it. Each kind stays invalid under the contract: credits (a
+# negative billableQuantity) are valid lines, not defects; a line without billableQuantity is not. (Not a
+# fractional quantity: a value of another JSON type in a critical field sends the whole Arrow chunk down
+# validation's record-by-record path, measured at 2.4x the validation time of a million-line month.)
 DEFECT_RATE = 0.003
 DEFECT_KINDS = (
     "duplicate_identical",
     "duplicate_conflict",
     "invalid_date",
     "non_numeric_price",
-    "negative_quantity",
+    "missing_quantity",
     "unknown_enum",
 )
 _DUPLICATES = frozenset({"duplicate_identical", "duplicate_conflict"})
+_PRICE_DEFECTS = frozenset({"non_numeric_price"})  # not in an unpriced month, whose lines have no price
+
+# Share of tenant orders that share one order line with the next tenant's order (one order line, two
+# customers), and that get a credit line (a refund: a negative billableQuantity, an order line of its own).
+SPLIT_RATE = 0.02
+CREDIT_RATE = 0.002
 
 # How the Platform side of a seller's tenants is laid out (the rest are matchable by normalized name).
 AMBIGUOUS_SHARE = 0.06
@@ -142,6 +159,9 @@ class World:
     partners: list[GeneratedPartner]
     platform: dict
     expected_mapping: dict[str, str]  # tenant id -> auto_matched | ambiguous | no_match | unknown_seller
+    # Months whose lines are in the shape of Sophos's 2026-01-08 example: no price, currency, contact or
+    # discount fields (BillingMonth.priced is False).
+    unpriced_months: frozenset[tuple[int, int]] = frozenset()
 
     _months: OrderedDict = field(default_factory=OrderedDict, repr=False, compare=False)
 
@@ -158,9 +178,11 @@ class World:
         return self._months[key]
 
 
-def build_world(scale: str, seed: int) -> World:
+def build_world(scale: str, seed: int, unpriced_months: Iterable[str] = ()) -> World:
+    """The world of a scale and seed; `unpriced_months` (YYYY-MM) are billed without prices (World.unpriced_months)."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
+    unpriced = frozenset(parse_month(month) for month in unpriced_months)
     spec = SCALES[scale]
     rng = random.Random(f"sophos-sim:{seed}:world")
     names = _NameFactory(rng)
@@ -206,7 +228,14 @@ def build_world(scale: str, seed: int) -> World:
             )
         )
     platform, expected = _platform(partners, names, rng)
-    return World(scale=scale, seed=seed, partners=partners, platform=platform, expected_mapping=expected)
+    return World(
+        scale=scale,
+        seed=seed,
+        partners=partners,
+        platform=platform,
+        expected_mapping=expected,
+        unpriced_months=unpriced,
+    )
 
 
 # --- tenants and licences ---------------------------------------------------------------------------------
@@ -304,11 +333,48 @@ def license_object(lic: LicenseFacts) -> dict:
 # --- billing ----------------------------------------------------------------------------------------------
 
 
+class OrderLine(NamedTuple):
+    """One order line of a month as the generator made it (before defects spoil some of its lines): the lines
+    that carry its orderNumber and orderLineItemNumber, and the total every one of them carries as netPrice."""
+
+    order_number: str
+    line_item_number: str
+    sku: str
+    unit_price: Decimal
+    positions: tuple[int, ...]  # the month's line indexes, in order
+    customers: tuple[str, ...]  # accountNumberOrSerialNumber of each line
+    quantities: tuple[int, ...]  # billableQuantity of each line
+
+    @property
+    def net_price(self) -> Decimal:
+        """unitPrice x the billableQuantity of all its lines, to the cent (netPrice in a priced month)."""
+        return self.unit_price * sum(self.quantities)
+
+    @property
+    def split(self) -> bool:
+        """Shared by several customers' lines."""
+        return len(self.positions) > 1
+
+    @property
+    def credit(self) -> bool:
+        """A refund: a negative billableQuantity."""
+        return sum(self.quantities) < 0
+
+
 class BillingMonth:
-    """One partner's billing lines of one month: `len()` and slicing, each slice generated on demand."""
+    """One partner's billing lines of one month: `len()` and slicing, each slice generated on demand.
+
+    The plan (built here, small) lays the month's orders end to end: a tenant's order has a line per licence,
+    each its own order line; a standalone device's order one line. On top of the plan, drawn from the seed and
+    the month: about SPLIT_RATE of tenant orders share one order line with the next tenant's order (the same
+    product, billed to both customers), about CREDIT_RATE of tenant orders get a credit line (a refund of a few
+    seats, a negative billableQuantity, its own order line), and DEFECT_RATE of lines are spoiled (DEFECT_KINDS;
+    never a split or credit line, nor the line after one, so those stay valid and each order line adds up).
+    """
 
     def __init__(self, world: World, partner: GeneratedPartner, year: int, month: int):
         self.partner, self.year, self.month = partner, year, month
+        self.priced = (year, month) not in world.unpriced_months
         self._days = calendar.monthrange(year, month)[1]
         self._seed = _mix(world.seed, partner.index, year * 12 + month)
         plan_rng = random.Random(self._seed)
@@ -338,6 +404,17 @@ class BillingMonth:
                     break
             period += 1
         self._count = min(total, target)
+        # Orders wholly in the month (the last may be cut short): only they get credits and splits.
+        complete = len(self._refs) - (total > self._count)
+        self._credits = self._place_credits(complete)  # order -> (index of the licence refunded, quantity)
+        self._splits = self._place_splits(complete)  # order -> (its licence index, the next order's licence index)
+        self._shared = {order + 1: order for order in self._splits}  # the next order -> the order it shares with
+        if self._credits:
+            shift = 0
+            for order in range(len(self._offsets)):
+                self._offsets[order] += shift
+                shift += order in self._credits
+            self._count += shift
         self._defects = self._place_defects(plan_rng)
 
     def __len__(self) -> int:
@@ -360,14 +437,113 @@ class BillingMonth:
         """Line index -> defect kind, for tests that check the client and validation catch them."""
         return dict(self._defects)
 
+    @property
+    def credits(self) -> list[int]:
+        """Indexes of the credit lines (negative billableQuantity, valid lines), in order."""
+        return [self._offsets[order] + len(self.partner.facts[self._refs[order]].licenses) for order in self._credits]
+
+    @property
+    def splits(self) -> list[tuple[int, int]]:
+        """Index pairs of the lines of order lines shared by two customers (the first customer's line first)."""
+        return [
+            (self._offsets[order] + own, self._offsets[order + 1] + theirs)
+            for order, (own, theirs) in self._splits.items()
+        ]
+
+    def order_lines(self) -> Iterator[OrderLine]:
+        """Every order line of the month, in the order of its first line, from the generator's own plan (no line
+        is built): what netPrice, a split or a credit should add up to. Defects are not applied: a line whose
+        index is in `defects` is not as its order line says (a duplicate replaces its line by a copy of the
+        line before it; the other kinds spoil a field)."""
+        for order in range(len(self._refs)):
+            base = self._offsets[order]
+            ref = self._refs[order]
+            who = self.partner.devices[-1 - ref][0] if ref < 0 else self.partner.facts[ref].account_number
+            split = self._splits.get(order)
+            receiver = order + 1 if split is not None else None
+            items = self._order_items(order)
+            skip = self._splits[order - 1][1] if order in self._shared else None
+            for k, (number, n, product, suffix, billable, _actual, _ordered, _total) in enumerate(items):
+                if base + k >= self._count:
+                    return
+                if k == skip:
+                    continue  # the shared line, told with the order line it belongs to
+                positions, customers, quantities = [base + k], [who], [billable]
+                if split is not None and n == split[0]:
+                    positions.append(self._offsets[receiver] + split[1])
+                    customers.append(self.partner.facts[self._refs[receiver]].account_number)
+                    quantities.append(self._quantities(receiver)[split[1]][0])
+                yield OrderLine(
+                    order_number=number,
+                    line_item_number=_LINE_NUMBERS[n],
+                    sku=_product_fields(product, suffix)["sku"],
+                    unit_price=Decimal(_price_fields(product, self.partner.currency, 0.0, None)[1]).scaleb(-2),
+                    positions=tuple(positions),
+                    customers=tuple(customers),
+                    quantities=tuple(quantities),
+                )
+
+    def _place_credits(self, complete: int) -> dict[int, tuple[int, int]]:
+        rng = random.Random(_mix(self._seed, -1))
+        candidates = [order for order in range(complete) if self._refs[order] >= 0]
+        count = round(len(candidates) * CREDIT_RATE)
+        if self.partner.index == 0:
+            count = max(1, count)  # even the small scale has a credit each month
+        chosen = sorted(rng.sample(candidates, min(count, len(candidates))))
+        credits = {}
+        for order in chosen:
+            licenses = self.partner.facts[self._refs[order]].licenses
+            credits[order] = (rng.randrange(len(licenses)), -rng.randint(1, 5))
+        return credits
+
+    def _place_splits(self, complete: int) -> dict[int, tuple[int, int]]:
+        """Orders that share an order line with the next order: both tenants' (of the same partner account, in
+        the same billing period) licences of a product both have."""
+        rng = random.Random(_mix(self._seed, -2))
+        refs, periods, facts = self._refs, self._period, self.partner.facts
+        pool = [
+            order
+            for order in range(complete - 1)
+            if refs[order] >= 0 and refs[order + 1] >= 0 and periods[order] == periods[order + 1]
+        ]
+        wanted = round(sum(1 for order in range(complete) if refs[order] >= 0) * SPLIT_RATE)
+        if self.partner.index == 0:
+            wanted = max(1, wanted)  # even the small scale has a split order line each month
+        splits: dict[int, tuple[int, int]] = {}
+        for order in rng.sample(pool, min(len(pool), 4 * wanted + 8)):
+            if len(splits) >= wanted:
+                break
+            if any(other in splits for other in (order - 1, order, order + 1)):
+                continue
+            first, second = facts[refs[order]], facts[refs[order + 1]]
+            if first.partner_account != second.partner_account or first.account_number == second.account_number:
+                continue
+            products = {lic.product: n for n, lic in enumerate(second.licenses)}
+            common = [n for n, lic in enumerate(first.licenses) if lic.product in products]
+            if common:
+                own = rng.choice(common)
+                splits[order] = (own, products[first.licenses[own].product])
+        return dict(sorted(splits.items()))
+
     def _place_defects(self, rng: random.Random) -> dict[int, str]:
+        kinds = DEFECT_KINDS if self.priced else tuple(k for k in DEFECT_KINDS if k not in _PRICE_DEFECTS)
         count = round(self._count * DEFECT_RATE)
         if self.partner.index == 0:
             count = max(1, count)  # even the small scale has something to catch each month
-        count = min(count, self._count - 1)
-        first_kind = rng.randrange(len(DEFECT_KINDS))
-        positions = sorted(rng.sample(range(1, self._count), count)) if count > 0 else []
-        return {pos: DEFECT_KINDS[(first_kind + k) % len(DEFECT_KINDS)] for k, pos in enumerate(positions)}
+        count = min(count, (self._count - 1) // 4)
+        first_kind = rng.randrange(len(kinds))
+        # Not on a credit or split line nor the line after one (a duplicate copies the line before it), and
+        # never two side by side: each defect is one reason on lines that are otherwise right.
+        special = set(self.credits).union(*self.splits)
+        taken: set[int] = set()
+        for position in rng.sample(range(1, self._count), count) if count > 0 else []:
+            while position < self._count and (
+                position in special or position - 1 in special or taken & {position - 1, position, position + 1}
+            ):
+                position += 1
+            if position < self._count:
+                taken.add(position)
+        return {pos: kinds[(first_kind + k) % len(kinds)] for k, pos in enumerate(sorted(taken))}
 
     def _lines(self, start: int, stop: int) -> list[dict]:
         # A duplicate copies the line before it, so begin at the first line of a chain of duplicates.
@@ -393,87 +569,119 @@ class BillingMonth:
             order += 1
         return lines
 
-    def _order_lines(self, order: int) -> list[dict]:
-        partner = self.partner
+    def _order_number(self, order: int) -> str:
+        return f"SO{self.year % 100:02d}{self.month:02d}{self.partner.index:02d}{order:07d}"
+
+    def _quantities(self, order: int) -> list[tuple[int, int, int]]:
+        """(billableQuantity, actualQuantity, orderedQuantity) of each licence of a tenant's order."""
         rng = random.Random(_mix(self._seed, order))
-        ref = self._refs[order]
-        first_day, last_day = self._period_days(self._period[order])
-        common = {
-            "billingStartDate": f"{self.year:04d}-{self.month:02d}-{first_day:02d}",
-            "billingEndDate": f"{self.year:04d}-{self.month:02d}-{last_day:02d}",
-            "orderNumber": f"SO{self.year % 100:02d}{self.month:02d}{partner.index:02d}{order:07d}",
-        }
-        currency = partner.currency
-        if ref < 0:
-            serial, device = partner.devices[-1 - ref]
-            account = partner.accounts[0]
-            return [
-                self._line(
-                    account, common, 0, serial, DEVICES[device], "DVA", 1, 1, 1, None, None, "active", 0.0, currency
-                )
-            ]
-        facts = partner.facts[ref]
-        account = partner.accounts[facts.partner_account]
-        lines = []
-        for number, lic in enumerate(facts.licenses):
+        out = []
+        for lic in self.partner.facts[self._refs[order]].licenses:
             ordered = lic.quantity or 0
             actual = max(0, round(lic.usage_count * rng.uniform(0.92, 1.06)))
-            billable = actual if lic.unlimited or lic.type == "usage" else max(ordered, actual)
-            lines.append(
-                self._line(
-                    account,
-                    common,
-                    number,
-                    facts.account_number,
-                    PRODUCTS[lic.product],
-                    SKU_SUFFIX[lic.type],
-                    billable,
-                    actual,
-                    ordered,
-                    facts.external_id,
-                    facts.id,
-                    facts.status,
-                    facts.discount,
-                    currency,
-                )
-            )
-        return lines
+            out.append((actual if lic.unlimited or lic.type == "usage" else max(ordered, actual), actual, ordered))
+        return out
 
-    def _line(
-        self,
-        account: PartnerAccount,
-        common: dict,
-        number: int,
-        account_or_serial: str,
-        product,
-        sku_suffix: str,
-        billable: int,
-        actual: int,
-        ordered: int,
-        external_id: str | None,
-        tenant_id: str | None,
-        status: str,
-        discount: float,
-        currency: str,
-    ) -> dict:
-        line = {
-            **_account_fields(account),
-            **common,
-            "orderLineItemNumber": _LINE_NUMBERS[number],
-            "accountNumberOrSerialNumber": account_or_serial,
-            **_product_fields(product, sku_suffix),
-            "billableQuantity": billable,
-            "actualQuantity": actual,
-            "orderedQuantity": ordered,
-        }
-        if external_id is not None:
-            line["externalId"] = external_id
-        if tenant_id is not None:
-            line["accountId"] = tenant_id
-        line["accountStatus"] = status
-        line.update(_contact_fields(tenant_id or account_or_serial))
-        line.update(_price_fields(product, currency, discount, self.partner.distributor_name))
-        return line
+    def _order_items(self, order: int) -> list[tuple]:
+        """The lines of one order before they are dicts: (orderNumber, index into _LINE_NUMBERS, product, sku
+        suffix, billableQuantity, actualQuantity, orderedQuantity, billableQuantity of its whole order line)."""
+        ref = self._refs[order]
+        number = self._order_number(order)
+        if ref < 0:
+            return [(number, 0, DEVICES[self.partner.devices[-1 - ref][1]], "DVA", 1, 1, 1, 1)]
+        licenses = self.partner.facts[ref].licenses
+        items = [
+            (number, n, PRODUCTS[lic.product], SKU_SUFFIX[lic.type], billable, actual, ordered, billable)
+            for n, (lic, (billable, actual, ordered)) in enumerate(zip(licenses, self._quantities(order), strict=True))
+        ]
+        split = self._splits.get(order)
+        if split is not None:  # one line's order line is shared with the next order's customer
+            own, theirs = split
+            item = items[own]
+            items[own] = item[:7] + (item[4] + self._quantities(order + 1)[theirs][0],)
+        owner = self._shared.get(order)
+        if owner is not None:  # one line belongs to the previous order's order line (the same product)
+            own, theirs = self._splits[owner]
+            owner_license = self.partner.facts[self._refs[owner]].licenses[own]
+            item = items[theirs]
+            items[theirs] = (
+                self._order_number(owner),
+                own,
+                item[2],
+                SKU_SUFFIX[owner_license.type],
+                *item[4:7],
+                self._quantities(owner)[own][0] + item[4],
+            )
+        credit = self._credits.get(order)
+        if credit is not None:  # a refund of a few seats: an order line of its own, nothing used
+            which, quantity = credit
+            lic = licenses[which]
+            items.append((number, len(licenses), PRODUCTS[lic.product], SKU_SUFFIX[lic.type], quantity, 0, 0, quantity))
+        return items
+
+    def _order_lines(self, order: int) -> list[dict]:
+        partner = self.partner
+        ref = self._refs[order]
+        first_day, last_day = self._period_days(self._period[order])
+        start = f"{self.year:04d}-{self.month:02d}-{first_day:02d}"
+        end = f"{self.year:04d}-{self.month:02d}-{last_day:02d}"
+        if ref < 0:
+            account, who = partner.accounts[0], partner.devices[-1 - ref][0]
+            external_id, tenant_id, status, discount = None, None, "active", 0.0
+        else:
+            facts = partner.facts[ref]
+            account, who = partner.accounts[facts.partner_account], facts.account_number
+            external_id, tenant_id, status, discount = facts.external_id, facts.id, facts.status, facts.discount
+        head = _account_fields(account)
+        lines = []
+        if not self.priced:  # the fields of Sophos's 2026-01-08 example, in its order
+            for number, n, product, suffix, billable, actual, _ordered, _total in self._order_items(order):
+                line = {
+                    **head,
+                    "billingStartDate": start,
+                    "billingEndDate": end,
+                    "orderNumber": number,
+                    "orderLineItemNumber": _LINE_NUMBERS[n],
+                    "accountNumberOrSerialNumber": who,
+                    **_unpriced_product_fields(product, suffix),
+                    "billableQuantity": billable,
+                }
+                if external_id is not None:
+                    line["externalId"] = external_id
+                if tenant_id is not None:
+                    line["accountId"] = tenant_id
+                line["accountStatus"] = status
+                line["actualQuantity"] = actual
+                line["productCode"] = product.code
+                lines.append(line)
+            return lines
+        contact = _contact_fields(tenant_id or who)
+        currency, distributor = partner.currency, partner.distributor_name
+        for number, n, product, suffix, billable, actual, ordered, total in self._order_items(order):
+            line = {
+                **head,
+                "billingStartDate": start,
+                "billingEndDate": end,
+                "orderNumber": number,
+                "orderLineItemNumber": _LINE_NUMBERS[n],
+                "accountNumberOrSerialNumber": who,
+                **_product_fields(product, suffix),
+                "billableQuantity": billable,
+                "actualQuantity": actual,
+                "orderedQuantity": ordered,
+            }
+            if external_id is not None:
+                line["externalId"] = external_id
+            if tenant_id is not None:
+                line["accountId"] = tenant_id
+            line["accountStatus"] = status
+            line.update(contact)
+            prices, unit_cents = _price_fields(product, currency, discount, distributor)
+            line.update(prices)
+            # netPrice is the order line's: unitPrice x the billableQuantity of all its lines, in whole cents.
+            line["netPrice"], line["priceWithTaxes"] = _net_fields(unit_cents * total)
+            lines.append(line)
+        return lines
 
     def _period_days(self, period: int) -> tuple[int, int]:
         length = self._days / self._periods
@@ -551,34 +759,57 @@ def _product_fields(product, sku_suffix: str) -> dict:
 
 
 @lru_cache(maxsize=None)
-def _price_fields(product, currency: str, discount: float, distributor_name: str | None) -> dict:
+def _unpriced_product_fields(product, sku_suffix: str) -> dict:
+    return {"productDescription": product.name, "productGroup": product.group, "sku": f"{product.code}MSP{sku_suffix}"}
+
+
+@lru_cache(maxsize=None)
+def _price_fields(product, currency: str, discount: float, distributor_name: str | None) -> tuple[dict, int]:
+    """A line's price fields, netPrice and priceWithTaxes left to the line (they are its order line's), and
+    unitPrice in whole cents."""
     unit = round(product.unit_price * CURRENCY_FACTOR[currency], 2)
-    net = round(unit * (1 - discount / 100), 2)
+    unit_price = f"{unit:.2f}"
     fields = {
-        "unitPrice": f"{unit:.2f}",
+        "unitPrice": unit_price,
         "unitPriceCurrency": currency,
-        "netPrice": f"{net:.2f}",
+        "netPrice": None,
         "netPriceCurrency": currency,
         "unitMsrp": f"{unit * 1.25:.2f}",
         "unitMsrpCurrency": currency,
-        "priceWithTaxes": f"{net * 1.2:.2f}",
+        "priceWithTaxes": None,
         "priceWithTaxesCurrency": currency,
         # a JSON number, as in Sophos's example (25): an integer when whole
         "additionalDiscountPercentage": int(discount) if discount.is_integer() else discount,
     }
     if distributor_name is not None:
         fields["distributorAccountName"] = distributor_name
-    return fields
+    return fields, int(Decimal(unit_price).scaleb(2))
+
+
+@lru_cache(maxsize=None)  # a few ten thousand amounts: unitPrice (a few dozen) x an order line's quantity
+def _net_fields(cents: int) -> tuple[str, str]:
+    """netPrice and priceWithTaxes of an order line worth `cents`."""
+    return _money(cents), _money(_with_tax(cents))
+
+
+def _money(cents: int) -> str:
+    """Whole cents as a decimal string with 2 places: 12345 -> "123.45", -420 -> "-4.20"."""
+    whole, part = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole}.{part:02d}"
+
+
+def _with_tax(cents: int) -> int:
+    """cents with 20 % tax (x 1.2), rounded half away from zero to whole cents (Decimal's ROUND_HALF_UP)."""
+    rounded = (abs(cents) * 12 + 5) // 10
+    return rounded if cents >= 0 else -rounded
 
 
 def _apply_defect(kind: str, line: dict, previous: dict | None, year: int, month: int, days: int) -> dict:
     if kind in _DUPLICATES and previous is not None:
         copy = dict(previous)
         if kind == "duplicate_conflict":
-            try:
-                copy["netPrice"] = f"{float(previous['netPrice']) + 0.10:.2f}"
-            except ValueError:
-                copy["netPrice"] = "9.99"
+            # The same key, another amount: no one can tell which copy Sophos meant.
+            copy["billableQuantity"] = previous["billableQuantity"] + 1
         return copy
     line = dict(line)
     if kind == "invalid_date":
@@ -586,8 +817,8 @@ def _apply_defect(kind: str, line: dict, previous: dict | None, year: int, month
         line["billingEndDate"] = f"{year:04d}-{month:02d}-{days + 1:02d}"
     elif kind == "non_numeric_price":
         line["netPrice"] = line["netPrice"].replace(".", ",") if month % 2 else "abc"
-    elif kind == "negative_quantity":
-        line["billableQuantity"] = -max(1, line["billableQuantity"])
+    elif kind == "missing_quantity":
+        del line["billableQuantity"]  # no quantity, no amount
     elif kind == "unknown_enum":
         line["accountStatus"] = "pending_cancellation"
     return line

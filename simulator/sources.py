@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -116,6 +116,6 @@ def accounts_from_dataset(data: dict) -> list[Account]:
     return [DatasetAccount.from_json(entry) for entry in data["partners"]]
 
 
-def accounts_from_scale(scale: str, seed: int) -> list[Account]:
-    world = build_world(scale, seed)
+def accounts_from_scale(scale: str, seed: int, unpriced_months: Iterable[str] = ()) -> list[Account]:
+    world = build_world(scale, seed, unpriced_months)
     return [GeneratedAccount(world, partner) for partner in world.partners]

@@ -1,4 +1,5 @@
-"""Run a real simulator server for a test: `with run_simulator(scale="small") as sim: ... sim.base_url ...`.
+"""Run a real simulator server for a test: `with run_simulator(scale="small") as sim: ... sim.base_url ...`
+(`unpriced_months=["2026-10"]`: those months without prices, as `serve --unpriced-months`).
 
 The server is `python -m simulator serve` in a subprocess, on a socket this process binds first (so the
 port is known and free before the child starts), killed when the block ends, failed test or not.
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from functools import cached_property
@@ -38,12 +39,14 @@ class SimulatorHandle:
         today: date | None,
         report_day: int,
         process: subprocess.Popen,
+        unpriced_months: Sequence[str] = (),
     ):
         self.base_url = base_url
         self.token_url = f"{base_url}/api/v2/oauth2/token"
         self.process = process
         self._dataset_path, self._scale, self._seed = dataset_path, scale, seed
         self._today, self._report_day = today, report_day
+        self._unpriced_months = tuple(unpriced_months)
 
     def set_today(self, day: str | date | None) -> None:
         """Move the simulated day (None: back to the clock); decides which billing reports exist."""
@@ -83,7 +86,7 @@ class SimulatorHandle:
     def world(self) -> generator.World:
         if self._dataset_path:
             raise ValueError("world is generated data only; this simulator serves a dataset file")
-        return generator.build_world(self._scale, self._seed)
+        return generator.build_world(self._scale, self._seed, self._unpriced_months)
 
     @cached_property
     def _file(self) -> dict:
@@ -100,6 +103,7 @@ def run_simulator(
     dataset_path: str | Path | None = None,
     scale: str = "small",
     seed: int = 1,
+    unpriced_months: Sequence[str] = (),
     today: str | date | None = None,
     report_day: int = 26,
     token_ttl: int | None = None,
@@ -137,6 +141,8 @@ def run_simulator(
         str(fault_seed),
     ]
     command += ["--dataset", str(dataset_path)] if dataset_path else ["--scale", scale, "--seed", str(seed)]
+    if unpriced_months:
+        command += ["--unpriced-months", ",".join(unpriced_months)]
     if today_date:
         command += ["--today", today_date.isoformat()]
     if token_ttl is not None:
@@ -159,6 +165,7 @@ def run_simulator(
                 today=today_date,
                 report_day=report_day,
                 process=process,
+                unpriced_months=unpriced_months,
             )
         finally:
             process.terminate()

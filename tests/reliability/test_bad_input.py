@@ -51,7 +51,7 @@ GENERATOR_DEFECTS = {
     "duplicate_conflict": {("conflicting_duplicate", "lineKey")},
     "invalid_date": {("iso_date", "billingEndDate")},
     "non_numeric_price": {("decimal_string", "netPrice")},
-    "negative_quantity": {("non_negative", "billableQuantity")},
+    "missing_quantity": {("required", "billableQuantity")},
     "unknown_enum": {("allowed_values", "accountStatus")},
 }
 HUGE_LINES = 3_000  # three full pages of 1,000 lines (the API's maximum), over 3 MB each

@@ -17,8 +17,7 @@ from sophos_sync.entities import BY_NAME as ENTITIES
 from sophos_sync.validation import stage
 from sophos_sync.validation.judge import STAGE_COLUMNS, validate
 from sophos_sync.validation.keys import line_key
-from tests.records import billing_line, rows
-from tests.rows import open_run
+from tests.unit.validation.test_contracts import billing_line, rows
 
 ROOT = Path(__file__).resolve().parents[3]
 STAGE_TABLES = {
@@ -32,13 +31,15 @@ EXPECTED_CHECK = {
     "duplicate_conflict": "conflicting_duplicate",
     "invalid_date": "iso_date",
     "non_numeric_price": "decimal_string",
-    "negative_quantity": "non_negative",
+    "missing_quantity": "required",
     "unknown_enum": "allowed_values",
 }
 
 
 def new_run(conn: psycopg.Connection) -> int:
-    return open_run(conn, "2026-10-01", dag_run_id="test")
+    return conn.execute(
+        "INSERT INTO sophos.sync_runs (dag_run_id, billing_month) VALUES ('test', '2026-10-01') RETURNING sync_run_id"
+    ).fetchone()[0]
 
 
 def test_stage_columns_are_the_stage_tables_columns_in_order(db_conn):
@@ -159,12 +160,12 @@ def test_generated_billing_defects_land_as_rejected_rows(generated, db_conn, mon
     run = new_run(db_conn)
     stage.write_stage(db_conn, run, result)
     loaded, amount = db_conn.execute(
-        "SELECT count(*), sum(net_price * billable_quantity) FROM sophos.stage_billing_lines WHERE sync_run_id = %s",
+        "SELECT count(*), sum(unit_price * billable_quantity) FROM sophos.stage_billing_lines WHERE sync_run_id = %s",
         (run,),
     ).fetchone()
     assert loaded == len(result.valid)
     assert amount == sum(
-        Decimal(p) * q for p, q in zip(result.valid["net_price"], result.valid["billable_quantity"], strict=True)
+        Decimal(p) * q for p, q in zip(result.valid["unit_price"], result.valid["billable_quantity"], strict=True)
     )
 
 

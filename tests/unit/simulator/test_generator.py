@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +24,24 @@ NATURAL_KEY = (
     "billingStartDate",
     "billingEndDate",
 )
-DECIMAL = re.compile(r"^\d+\.\d{2}$")
+DECIMAL = re.compile(r"^-?\d+\.\d{2}$")
+CENT = Decimal("0.01")
+# The field set of the newest published billing line: no price, currency, contact or discount fields.
+UNPRICED_FIELDS = frozenset(
+    json.loads((Path(__file__).parents[2] / "conformance/fixtures/billing_usage_page_2026-01-08.json").read_text())[
+        "items"
+    ][0]
+)
+PRICE_FIELDS = (
+    "unitPrice",
+    "unitPriceCurrency",
+    "netPrice",
+    "netPriceCurrency",
+    "unitMsrp",
+    "unitMsrpCurrency",
+    "priceWithTaxes",
+    "priceWithTaxesCurrency",
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +54,13 @@ def october(world):
     return {p.index: list(world.billing(p.index, 2026, 10)) for p in world.partners}
 
 
+@pytest.fixture(scope="module")
+def medium_month():
+    """A medium month (about 25,000 lines of one partner): enough splits, credits and defects to count."""
+    month = build_world("medium", 2).billing(0, 2026, 10)
+    return month, list(month)
+
+
 def _is_uuid(value: str) -> bool:
     return str(uuid.UUID(value)) == value
 
@@ -45,6 +71,18 @@ def test_same_seed_gives_the_same_data_and_another_seed_different_data():
     other = generator.dataset(build_world("small", 8), ["2026-10"])
     assert json.dumps(first) == json.dumps(again)
     assert first["partners"][0]["tenants"] != other["partners"][0]["tenants"]
+
+
+def test_same_seed_gives_the_same_order_lines_splits_credits_and_unpriced_months():
+    def plan(seed: int) -> tuple:
+        world = build_world("medium", seed, unpriced_months=["2026-09"])
+        months = [world.billing(1, 2026, 9), world.billing(1, 2026, 10)]
+        return tuple((m.priced, m.splits, m.credits, m.defects, list(m.order_lines()), m[0:2000]) for m in months)
+
+    first, again, other = plan(5), plan(5), plan(6)
+    assert first == again
+    assert [m[0] for m in first] == [False, True]
+    assert first[1][1] != other[1][1] and first[1][2] != other[1][2]
 
 
 def test_small_scale_has_the_promised_sizes(world, october):
@@ -98,11 +136,14 @@ def test_billing_lines_reference_own_tenants_and_their_licensed_products(world, 
         assert standalone and all(line["productGroup"] in {"Firewall", "Wireless"} for line in standalone)
 
 
-def test_billing_line_types_are_decimal_strings_integers_and_iso_dates(october):
+def test_billing_line_types_are_decimal_strings_integers_and_iso_dates(world, october):
     lines = [line for lines in october.values() for line in lines]
-    clean = [line for line in lines if DECIMAL.match(line["netPrice"])]
+    defects = {p: world.billing(p, 2026, 10).defects for p in october}
+    clean = [line for p, lines in october.items() for n, line in enumerate(lines) if n not in defects[p]]
     assert len(clean) >= len(lines) - 3
     for line in clean:
+        assert DECIMAL.match(line["netPrice"])
+        assert date.fromisoformat(line["billingStartDate"]) <= date.fromisoformat(line["billingEndDate"])
         for name in ("unitPrice", "unitMsrp", "priceWithTaxes"):
             assert DECIMAL.match(line[name])
         assert all(isinstance(line[q], int) for q in ("billableQuantity", "actualQuantity", "orderedQuantity"))
@@ -131,8 +172,9 @@ def test_defects_are_a_small_share_of_every_kind_and_really_wrong():
         line, previous = lines[position], lines[position - 1]
         if kind == "duplicate_identical":
             assert line == previous
-        elif kind == "duplicate_conflict":
-            assert line["netPrice"] != previous["netPrice"]
+        elif kind == "duplicate_conflict":  # the same key and netPrice, another quantity
+            assert line["billableQuantity"] == previous["billableQuantity"] + 1
+            assert line["netPrice"] == previous["netPrice"]
             assert all(line[k] == previous[k] for k in NATURAL_KEY)
         elif kind == "invalid_date":
             with pytest.raises(ValueError):
@@ -140,8 +182,8 @@ def test_defects_are_a_small_share_of_every_kind_and_really_wrong():
         elif kind == "non_numeric_price":
             with pytest.raises(ValueError):
                 float(line["netPrice"])
-        elif kind == "negative_quantity":
-            assert line["billableQuantity"] < 0
+        elif kind == "missing_quantity":
+            assert "billableQuantity" not in line and "billableQuantity" in previous
         else:
             assert line["accountStatus"] not in {"active", "suspended", "canceled"}
 
@@ -149,6 +191,160 @@ def test_defects_are_a_small_share_of_every_kind_and_really_wrong():
 def test_every_small_month_has_at_least_one_defect_for_validation_to_catch(world):
     for month in range(1, 13):
         assert world.billing(0, 2026, month).defects
+
+
+def test_unpriced_months_have_every_defect_kind_but_the_price_ones():
+    world = build_world("medium", 3, unpriced_months=["2026-02"])
+    month = world.billing(0, 2026, 2)
+    assert not month.priced and 0.001 < len(month.defects) / len(month) < 0.005
+    assert set(month.defects.values()) == set(DEFECT_KINDS) - {"non_numeric_price"}
+
+
+# --- money: order lines, splits and credits ------------------------------------------------------------------
+
+
+def _order_line_of(line: dict) -> tuple[str, str]:
+    return line["orderNumber"], line["orderLineItemNumber"]
+
+
+def test_every_line_belongs_to_exactly_one_order_line(medium_month):
+    month, lines = medium_month
+    order_lines = list(month.order_lines())
+    positions = [p for ol in order_lines for p in ol.positions]
+    assert sorted(positions) == list(range(len(lines)))
+    for ol in order_lines:
+        for position, customer, quantity in zip(ol.positions, ol.customers, ol.quantities, strict=True):
+            if position in month.defects:
+                continue  # a duplicate replaces its line by a copy of the line before; the others spoil a field
+            line = lines[position]
+            assert _order_line_of(line) == (ol.order_number, ol.line_item_number) and line["sku"] == ol.sku
+            assert line["accountNumberOrSerialNumber"] == customer and line["billableQuantity"] == quantity
+            assert Decimal(line["unitPrice"]) == ol.unit_price
+    by_order_line = Counter(_order_line_of(lines[p]) for p in range(len(lines)) if p not in month.defects)
+    wholly_spoiled = sum(1 for ol in order_lines if set(ol.positions) <= set(month.defects))
+    assert len(by_order_line) == len(order_lines) - wholly_spoiled
+
+
+def test_net_price_is_the_order_line_total_to_the_cent(medium_month):
+    """netPrice is what the whole order line costs: unitPrice x the billableQuantity of every line carrying it,
+    exact to the cent, the same on each of its lines; priceWithTaxes adds 20 % to it."""
+    month, lines = medium_month
+    groups = defaultdict(list)
+    for position, line in enumerate(lines):
+        if position not in month.defects:
+            groups[_order_line_of(line)].append(line)
+    for members in groups.values():
+        total = sum(Decimal(line["unitPrice"]) * line["billableQuantity"] for line in members)
+        for line in members:
+            assert DECIMAL.match(line["netPrice"]) and Decimal(line["netPrice"]) == total
+            assert Decimal(line["priceWithTaxes"]) == (total * Decimal("1.2")).quantize(CENT, ROUND_HALF_UP)
+            assert Decimal(line["unitMsrp"]) > Decimal(line["unitPrice"]) > 0
+            assert line["netPriceCurrency"] == line["unitPriceCurrency"] == line["priceWithTaxesCurrency"]
+    for ol in month.order_lines():
+        if not set(ol.positions) & set(month.defects):
+            assert {lines[p]["netPrice"] for p in ol.positions} == {f"{ol.net_price:.2f}"}
+
+
+def test_amounts_are_whole_cents_formatted_and_taxed_as_decimal_does():
+    for cents in range(-20_000, 20_000, 7):
+        net, with_taxes = generator._net_fields(cents)
+        assert Decimal(net) == Decimal(cents).scaleb(-2) and DECIMAL.match(net) and DECIMAL.match(with_taxes)
+        assert Decimal(with_taxes) == (Decimal(net) * Decimal("1.2")).quantize(CENT, ROUND_HALF_UP)
+
+
+def test_split_order_lines_span_two_customers_with_distinct_keys(medium_month):
+    month, lines = medium_month
+    tenant_orders = len({line["orderNumber"] for line in lines if "accountId" in line})
+    assert 0.01 < len(month.splits) / tenant_orders < 0.03
+    shared = (
+        "orderNumber",
+        "orderLineItemNumber",
+        "sku",
+        "productCode",
+        "productDescription",
+        "unitPrice",
+        "netPrice",
+        "partnerAccountId",
+        "billingStartDate",
+        "billingEndDate",
+    )
+    for first, second in month.splits:
+        one, other = lines[first], lines[second]
+        assert all(one[k] == other[k] for k in shared)
+        assert one["accountId"] != other["accountId"]
+        assert one["accountNumberOrSerialNumber"] != other["accountNumberOrSerialNumber"]
+        assert tuple(one[k] for k in NATURAL_KEY) != tuple(other[k] for k in NATURAL_KEY)
+        both = one["billableQuantity"] + other["billableQuantity"]
+        assert Decimal(one["netPrice"]) == Decimal(one["unitPrice"]) * both
+        assert first not in month.defects and second not in month.defects
+    splits = [ol for ol in month.order_lines() if ol.split]
+    assert [ol.positions for ol in splits] == [tuple(pair) for pair in month.splits]
+    # apart from duplicates, only split order lines are carried by more than one line
+    carriers = Counter(_order_line_of(line) for n, line in enumerate(lines) if month.defects.get(n) is None)
+    assert sorted(k for k, n in carriers.items() if n > 1) == sorted(_order_line_of(lines[a]) for a, _ in month.splits)
+
+
+def test_credit_lines_are_negative_valid_and_counted(medium_month, world):
+    month, lines = medium_month
+    orders = len({line["orderNumber"] for line in lines})
+    assert 0.0005 < len(month.credits) / orders < 0.005
+    negative = [n for n, line in enumerate(lines) if line.get("billableQuantity", 0) < 0]
+    assert negative == month.credits
+    products = {
+        t["id"]: {lic["product"]["code"] for lic in month.partner.license_objects(t["id"])}
+        for t in month.partner.tenants
+    }
+    for position in month.credits:
+        credit = lines[position]
+        assert position not in month.defects and credit["actualQuantity"] == credit["orderedQuantity"] == 0
+        assert -5 <= credit["billableQuantity"] <= -1 and credit["productCode"] in products[credit["accountId"]]
+        assert Decimal(credit["netPrice"]) == Decimal(credit["unitPrice"]) * credit["billableQuantity"] < 0
+        assert DECIMAL.match(credit["netPrice"]) and Decimal(credit["priceWithTaxes"]) < 0
+        same_order = [line for line in lines if line["orderNumber"] == credit["orderNumber"]]
+        assert [_order_line_of(line) for line in same_order].count(_order_line_of(credit)) == 1
+    assert [ol.positions for ol in month.order_lines() if ol.credit] == [(p,) for p in month.credits]
+    for number in range(1, 13):  # even the small scale has a credit and a split every month
+        small = world.billing(0, 2026, number)
+        assert small.credits and small.splits
+
+
+# --- unpriced months ------------------------------------------------------------------------------------------
+
+
+def test_unpriced_month_lines_have_the_field_set_of_the_2026_01_08_example():
+    world = build_world("small", 1, unpriced_months=["2026-10"])
+    months = [world.billing(p.index, 2026, 10) for p in world.partners]
+    everything = [line for month in months for line in month]
+    october = [line for month in months for n, line in enumerate(month) if n not in month.defects]
+    assert all(set(line) <= UNPRICED_FIELDS for line in everything)  # defects included
+    # a line lacks only what it has none of: externalId (a tenant without one), accountId (a device)
+    assert {frozenset(line) for line in october if "externalId" in line} == {UNPRICED_FIELDS}
+    assert all(set(line) | {"externalId"} == UNPRICED_FIELDS for line in october if "accountId" in line)
+    assert all(
+        set(line) == UNPRICED_FIELDS - {"externalId", "accountId"} for line in october if "accountId" not in line
+    )
+    september = world.billing(0, 2026, 9)
+    assert september.priced and all(name in september[0:1][0] for name in PRICE_FIELDS)
+
+
+def test_unpriced_month_is_the_priced_month_without_its_prices():
+    """The same ids, dates and quantities (and splits and credits) as the month would have with prices."""
+    priced = build_world("medium", 4).billing(2, 2026, 10)
+    unpriced = build_world("medium", 4, unpriced_months=["2026-10"]).billing(2, 2026, 10)
+    assert len(unpriced) == len(priced) and unpriced.splits == priced.splits and unpriced.credits == priced.credits
+    assert unpriced.splits and unpriced.credits
+    assert list(unpriced.order_lines()) == list(priced.order_lines())
+    spoiled = set(priced.defects) | set(unpriced.defects)
+    for position, (with_prices, without) in enumerate(zip(priced, unpriced, strict=True)):
+        if position not in spoiled:
+            assert without == {k: v for k, v in with_prices.items() if k in UNPRICED_FIELDS}
+    for position in unpriced.credits:
+        assert unpriced[position : position + 1][0]["billableQuantity"] < 0
+
+
+def test_unpriced_months_must_be_months():
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        build_world("small", 1, unpriced_months=["2026-1"])
 
 
 def test_a_month_sliced_any_way_gives_the_same_lines():
