@@ -26,6 +26,20 @@ def latest_run(dsn: str) -> int | None:
     return row[0]
 
 
+def write_price_list_example(dsn: str, month, path: Path) -> Path:
+    """A price list (prices import's CSV) of the month's SKUs at the unit prices Sophos billed them at."""
+    with db.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT sku, currency, min(unit_price) FROM sophos.invoice_lines WHERE billing_month = %s "
+            "AND price_source = 'sophos' GROUP BY sku, currency ORDER BY sku, currency",
+            (month,),
+        ).fetchall()
+    lines = ["sku,currency,unit_price,valid_from,valid_to"]
+    lines += [f"{sku},{currency},{price},{month:%Y-%m}-01," for sku, currency, price in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.demo")
     parser.add_argument("--server-dsn", required=True, help="DSN of the demo PostgreSQL server")
@@ -67,9 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     print(report.format_summary(summary))
     print()
     print(f"DAG run {'succeeded' if done.returncode == 0 else 'FAILED'} in {elapsed:.0f} s (full log: {log_path})")
+    price_list = write_price_list_example(dsn, month, Path(args.airflow_home).parent / "demo-price-list.csv")
     print(f"look around:  psql '{dsn}'")
     print("  e.g.  SELECT * FROM finance.monthly_totals;  SELECT * FROM review.unmapped_customers;")
+    print("        SELECT status, count(*), sum(difference) FROM finance.order_line_checks GROUP BY status;")
     print("Support:      .venv/bin/python -m sophos_sync --dsn '" + dsn + "' review list")
+    print(f"price list:   .venv/bin/python -m sophos_sync --dsn '{dsn}' prices import {price_list}")
+    print("              (the month's SKUs at their prices: it values lines Sophos sends without a price, and")
+    print("              finance.price_deviations shows where Sophos priced off the list; edit a price to see one)")
     print("stop:         make stop")
     return done.returncode
 

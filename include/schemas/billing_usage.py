@@ -1,8 +1,12 @@
 """Contract: one line of the month's invoice report, GET /partner/v1/billing/usage/{year}/{month}.
 
-The API marks every field optional; we require what makes a line billable: its period, its product
-(sku), how many units (billableQuantity) at what price (netPrice) in which currency. accountId (the
-tenant) may be missing: standalone device lines have none, and they are valid.
+The API marks every field optional; we require what identifies a billed use: its period, its product
+(sku) and how many units (billableQuantity; negative on a credit line, a refund or correction). Prices are
+optional: Sophos's newest published example (2026-01-08) has no price, currency or discount at all, and
+Sophos's own PSA integrations sync usage only, so a line without prices is valid and loads unpriced (a
+distributor's price list may value it at load time). A line that carries a price needs a currency: its
+own, else the distributor contract's (`contractCurrency`, recorded with the extract), else it is rejected
+(`currency_required`). accountId (the tenant) may be missing: standalone device lines have none.
 
 Natural key (NATURAL_KEY, joined into `lineKey`, the invoice-line key Finance sees): identical copies
 of a line are kept once; copies that differ are all rejected (`conflicting_duplicate`), because we
@@ -11,10 +15,11 @@ cannot know which one Sophos meant and a wrong amount is worse than a missing on
 Money: prices are decimal strings ("1.40"); they stay strings until PostgreSQL's numeric, never float.
 Quantities are JSON integers: "5" and 2.5 are refused, and so is 5.0, because a float where an integer
 belongs means the producer changed, and we would rather say so than guess.
-Currency: one per line. `currency` is netPriceCurrency, else unitPriceCurrency; every currency the
-line names must agree (the stage table keeps one for all its amounts).
-Amount: a line's amount is netPrice x billableQuantity (finance.invoice_lines.line_amount); every raw
-price is kept beside it, because Sophos's documentation does not say whether netPrice is per unit.
+Currency: one per line. `currency` is netPriceCurrency, else unitPriceCurrency, else the contract's;
+every currency the line names must agree (the stage table keeps one for all its amounts).
+Amount: unitPrice x billableQuantity, computed in PostgreSQL (sophos.invoice_lines.line_amount, where the
+rule and its sources are written down); netPrice, read by Sophos's own tooling as the order line's total,
+is kept as sent and checked per order line (finance.order_line_checks).
 
 Field types as Sophos publishes them (Postman collection sophos/sophos-central-apis-postman, "Partner
 API / Billing / Get usage report", versions 2021-08-26 to 2026-01-08; tests/conformance/fixtures):
@@ -43,6 +48,7 @@ from .checks import (
     CURRENCIES,
     Currency,
     Derived,
+    FromLanding,
     Integer,
     IsoDate,
     Money,
@@ -50,6 +56,7 @@ from .checks import (
     OneOf,
     Percentage,
     Quantity,
+    SignedQuantity,
     String,
     Text,
     Uuid,
@@ -70,6 +77,7 @@ NATURAL_KEY = (
 )
 
 CURRENCY_FIELDS = ("netPriceCurrency", "unitPriceCurrency", "unitMsrpCurrency", "priceWithTaxesCurrency")
+PRICE_FIELDS = ("unitPrice", "netPrice", "unitMsrp", "priceWithTaxes")
 
 
 class BillingUsageLine(pa.DataFrameModel):
@@ -79,8 +87,10 @@ class BillingUsageLine(pa.DataFrameModel):
     """The Airflow connection the record came through (added by validate)."""
     lineKey: Series[String] = Derived()
     """NATURAL_KEY joined by '|' (added by validation; `sophos_sync.validation.keys.line_key`)."""
-    currency: Series[String] = Derived()
-    """Derived (netPriceCurrency, else unitPriceCurrency): a priced line needs a currency."""
+    contractCurrency: Series[String] = FromLanding()
+    """The currency of the distributor contract of the record's Sophos connection, if one is configured."""
+    currency: Series[String] = Derived(nullable=True)
+    """Derived (netPriceCurrency, else unitPriceCurrency, else contractCurrency): a priced line needs one."""
 
     partnerAccountId: Series[String] = Text(CODE_CHARS)
     """A UUID in Sophos's examples; kept as text, since it is part of every line's key already stored."""
@@ -101,13 +111,14 @@ class BillingUsageLine(pa.DataFrameModel):
     productCode: Series[String] = Text(CODE_CHARS)
     productDescription: Series[String] = Text()
     productGroup: Series[String] = Text(CODE_CHARS)
-    billableQuantity: Series[Integer] = Quantity(required=True)
+    billableQuantity: Series[Integer] = SignedQuantity(required=True)
+    """Units billed; negative on a credit line."""
     actualQuantity: Series[Integer] = Quantity()
     orderedQuantity: Series[Integer] = Quantity()
     unitPrice: Series[String] = Money()
     unitPriceCurrency: Series[String] = Currency()
-    netPrice: Series[String] = Money(required=True)
-    """Price of the line; amount = netPrice x billableQuantity."""
+    netPrice: Series[String] = Money()
+    """Kept as sent: the order line's total by Sophos's own tooling, checked per order line, not the amount."""
     netPriceCurrency: Series[String] = Currency()
     unitMsrp: Series[String] = Money()
     unitMsrpCurrency: Series[String] = Currency()
@@ -128,6 +139,12 @@ class BillingUsageLine(pa.DataFrameModel):
             ok &= (~judged | (named == currency)).fillna(True).astype(bool)
         return ok
 
+    @pa.dataframe_check(name="currency_required", ignore_na=False)
+    def priced_line_has_a_currency(cls, lines: pd.DataFrame) -> pd.Series:
+        """A line that carries any price has a currency (its own or the contract's); an unpriced one may not."""
+        priced = lines[list(PRICE_FIELDS)].notna().any(axis=1)
+        return (~priced | lines["currency"].notna()).astype(bool)
+
     @pa.dataframe_check(name="billing_period_order", ignore_na=False)
     def period_starts_before_it_ends(cls, lines: pd.DataFrame) -> pd.Series:
         """billingStartDate <= billingEndDate (ISO dates compare as strings; malformed ones are judged
@@ -142,8 +159,9 @@ class BillingUsageLine(pa.DataFrameModel):
 
 
 def line_currency(columns: dict) -> object:
-    """The line's currency: netPriceCurrency, else unitPriceCurrency (Arrow columns in, Arrow column out)."""
-    return pc.coalesce(columns["netPriceCurrency"], columns["unitPriceCurrency"])
+    """The line's currency: netPriceCurrency, else unitPriceCurrency, else the contract's (Arrow columns in,
+    Arrow column out)."""
+    return pc.coalesce(columns["netPriceCurrency"], columns["unitPriceCurrency"], columns["contractCurrency"])
 
 
 CONTRACT = Contract(
@@ -166,7 +184,11 @@ CONTRACT = Contract(
         name: "personal data: a billing line's contact is not stored"
         for name in ("contactName", "contactEmail", "contactStreet", "contactCity", "contactCountry", "contactZip")
     },
-    check_columns={"currency_mismatch": "netPriceCurrency", "billing_period_order": "billingEndDate"},
+    check_columns={
+        "currency_mismatch": "netPriceCurrency",
+        "currency_required": "currency",
+        "billing_period_order": "billingEndDate",
+    },
     # sophos.stage_billing_lines
     stage={
         "account": "account",

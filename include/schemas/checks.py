@@ -218,6 +218,11 @@ def Quantity(*, required: bool = False, alias: str | None = None):
     return _field(required, alias, non_negative=True)
 
 
+def SignedQuantity(*, required: bool = False, alias: str | None = None):
+    """An Integer of any sign: a billed count, where a negative one is a credit (a refund or correction)."""
+    return _field(required, alias)
+
+
 def Flag(*, required: bool = False, alias: str | None = None):
     """A Boolean."""
     return _field(required, alias)
@@ -233,7 +238,13 @@ def Currency(*, required: bool = False, alias: str | None = None):
     return _field(required, alias, allowed_values=CURRENCIES)
 
 
-def Derived():
-    """A column validate adds before the checks (the landing record's account, a contract's DERIVED
-    column, its natural key); never null."""
-    return pa.Field(nullable=False, metadata={"derived": True})
+def Derived(*, nullable: bool = False):
+    """A column validate adds before the checks (the landing record's account, a contract's derived
+    column, its natural key); never null unless said so."""
+    return pa.Field(nullable=nullable, metadata={"derived": True})
+
+
+def FromLanding():
+    """A column validate adds from what the extract recorded for the record's Sophos connection (the
+    distributor contract's currency); null where the connection has none."""
+    return pa.Field(nullable=True, metadata={"landing": True})

@@ -11,6 +11,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import psycopg
 
@@ -83,6 +84,20 @@ def build_parser() -> argparse.ArgumentParser:
     sellers_link.set_defaults(handler=_cmd_sellers_link)
     sellers_list = sellers_commands.add_parser("list", help="sellers, their partner ids and when they last synced")
     sellers_list.set_defaults(handler=_cmd_sellers_list)
+
+    prices_parser = commands.add_parser("prices", help="the distributor's price list of Sophos SKUs")
+    prices_commands = prices_parser.add_subparsers(dest="prices_command", required=True, metavar="ACTION")
+    prices_import = prices_commands.add_parser(
+        "import", help="check a CSV (sku,currency,unit_price,valid_from[,valid_to]) and import it into the list"
+    )
+    prices_import.add_argument("file", metavar="FILE.csv", type=Path)
+    prices_import.add_argument(
+        "--replace", action="store_true", help="the list becomes exactly the file (default: its entries are added)"
+    )
+    prices_import.set_defaults(handler=_cmd_prices_import)
+    prices_list = prices_commands.add_parser("list", help="the entries of the price list, or those valid in a month")
+    prices_list.add_argument("--month", metavar="YYYY-MM", help="only the entries valid on some day of this month")
+    prices_list.set_defaults(handler=_cmd_prices_list)
 
     subs_parser = commands.add_parser("subscriptions", help="Platform-side visibility of Sophos subscriptions")
     subs_commands = subs_parser.add_subparsers(dest="subscriptions_command", required=True, metavar="ACTION")
@@ -170,6 +185,41 @@ def _cmd_sellers_list(args: argparse.Namespace) -> int:
         print(
             f"{row['seller_id']:<20} {row['sophos_partner_id'] or '(not linked)':<36} {row['customers']:>9}  "
             f"{synced:<20} {row['name']}"
+        )
+    return 0
+
+
+def _cmd_prices_import(args: argparse.Namespace) -> int:
+    from sophos_sync.platform import prices
+    from sophos_sync.validation.contracts import currencies
+
+    with db.connect(args.dsn) as conn:
+        done = prices.import_file(conn, args.file, currencies(), replace=args.replace)
+    replaced = f", replacing the {done['replaced']:,} entries before" if args.replace else ""
+    print(
+        f"imported {done['imported']:,} price entries from {args.file}{replaced}. Lines Sophos sent without a "
+        "unit price are valued from them when their month is loaded: run the month again to value a month "
+        "already loaded."
+    )
+    return 0
+
+
+def _cmd_prices_list(args: argparse.Namespace) -> int:
+    from sophos_sync.platform import prices
+    from sophos_sync.run.months import parse_month
+
+    month = parse_month(args.month) if args.month else None
+    with db.connect(args.dsn) as conn:
+        rows = prices.valid_in(conn, month)
+    if not rows:
+        print(f"No price list entry valid in {args.month}." if month else "The price list is empty.")
+        return 0
+    print(f"{'SKU':<24} {'CUR':<4} {'UNIT PRICE':>14}  {'VALID FROM':<10}  VALID TO")
+    for row in rows:
+        until = row["valid_to"].isoformat() if row["valid_to"] else "(open)"
+        print(
+            f"{row['sku']:<24} {row['currency']:<4} {row['unit_price']:>14}  {row['valid_from'].isoformat():<10}  "
+            f"{until}"
         )
     return 0
 

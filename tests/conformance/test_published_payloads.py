@@ -10,13 +10,7 @@ import httpx
 import pytest
 
 from simulator.testing import run_simulator
-from sophos_sync.errors import (
-    ConfigurationError,
-    ContractViolation,
-    ReportNotAvailable,
-    SophosApiError,
-    SophosAuthError,
-)
+from sophos_sync.errors import ConfigurationError, ReportNotAvailable, SophosApiError, SophosAuthError
 from sophos_sync.sophos.client import SophosClient
 from sophos_sync.validation.judge import validate
 from tests.conformance.published import billing_lines, load, missing_from, shape, tenants
@@ -24,8 +18,8 @@ from tests.conformance.published import billing_lines, load, missing_from, shape
 PARTNER = "d31ab2df-7005-4c06-bd7d-2bc8de44be06"
 
 
-def rows(items, tenant_id=None):
-    return [("sophos_default", tenant_id, json.dumps(item)) for item in items]
+def rows(items, tenant_id=None, account="sophos_default"):
+    return [(account, tenant_id, json.dumps(item)) for item in items]
 
 
 def reasons(result) -> set[tuple[str, str | None, str | None]]:
@@ -60,14 +54,19 @@ def test_published_billing_lines_as_published_are_rejected_for_their_impossible_
     assert result.rejected_rows == 2
 
 
-def test_newest_published_billing_line_has_no_price_and_stops_the_month():
-    """The 2026-01-08 example drops every price and currency (and has 2021-04-31 for an end date). A month
-    of lines without a netPrice cannot be billed: money is critical, so nothing is loaded."""
-    with pytest.raises(ContractViolation, match="netPrice is missing in all 1 records"):
-        validate("billing_usage", rows(billing_lines("2026-01-08")))
-    line = {**billing_lines("2026-01-08")[0], "netPrice": "1.40", "netPriceCurrency": "USD"}
-    result = validate("billing_usage", rows([line]))
-    assert {(check, column) for _, check, column in reasons(result)} == {("iso_date", "billingEndDate")}
+def test_newest_published_billing_line_loads_without_prices_once_its_dates_are_possible():
+    """The 2026-01-08 example drops every price, currency and discount (Sophos's PSA integrations sync usage
+    only, too), and has 2021-04-31 for an end date. Prices are optional: with a possible period the line is
+    valid, unpriced, in the contract's currency; as published only its impossible date is refused."""
+    published = billing_lines("2026-01-08")[0]
+    possible = {**published, "billingStartDate": "2026-10-01", "billingEndDate": "2026-10-31"}
+    result = validate("billing_usage", rows([possible], account="sophos_eu"), contract_currencies={"sophos_eu": "EUR"})
+    assert result.rejected.empty and result.unknown_fields == []
+    staged = result.valid.iloc[0]
+    assert staged["billable_quantity"] == 20 and staged["currency"] == "EUR"
+    assert staged[["unit_price", "net_price", "unit_msrp", "price_with_taxes"]].isna().all()
+    as_published = validate("billing_usage", rows([published]))
+    assert {(check, column) for _, check, column in reasons(as_published)} == {("iso_date", "billingEndDate")}
 
 
 def test_published_tenants_pass_except_postmans_urn_ids():

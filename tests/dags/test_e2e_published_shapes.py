@@ -160,7 +160,7 @@ def test_month_of_published_shapes_loads_exactly_with_drift_reported_and_no_cont
         loaded, sorted(sent, key=lambda item: item["orderNumber"]), strict=True
     ):
         assert discount == Decimal(str(line["additionalDiscountPercentage"]))  # 12.5 stays 12.5, 0.1 stays 0.1
-        assert amount == Decimal(line["netPrice"]) * line["billableQuantity"] and group == "7"
+        assert amount == Decimal(line["unitPrice"]) * line["billableQuantity"] and group == "7"
 
     for needle in (CANARY, CANARY_EMAIL, "Canary Wharf", "Canaryville"):
         assert needle not in result.output

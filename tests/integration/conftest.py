@@ -44,7 +44,13 @@ def unmapped(pg_dsn) -> dict[str, str]:
             stage_license(conn, run, str(uuid.uuid4()), ids[key])
             if price:
                 stage_billing_line(
-                    conn, run, uuid.uuid4().hex, ids[key], net_price=Decimal(price), billable_quantity=2, currency="EUR"
+                    conn,
+                    run,
+                    uuid.uuid4().hex,
+                    ids[key],
+                    unit_price=Decimal(price),
+                    billable_quantity=2,
+                    currency="EUR",
                 )
         customers.map_customers(conn, run)
         workflow.record_unmapped_customers(conn, run, date(2026, 10, 1))

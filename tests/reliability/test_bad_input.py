@@ -44,7 +44,8 @@ LINE_TEXT = {
     "distributor_account_name": "distributorAccountName",
     "external_id": "externalId",
 }
-LINE_NULLS = {"billingStartDate", "billingEndDate", "sku", "billableQuantity", "netPrice", "currency"}
+# A billing line needs its period, its SKU and its quantity; prices (and so a currency) are optional.
+LINE_NULLS = {"billingStartDate", "billingEndDate", "sku", "billableQuantity"}
 # What each defect kind of the simulator's generator becomes (a new kind fails the test until it is added).
 GENERATOR_DEFECTS = {
     "duplicate_identical": None,  # folded into its original, which is loaded

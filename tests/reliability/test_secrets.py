@@ -118,7 +118,7 @@ def connections(dsn: str, sim, recorder: TokenRecorder, secrets: list[str]) -> d
     host (token URL included) at the recorder."""
     env = {f"AIRFLOW_CONN_{settings.DB_CONN_ID.upper()}": database_uri(dsn)}
     for account, (client_id, _, _), secret in zip(
-        environment.account_ids(len(secrets)), sim.credentials, secrets, strict=True
+        environment.account_ids(len(secrets)), sim.credentials[: len(secrets)], secrets, strict=True
     ):
         conn = environment.sophos_connection(recorder.base_url, client_id, secret)
         env[f"AIRFLOW_CONN_{account.upper()}"] = json.dumps(conn)

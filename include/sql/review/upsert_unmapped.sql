@@ -20,7 +20,7 @@ subscriptions AS (
      GROUP BY l.sophos_customer_id
 ),
 per_currency AS (
-    SELECT b.sophos_customer_id, b.currency, sum(b.net_price * b.billable_quantity) AS amount, count(*) AS lines
+    SELECT b.sophos_customer_id, b.currency, sum(b.unit_price * b.billable_quantity) AS amount, count(*) AS lines
       FROM sophos.stage_billing_lines b
      WHERE b.sync_run_id = %(sync_run_id)s AND b.sophos_customer_id IS NOT NULL
      GROUP BY b.sophos_customer_id, b.currency

@@ -36,7 +36,9 @@ SELECT l.billing_month,
        l.currency_mismatch,
        l.unit_msrp,
        l.price_with_taxes,
-       l.additional_discount_percentage
+       l.additional_discount_percentage,
+       l.price_source,
+       l.amount_missing_reason
 FROM sophos.invoice_lines l
 LEFT JOIN sophos.customers c ON c.sophos_customer_id = l.sophos_customer_id
 LEFT JOIN platform.sellers s ON s.sophos_partner_id = l.partner_id
@@ -44,15 +46,24 @@ LEFT JOIN platform.customer_organizations o ON o.org_id = l.platform_org_id;
 
 COMMENT ON VIEW finance.invoice_lines IS
     'Every Sophos billing usage line of every loaded month, mapped or not, with customer, seller and '
-    'organization names. line_amount = net_price * billable_quantity.';
+    'organization names. line_amount = unit_price * billable_quantity.';
 COMMENT ON COLUMN finance.invoice_lines.currency_mismatch IS
     'true when the line is billed in another currency than the distributor contract''s (connection extra "currency").';
 COMMENT ON COLUMN finance.invoice_lines.line_amount IS
-    'net_price * billable_quantity: netPrice read as the price of one unit. Sophos''s documentation does not say '
-    'whether netPrice is per unit or per line; its example has netPrice = unitPrice with 20 units, which only a '
-    'per-unit price explains. unit_price, net_price, unit_msrp, price_with_taxes and '
-    'additional_discount_percentage are kept as Sophos sent them, so the rule can be checked line by line.';
+    'unit_price * billable_quantity, exact; negative on a credit line; null (never 0) when the line has no unit '
+    'price, amount_missing_reason says why. The rule is Sophos''s own: the only public code that prices this '
+    'report (a 2026 billing tool by a Sophos developer, Aaronjacobs000/sophos-central-mcp) computes '
+    'billableQuantity * unitPrice and reads netPrice as the order line''s total shared by its customers, and '
+    'distributor marketplaces price Sophos''s monthly file from its Unit Price. It replaced net_price * '
+    'billable_quantity (migration 0009), which read netPrice as a unit price. net_price is kept as Sophos sent '
+    'it and checked per order line in finance.order_line_checks.';
 COMMENT ON COLUMN finance.invoice_lines.additional_discount_percentage IS
     'Percent, as Sophos sends it (a JSON number such as 25), read exactly into numeric(9, 4).';
+COMMENT ON COLUMN finance.invoice_lines.price_source IS
+    'where unit_price comes from: sophos (the billing report) or price_list (platform.sophos_prices, imported '
+    'with python -m sophos_sync prices import); null when the line has no price.';
+COMMENT ON COLUMN finance.invoice_lines.amount_missing_reason IS
+    'why line_amount is null: no_unit_price (Sophos sent only a netPrice) or no_price (Sophos sent no price), and '
+    'no price list entry values the line.';
 
 GRANT SELECT ON finance.invoice_lines TO finance_reader;

@@ -34,10 +34,12 @@ def reconcile(
     """Check the month's loaded lines against what Sophos reported; raise ReconciliationError if they differ.
 
     Counts: loaded + rejected + collapsed identical duplicates == the API's announced count.
-    Money: per currency, sum(line_amount) in PostgreSQL == the Decimal sum over the raw landing JSON of
-    the lines validation kept (identical duplicates once). Needs the run's landing rows (before sync_run.cleanup).
-    The raw side is `raw_amounts()` when given (the same figures computed on another connection, e.g. while
-    the load ran, or the staged lines' sums after the commit: `compared_with` names it), else it is computed here.
+    Money: per currency, the sum of the amounts Sophos priced (line_amount where price_source is sophos) in
+    PostgreSQL == the Decimal sum of unitPrice x billableQuantity over the raw landing JSON of the lines
+    validation kept (identical duplicates once). A price list's valuation is ours, so it is not compared. Needs
+    the run's landing rows (before sync_run.cleanup). The raw side is `raw_amounts()` when given (the same
+    figures computed on another connection, e.g. while the load ran, or the staged lines' sums after the commit:
+    `compared_with` names it), else it is computed here.
     """
     started = time.monotonic()
     params = {"sync_run_id": sync_run_id, "billing_month": billing_month}
@@ -47,7 +49,7 @@ def reconcile(
             "loaded": sum(count for _, count, _ in per_currency),
             **db.one_by_name(conn, "load/reconcile_line_counts", params),
         }
-        loaded_amounts = {currency: amount for currency, _, amount in per_currency}
+        loaded_amounts = {currency: amount for currency, _, amount in per_currency if amount is not None}
         raw = raw_amounts() if raw_amounts else raw_line_amounts(conn, sync_run_id)
     month = f"{billing_month:%Y-%m}"
     if lines["reported"] is None:
@@ -98,13 +100,17 @@ def reconcile(
 
 
 def raw_line_amounts(conn: psycopg.Connection, sync_run_id: int) -> dict[str | None, Decimal]:
-    """Per currency, the Decimal sum of net price x billable quantity over the run's raw billing lines that
-    validation kept (identical duplicates once): the money check's side that never saw the stage tables."""
+    """Per currency, the Decimal sum of unit price x billable quantity over the run's raw billing lines that
+    validation kept (identical duplicates once) and that carry a unit price: the money check's side that never
+    saw the stage tables. A line's currency is found as validation finds it: netPriceCurrency, else
+    unitPriceCurrency, else the contract currency its extract recorded."""
+    from sophos_sync.entities import BILLING_USAGE
     from sophos_sync.validation.contracts import contract
     from sophos_sync.validation.keys import line_key_of
+    from sophos_sync.validation.stage import contract_currencies
 
     key_fields = contract("billing_usage").natural_key
-    fields = [*key_fields, "netPrice", "billableQuantity", "netPriceCurrency", "unitPriceCurrency"]
+    fields = [*key_fields, "unitPrice", "billableQuantity", "netPriceCurrency", "unitPriceCurrency"]
     # Decoded as validate decodes (msgspec, so line_key_of gives the same keys), but only these fields.
     attrs = [f"f{i}" for i in range(len(fields))]
     line = msgspec.defstruct(
@@ -113,12 +119,13 @@ def raw_line_amounts(conn: psycopg.Connection, sync_run_id: int) -> dict[str | N
     decoder, pick = msgspec.json.Decoder(line), attrgetter(*attrs)
     params = {"sync_run_id": sync_run_id}
     rejected = {key for (key,) in conn.execute(db.sql("load/rejected_line_keys"), params)}
+    of_contract = contract_currencies(conn, sync_run_id, BILLING_USAGE)
     seen: set[str] = set()
     totals: dict[str | None, Decimal] = defaultdict(Decimal)
     with conn.cursor(name="reconcile_raw_lines", binary=True) as cur:
         cur.itersize = 16
         cur.execute(db.sql("load/landing_billing_lines"), params)
-        for (page,) in cur:
+        for account, page in cur:
             for decoded in _page_lines(decoder, page):
                 values = pick(decoded)
                 key = line_key_of(values[: len(key_fields)])
@@ -126,11 +133,11 @@ def raw_line_amounts(conn: psycopg.Connection, sync_run_id: int) -> dict[str | N
                     continue
                 seen.add(key)
                 price, quantity, net_currency, unit_currency = values[len(key_fields) :]
+                if price is None:
+                    continue  # no amount from Sophos, as line_amount is not compared for it in PostgreSQL
                 # Prices are decimal strings (validate rejects anything else); str() so Decimal never sees a
-                # float. A line without price or quantity has no amount, as line_amount is NULL in PostgreSQL.
-                totals[net_currency or unit_currency] += (
-                    Decimal(str(price)) * quantity if price is not None and quantity is not None else 0
-                )
+                # float. A quantity is required, so a kept line has one.
+                totals[net_currency or unit_currency or of_contract.get(account)] += Decimal(str(price)) * quantity
     return dict(totals)
 
 

@@ -56,6 +56,7 @@ def format_summary(summary: dict) -> str:
     reconcile = counts.get("reconcile", {})
     if reconcile:
         lines.append("  reconciled  " + _flatten(reconcile))
+    lines += _money_lines(counts.get("money") or {})
     for account, found in counts.get("currency_mismatch", {}).items():
         lines.append(
             f"  currency    {account}: {_fmt(found['lines'])} lines not in the contract currency "
@@ -83,6 +84,52 @@ def format_summary(summary: dict) -> str:
             name = str(row["customer_name"]).strip()  # stored as Sophos spells it, stray spaces too; aligned here
             lines.append(f"    {amount:>16}  {name:40.40}  {row['reason']:<14} {row['sophos_customer_id']}")
     return "\n".join(lines)
+
+
+ORDER_LINE_STATUSES = ("consistent", "per_unit", "discounted_unit", "mismatch", "unpriced")
+
+
+def _amounts(by_currency: dict) -> str:
+    return ", ".join(f"{currency} {_amount(amount)}" for currency, amount in sorted(by_currency.items()))
+
+
+def _money_lines(money: dict) -> list[str]:
+    """The month's money as Sophos means it (report/money.sql), a line per kind, each said only when it is there."""
+    if not money:
+        return []
+    statuses = money.get("order_lines", {})
+    checked = ", ".join(
+        f"{_fmt(statuses[status])} {status}"
+        + (
+            f" ({_amounts(money['mismatched_amounts'])} apart)"
+            if status == "mismatch" and money.get("mismatched_amounts")
+            else ""
+        )
+        for status in ORDER_LINE_STATUSES
+        if statuses.get(status)
+    )
+    lines = [f"  order lines {checked or 'none'} (finance.order_line_checks)"]
+    if money.get("credit_lines"):
+        lines.append(
+            f"  credits     {_fmt(money['credit_lines'])} credit lines"
+            + (f", {_amounts(money['credit_amounts'])}" if money.get("credit_amounts") else "")
+        )
+    if money.get("unpriced_lines"):
+        lines.append(
+            f"  unpriced    {_fmt(money['unpriced_lines'])} lines ({_fmt(money['unpriced_units'])} units) have "
+            "no price from Sophos or the price list: no amount"
+        )
+    if money.get("price_list_lines"):
+        lines.append(
+            f"  price list  valued {_fmt(money['price_list_lines'])} lines Sophos sent without a unit price ("
+            f"{_amounts(money['price_list_amounts'])})"
+        )
+    if money.get("price_deviations"):
+        lines.append(
+            f"  deviations  {_fmt(money['price_deviations'])} lines priced by Sophos off the price list ("
+            f"{_amounts(money['price_deviation_amounts'])} over the list; finance.price_deviations)"
+        )
+    return lines
 
 
 def _reasons(mapping: dict) -> str:
@@ -130,6 +177,11 @@ def one_line(summary: dict) -> str:
         parts.append(customers)
     amounts = (counts.get("reconcile") or {}).get("amounts") or {}
     parts += [f"{currency} {_amount(value)}" for currency, value in sorted(amounts.items())]
+    money = counts.get("money") or {}
+    if money.get("unpriced_lines"):
+        parts.append(f"{money['unpriced_lines']:,} lines without a price")
+    if (money.get("order_lines") or {}).get("mismatch"):
+        parts.append(f"{money['order_lines']['mismatch']:,} order lines mismatch (finance.order_line_checks)")
     head = f"{summary['billing_month']} {summary['status']}"
     return (f"{head}: " + " · ".join(parts) if parts else head)[:MAX_NOTE_CHARS]
 
@@ -144,6 +196,16 @@ def _staged_line_amounts(sync_run_id: int, dsn: str) -> dict:
         return staged_line_amounts(conn, sync_run_id)
 
 
+def money_figures(conn: psycopg.Connection, billing_month: date) -> dict:
+    """The committed month's order-line checks, credits, unpriced lines and price list figures."""
+    return db.one(conn, "report/money", {"billing_month": billing_month})[0]
+
+
+def _money_figures(billing_month: date, dsn: str) -> dict:
+    with db.connect(dsn) as conn:
+        return money_figures(conn, billing_month)
+
+
 def reconcile_and_report(sync_run_id: int, billing_month: date, dsn: str | None = None) -> dict:
     """Re-reconciles the committed month, marks the run succeeded, drops its landing data, logs the summary;
     returns the summary's one line for the run note.
@@ -154,9 +216,11 @@ def reconcile_and_report(sync_run_id: int, billing_month: date, dsn: str | None 
     from sophos_sync.load.reconcile import reconcile
 
     dsn = db.resolve_dsn(dsn)  # here, not in the thread: a task looks up its Airflow connections itself
-    # The staged side is summed on a connection of its own while the loaded side is summed on this one.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="staged-amounts") as pool, db.connect(dsn) as conn:
+    # The staged side is summed, and the month's money figures are gathered, on connections of their own while
+    # the loaded side is summed on this one.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="report") as pool, db.connect(dsn) as conn:
         staged = pool.submit(_staged_line_amounts, sync_run_id, dsn)
+        money = pool.submit(_money_figures, billing_month, dsn)
         figures = reconcile(
             conn,
             sync_run_id,
@@ -165,7 +229,7 @@ def reconcile_and_report(sync_run_id: int, billing_month: date, dsn: str | None 
             compared_with="the lines validation staged",
         )
         conn.commit()
-        sync_run.finish(conn, sync_run_id, "succeeded", {"reconcile": figures})
+        sync_run.finish(conn, sync_run_id, "succeeded", {"reconcile": figures, "money": money.result()})
         sync_run.cleanup(conn, sync_run_id)
         sync_run.purge_raw_records(conn, sync_run_id)
         conn.commit()

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 # include/schemas is imported as this package (it is not on sys.path; its modules import each other).
 _PACKAGE = "sophos_sync_contracts"
 
-# The columns every entity's frame gets from its landing record, not from the API object.
-LANDING = ("account", "tenantId")
+# The columns an entity's frame gets from its landing record, not from the API object: the Sophos connection,
+# the tenant a licence was listed for, and that connection's contract currency (where the contract reads it).
+LANDING = ("account", "tenantId", "contractCurrency")
 
 
 def _package() -> ModuleType:
@@ -77,3 +78,9 @@ def stage_key(entity: str) -> str:
     """The stage column that holds the entity's key (ValidationResult.unstage names its values)."""
     found = contract(entity)
     return next(name for name, source in found.stage.items() if source == found.key)
+
+
+def currencies() -> frozenset[str]:
+    """The ISO 4217 codes the contracts accept (include/schemas/checks.py)."""
+    _package()
+    return importlib.import_module(f"{_PACKAGE}.checks").CURRENCIES

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -81,14 +81,22 @@ class ValidationResult:
         return counts
 
 
-def validate(entity: str, rows: Iterable[tuple[str, str | None, str]]) -> ValidationResult:
+def validate(
+    entity: str,
+    rows: Iterable[tuple[str, str | None, str]],
+    contract_currencies: Mapping[str, str | None] | None = None,
+) -> ValidationResult:
     """Check every record of one entity, landed one per row (account, tenant id, JSON text), against its
-    contract (see the module docstring); `valid` holds the stage rows."""
-    return _in_memory(entity, _decoder(entity).chunks(rows))
+    contract (see the module docstring); `valid` holds the stage rows. `contract_currencies` gives each
+    Sophos connection's contract currency, where the contract reads it (contractCurrency)."""
+    return _in_memory(entity, _decoder(entity).chunks(rows), contract_currencies or {})
 
 
 def validate_pages(
-    entity: str, pages: Iterable[tuple[str, bytes]], stage: Callable[[pyarrow.Table], None] | None = None
+    entity: str,
+    pages: Iterable[tuple[str, bytes]],
+    stage: Callable[[pyarrow.Table], None] | None = None,
+    contract_currencies: Mapping[str, str | None] | None = None,
 ) -> ValidationResult:
     """validate() for records landed a page per row (account, JSON lines: one record per line).
 
@@ -98,17 +106,19 @@ def validate_pages(
     keys whose staged row must go again (the stage table's key column, STAGE_KEYS).
     """
     if stage is None:
-        return _in_memory(entity, _decoder(entity).page_chunks(pages))
-    return _judged(entity, _decoder(entity).page_chunks(pages), stage)
+        return _in_memory(entity, _decoder(entity).page_chunks(pages), contract_currencies or {})
+    return _judged(entity, _decoder(entity).page_chunks(pages), stage, contract_currencies or {})
 
 
 def _decoder(entity: str) -> ColumnarDecoder:
     return ColumnarDecoder(api_fields(entity), contract(entity).ignored)
 
 
-def _in_memory(entity: str, chunks: Iterable[Decoded]) -> ValidationResult:
+def _in_memory(
+    entity: str, chunks: Iterable[Decoded], contract_currencies: Mapping[str, str | None]
+) -> ValidationResult:
     staged: list[pyarrow.Table] = []
-    result = _judged(entity, chunks, staged.append)
+    result = _judged(entity, chunks, staged.append, contract_currencies)
     table = (
         pyarrow.concat_tables(staged)
         if staged
@@ -125,7 +135,12 @@ def _in_memory(entity: str, chunks: Iterable[Decoded]) -> ValidationResult:
     return result
 
 
-def _judged(entity: str, chunks: Iterable[Decoded], stage: Callable[[pyarrow.Table], None]) -> ValidationResult:
+def _judged(
+    entity: str,
+    chunks: Iterable[Decoded],
+    stage: Callable[[pyarrow.Table], None],
+    contract_currencies: Mapping[str, str | None],
+) -> ValidationResult:
     """Each chunk decoded, checked and its first copies of each key staged; then the batch's verdict."""
     clock = _Clock()
     rules = contract(entity)
@@ -133,6 +148,8 @@ def _judged(entity: str, chunks: Iterable[Decoded], stage: Callable[[pyarrow.Tab
     batch = _Batch()
     for chunk in chunks:
         columns = {name: chunk.table.column(name) for name in chunk.table.column_names}
+        if "contractCurrency" in contract_schema.columns:
+            columns["contractCurrency"] = _by_account(columns["account"], contract_currencies)
         wrong_types, drift, drifted = type_drift(chunk.wrong_types, rules.informational, columns)
         for name, derive in rules.derived.items():
             columns[name] = derive(columns)
@@ -320,6 +337,15 @@ class _Batch:
             [row not in in_a_group or (row in firsts and not folded[row]) for row in rows.tolist()], dtype=bool
         )
         return table.filter(pyarrow.array(keep)) if keep.any() else None
+
+
+def _by_account(accounts: pyarrow.ChunkedArray, values: Mapping[str, str | None]) -> pyarrow.ChunkedArray:
+    """Per row, the value its Sophos connection (`account`) has in `values`; null where it has none."""
+    known = [account for account, value in values.items() if value is not None]
+    if not known:
+        return pyarrow.chunked_array([pyarrow.nulls(len(accounts), pyarrow.string())])
+    at = pc.index_in(accounts, value_set=pyarrow.array(known, pyarrow.string()))
+    return pc.take(pyarrow.array([values[account] for account in known], pyarrow.string()), at)
 
 
 def _rows_kept(table: pyarrow.Table, keep: np.ndarray) -> pyarrow.Table:

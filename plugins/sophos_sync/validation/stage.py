@@ -22,7 +22,11 @@ def stage_entity(
     run's rows there, written through `conn`."""
     if entity.landing is Landing.PAGES:
         return stage_pages(conn, reader, sync_run_id, entity)
-    result = validate(entity.name, landing.records(reader, sync_run_id, entity.name))
+    result = validate(
+        entity.name,
+        landing.records(reader, sync_run_id, entity.name),
+        contract_currencies(conn, sync_run_id, entity),
+    )
     write_stage(conn, sync_run_id, result)
     return result
 
@@ -44,12 +48,22 @@ def write_stage(conn: psycopg.Connection, sync_run_id: int, result: ValidationRe
     bulk.copy_table(conn, entity.stage_table, ["sync_run_id", *columns], staged.add_column(0, "sync_run_id", run))
 
 
+def contract_currencies(conn: psycopg.Connection, sync_run_id: int, entity: Entity) -> dict[str, str | None]:
+    """Each Sophos connection's contract currency, as its extract of `entity` recorded it."""
+    rows = conn.execute(
+        "SELECT account, contract_currency FROM sophos.landing_batches WHERE sync_run_id = %s AND entity = %s",
+        (sync_run_id, entity.name),
+    ).fetchall()
+    return {account: currency.strip() if currency else None for account, currency in rows}
+
+
 def stage_pages(
     conn: psycopg.Connection, reader: psycopg.Connection, sync_run_id: int, entity: Entity
 ) -> ValidationResult:
     """validate_pages on the run's landed pages (read through `reader`), each chunk's stage rows COPYed by
     `conn` while the next is judged (replacing the run's rows there); the ValidationResult."""
     columns = STAGE_COLUMNS[entity.name]
+    currencies = contract_currencies(conn, sync_run_id, entity)  # before the COPY takes the connection
     _delete_run_rows(conn, sync_run_id, entity)
     with bulk.StreamedCopy(conn, entity.stage_table, ["sync_run_id", *columns]) as copy:
 
@@ -59,7 +73,7 @@ def stage_pages(
 
         # pages are read ahead in a thread while a chunk is judged, as the stage rows are written behind it
         pages = landing.prefetched(landing.pages(reader, sync_run_id, entity.name))
-        result = validate_pages(entity.name, pages, stage=stage)
+        result = validate_pages(entity.name, pages, stage=stage, contract_currencies=currencies)
     if result.unstage:
         schema, name = entity.stage_table.split(".")
         conn.execute(

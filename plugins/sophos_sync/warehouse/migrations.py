@@ -6,10 +6,11 @@ stops everything (MigrationChecksumMismatch). Views and functions are defined on
 the object (`views/finance.invoice_lines.sql`), like Flyway's repeatable migrations: a change is an edit of
 that file, and `migrate` re-applies the definitions (functions first, then views, each in file-name order,
 so a view that reads another sorts after it) when any checksum differs from the one recorded in
-sophos.schema_repeatables. Views are replaced in place (CREATE OR REPLACE); a change PostgreSQL cannot make
-in place (a column dropped, renamed or retyped) drops our views, in reverse order and never with CASCADE, and
-creates them again, so an object of someone else's that depends on them stops the migration by name instead
-of vanishing. All of it runs in one transaction under an advisory lock.
+sophos.schema_repeatables, and after any numbered migration (which may drop a view to change a table under
+it). Views are replaced in place (CREATE OR REPLACE); a change PostgreSQL cannot make in place (a column
+dropped, renamed or retyped) drops our views, in reverse order and never with CASCADE, and creates them
+again, so an object of someone else's that depends on them stops the migration by name instead of vanishing.
+All of it runs in one transaction under an advisory lock.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def migrate(conn: psycopg.Connection) -> list[str]:
                 "INSERT INTO sophos.schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum)
             )
             applied_now.append(version)
-        redefined = _apply_repeatables(conn)
+        redefined = _apply_repeatables(conn, after_migrations=bool(applied_now))
     if applied_now:
         log.info("applied migrations: %s", ", ".join(applied_now))
     else:
@@ -82,8 +83,9 @@ def migrate(conn: psycopg.Connection) -> list[str]:
     return applied_now
 
 
-def _apply_repeatables(conn: psycopg.Connection) -> list[str]:
-    """Every view and function definition, when any of them changed; the names of the changed ones."""
+def _apply_repeatables(conn: psycopg.Connection, after_migrations: bool) -> list[str]:
+    """Every view and function definition, when any of them changed or numbered migrations were just applied
+    (one may have dropped a view to change a table under it); the names of the changed ones."""
     conn.execute(
         """CREATE TABLE IF NOT EXISTS sophos.schema_repeatables (
                name text PRIMARY KEY,
@@ -93,7 +95,7 @@ def _apply_repeatables(conn: psycopg.Connection) -> list[str]:
     files = repeatable_files()
     done: dict[str, str] = dict(conn.execute("SELECT name, checksum FROM sophos.schema_repeatables").fetchall())
     changed = [name for name, text in files if done.get(name) != _checksum(text)]
-    if not changed:
+    if not changed and not after_migrations:
         return []
     try:
         with conn.transaction():

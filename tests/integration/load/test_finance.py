@@ -23,8 +23,8 @@ def seed(conn) -> None:
     )
     conn.cursor().executemany(
         "INSERT INTO sophos.invoice_lines (billing_month, line_key, sophos_customer_id, platform_org_id, "
-        "partner_id, account, net_price, billable_quantity, currency, sync_run_id) "
-        "VALUES (%s, %s, %s, %s, %s, 'sophos_default', %s, %s, %s, 1)",
+        "partner_id, account, unit_price, price_source, billable_quantity, currency, sync_run_id) "
+        "VALUES (%s, %s, %s, %s, %s, 'sophos_default', %s, 'sophos', %s, %s, 1)",
         [
             (OCTOBER, "a1", ACME, "org-acme", PARTNER_NORTH, Decimal("1.40"), 10, "EUR"),
             (OCTOBER, "a2", ACME, "org-acme", PARTNER_NORTH, Decimal("2.05"), 3, "EUR"),
@@ -80,18 +80,26 @@ def test_monthly_totals_sum_line_amounts_per_month_seller_organization_and_curre
 
 def test_invoice_lines_view_keeps_every_raw_price_beside_the_amount_and_says_the_rule(db_conn):
     db_conn.execute(
-        "INSERT INTO sophos.invoice_lines (billing_month, line_key, partner_id, account, unit_price, net_price, "
-        "unit_msrp, price_with_taxes, additional_discount_percentage, billable_quantity, currency, sync_run_id) "
-        "VALUES (%s, 'p1', %s, 'sophos_default', 1.40, 1.26, 1.75, 1.51, 12.5, 20, 'USD', 1)",
+        "INSERT INTO sophos.invoice_lines (billing_month, line_key, partner_id, account, unit_price, price_source, "
+        "net_price, unit_msrp, price_with_taxes, additional_discount_percentage, billable_quantity, currency, "
+        "sync_run_id) VALUES (%s, 'p1', %s, 'sophos_default', 1.40, 'sophos', 28.00, 1.75, 1.51, 12.5, 20, 'USD', 1)",
         (OCTOBER, PARTNER_NORTH),
     )
     row = db_conn.execute(
         "SELECT unit_price, net_price, unit_msrp, price_with_taxes, additional_discount_percentage, line_amount "
         "FROM finance.invoice_lines WHERE line_key = 'p1'"
     ).fetchone()
-    assert row == (Decimal("1.40"), Decimal("1.26"), Decimal("1.75"), Decimal("1.51"), Decimal("12.5"), Decimal("25.2"))
+    assert row == (
+        Decimal("1.40"),
+        Decimal("28.00"),
+        Decimal("1.75"),
+        Decimal("1.51"),
+        Decimal("12.5"),
+        Decimal("28.0"),
+    )
     (comment,) = db_conn.execute(
         "SELECT col_description('finance.invoice_lines'::regclass, attnum) FROM pg_attribute "
         "WHERE attrelid = 'finance.invoice_lines'::regclass AND attname = 'line_amount'"
     ).fetchone()
-    assert comment.startswith("net_price * billable_quantity") and "per unit" in comment
+    assert comment.startswith("unit_price * billable_quantity") and "Aaronjacobs000/sophos-central-mcp" in comment
+    assert "netPrice as the order line's total" in comment and "replaced net_price * billable_quantity" in comment

@@ -88,6 +88,8 @@ def line(
         "productCode": "CIXA",
         "productDescription": "Intercept X Advanced",
         "billableQuantity": quantity,
+        "unitPrice": price,
+        "unitPriceCurrency": currency,
         "netPrice": price,
         "netPriceCurrency": currency,
         "accountStatus": status,
@@ -202,7 +204,8 @@ class Month:
                     product_code=item["productCode"],
                     product_description=item["productDescription"],
                     billable_quantity=item["billableQuantity"],
-                    net_price=Decimal(self.stage_price_override.get(i, item["netPrice"])),
+                    unit_price=Decimal(self.stage_price_override.get(i, item["unitPrice"])),
+                    net_price=Decimal(item["netPrice"]),
                     currency=item["netPriceCurrency"],
                     account_status=item["accountStatus"],
                     billing_start_date=item["billingStartDate"],
@@ -579,7 +582,7 @@ def test_report_recheck_in_sql_agrees_with_the_raw_check_and_catches_a_changed_c
 
     assert reconcile.reconcile(db_conn, run, OCTOBER, staged) == figures
     db_conn.execute(
-        "UPDATE sophos.invoice_lines SET net_price = net_price + 0.01 WHERE line_key = "
+        "UPDATE sophos.invoice_lines SET unit_price = unit_price + 0.01 WHERE line_key = "
         "(SELECT min(line_key) FROM sophos.invoice_lines WHERE currency = 'EUR')"
     )
     with pytest.raises(ReconciliationError, match=r"the lines validation staged \{EUR: 48\.8500"):

@@ -31,7 +31,7 @@ def review_rows(unmapped, pg_dsn) -> dict[str, str]:
     with psycopg.connect(pg_dsn) as conn:
         run = open_run(conn, "2026-10-01", dag_run_id="page-test")
         stage_tenant(conn, run, stranger, "Nobody's Bakery", PARTNER_UNLINKED)
-        stage_billing_line(conn, run, "stranger-line", stranger, net_price=12, billable_quantity=2, currency="EUR")
+        stage_billing_line(conn, run, "stranger-line", stranger, unit_price=12, billable_quantity=2, currency="EUR")
         customers.map_customers(conn, run)
         workflow.record_unmapped_customers(conn, run, date(2026, 10, 1))
     return {**unmapped, "stranger": stranger}

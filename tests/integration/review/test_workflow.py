@@ -59,14 +59,14 @@ def add_licenses(conn, run: int, cid: str, count: int) -> None:
         stage_license(conn, run, str(uuid.uuid4()), cid, product_code="CIXA", type="term", quantity=10)
 
 
-def add_billing_line(conn, run: int, cid: str | None, net_price: str, quantity: int, currency: str = "EUR") -> None:
+def add_billing_line(conn, run: int, cid: str | None, unit_price: str, quantity: int, currency: str = "EUR") -> None:
     stage_billing_line(
         conn,
         run,
         uuid.uuid4().hex,
         cid,
         sku="SKU1",
-        net_price=Decimal(net_price),
+        unit_price=Decimal(unit_price),
         billable_quantity=quantity,
         currency=currency,
     )

@@ -474,13 +474,24 @@ def test_serve_refuses_a_dataset_without_credentials(tmp_path):
 
 # --- unpriced months ----------------------------------------------------------------------------------------
 
-PRICE_FIELDS = {"unitPrice", "netPrice", "unitMsrp", "priceWithTaxes", "netPriceCurrency", "unitPriceCurrency",
-                "additionalDiscountPercentage", "contactName", "orderedQuantity"}
+PRICE_FIELDS = {
+    "unitPrice",
+    "netPrice",
+    "unitMsrp",
+    "priceWithTaxes",
+    "netPriceCurrency",
+    "unitPriceCurrency",
+    "additionalDiscountPercentage",
+    "contactName",
+    "orderedQuantity",
+}
 
 
 def test_unpriced_months_are_served_without_prices_and_the_handle_knows_it():
-    with run_simulator(scale="small", seed=1, today=TODAY, unpriced_months=["2026-09"]) as sim, \
-            httpx.Client(base_url=sim.base_url, timeout=10) as http:
+    with (
+        run_simulator(scale="small", seed=1, today=TODAY, unpriced_months=["2026-09"]) as sim,
+        httpx.Client(base_url=sim.base_url, timeout=10) as http,
+    ):
         client_id, secret, partner_id = sim.credentials[0]
         headers = {"Authorization": f"Bearer {_token(http, client_id, secret)}", "X-Partner-ID": partner_id}
         september, _, _ = _all_billing_pages(http, headers, "/partner/v1/billing/usage/2026/9", 100)
@@ -495,9 +506,27 @@ def test_unpriced_months_are_served_without_prices_and_the_handle_knows_it():
 
 def test_generate_writes_unpriced_months_as_the_world_makes_them(tmp_path):
     out = tmp_path / "unpriced.json"
-    subprocess.run([sys.executable, "-m", "simulator", "generate", "--scale", "small", "--seed", "2",
-                    "--months", "2026-09,2026-10", "--unpriced-months", "2026-10", "--out", str(out)],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            "generate",
+            "--scale",
+            "small",
+            "--seed",
+            "2",
+            "--months",
+            "2026-09,2026-10",
+            "--unpriced-months",
+            "2026-10",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     written = json.loads(out.read_text(encoding="utf-8"))
     world = generator.build_world("small", 2, unpriced_months=["2026-10"])
     assert written == generator.dataset(world, ["2026-09", "2026-10"])
@@ -505,11 +534,15 @@ def test_generate_writes_unpriced_months_as_the_world_makes_them(tmp_path):
     assert "netPrice" not in written["partners"][0]["billing"]["2026-10"][0]
 
 
-@pytest.mark.parametrize(("arguments", "message"), [
-    (["--dataset", "any.json", "--unpriced-months", "2026-10"], "use it with --scale, not --dataset"),
-    (["--scale", "small", "--unpriced-months", "2026-13"], "is not YYYY-MM"),
-])
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--dataset", "any.json", "--unpriced-months", "2026-10"], "use it with --scale, not --dataset"),
+        (["--scale", "small", "--unpriced-months", "2026-13"], "is not YYYY-MM"),
+    ],
+)
 def test_serve_refuses_unpriced_months_it_cannot_honour(arguments, message):
-    result = subprocess.run([sys.executable, "-m", "simulator", "serve", *arguments], cwd=ROOT,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "simulator", "serve", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 2 and message in result.stderr

@@ -104,8 +104,7 @@ def test_an_edited_view_file_is_applied_by_the_next_migrate(db_conn, tmp_path, m
     before = _view_columns(db_conn, "finance.invoice_lines")
     view.write_text(
         view.read_text(encoding="utf-8").replace(
-            "       l.additional_discount_percentage\n",
-            "       l.additional_discount_percentage,\n       l.account AS sophos_connection\n",
+            "\nFROM sophos.invoice_lines l", ",\n       l.account AS sophos_connection\nFROM sophos.invoice_lines l"
         ),
         encoding="utf-8",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
 from sophos_sync.validation.judge import validate
@@ -68,7 +69,7 @@ def test_line_without_account_id_is_a_valid_device_line():
         ("netPrice", "abc", "decimal_string"),
         ("unitPrice", "1.40000", "decimal_string"),
         ("unitPrice", "1e3", "decimal_string"),
-        ("billableQuantity", -3, "non_negative"),
+        ("actualQuantity", -3, "non_negative"),
         ("accountStatus", "pending_cancellation", "allowed_values"),
         ("netPriceCurrency", "EURO", "allowed_values"),
         ("accountId", "urn:uuid:3fa85f64-5717-4562-b3fc-2c963f66afa6", "uuid_format"),
@@ -89,7 +90,7 @@ def test_line_without_account_id_is_a_valid_device_line():
         ("netPriceCurrency", {"code": "EUR"}, "json_string"),
         ("billingEndDate", ["2026-10-31"], "json_string"),
         ("sku", None, "required"),
-        ("netPrice", MISSING, "required"),
+        ("billableQuantity", MISSING, "required"),
     ],
 )
 def test_defective_billing_line_is_rejected_with_its_reason(field, value, check):
@@ -120,10 +121,59 @@ def test_currency_falls_back_to_the_unit_price_currency():
     assert result.valid.iloc[0]["currency"] == "EUR"
 
 
-def test_line_without_any_currency_is_rejected():
+def test_priced_line_without_any_currency_is_rejected():
     bad = billing_line(netPriceCurrency=None, unitPriceCurrency=MISSING)
     result = one_bad_among_good("billing_usage", bad, billing_line)
-    assert reasons(result) == [("required", "currency", None)]
+    assert reasons(result) == [("currency_required", "currency", None)]
+
+
+def test_priced_line_without_a_currency_takes_its_contracts():
+    line = billing_line(
+        netPriceCurrency=MISSING, unitPriceCurrency=MISSING, unitMsrpCurrency=MISSING, priceWithTaxesCurrency=MISSING
+    )
+    result = validate("billing_usage", rows(line, account="sophos_eu"), contract_currencies={"sophos_eu": "EUR"})
+    assert result.rejected.empty and result.valid["currency"].tolist() == ["EUR"]
+
+
+UNPRICED = {
+    name: MISSING
+    for name in (
+        "unitPrice",
+        "unitPriceCurrency",
+        "netPrice",
+        "netPriceCurrency",
+        "unitMsrp",
+        "unitMsrpCurrency",
+        "priceWithTaxes",
+        "priceWithTaxesCurrency",
+        "additionalDiscountPercentage",
+    )
+}
+
+
+def test_line_without_prices_is_valid_in_the_contracts_currency_or_none():
+    result = validate("billing_usage", rows(billing_line(**UNPRICED), account="a"), contract_currencies={"a": "GBP"})
+    assert result.rejected.empty
+    staged = result.valid.iloc[0]
+    assert staged["currency"] == "GBP" and pd.isna(staged["unit_price"]) and pd.isna(staged["net_price"])
+    without_contract = validate("billing_usage", rows(billing_line(**UNPRICED)))
+    assert without_contract.rejected.empty and without_contract.valid["currency"].isna().all()
+
+
+def test_a_currency_the_line_names_beats_the_contracts():
+    result = validate("billing_usage", rows(billing_line(), account="a"), contract_currencies={"a": "USD"})
+    assert result.valid["currency"].tolist() == ["EUR"]
+
+
+@pytest.mark.parametrize("quantity", [-5, 0])
+def test_credit_and_zero_quantity_lines_load(quantity):
+    result = validate("billing_usage", rows(billing_line(billableQuantity=quantity)))
+    assert result.rejected.empty and result.valid["billable_quantity"].tolist() == [quantity]
+
+
+def test_line_with_a_net_price_but_no_unit_price_is_valid():
+    result = validate("billing_usage", rows(billing_line(unitPrice=MISSING)))
+    assert result.rejected.empty and result.valid["unit_price"].isna().all()
 
 
 def test_period_that_ends_before_it_starts_is_rejected():
@@ -136,15 +186,8 @@ def test_period_that_ends_before_it_starts_is_rejected():
 def test_line_of_nulls_fails_every_required_field_but_counts_once():
     nulls = {name: None for name in billing_line()}
     result = one_bad_among_good("billing_usage", nulls, billing_line)
-    assert sorted(c for c, _, _ in reasons(result)) == ["required"] * 6
-    assert {col for _, col, _ in reasons(result)} == {
-        "billingStartDate",
-        "billingEndDate",
-        "sku",
-        "billableQuantity",
-        "netPrice",
-        "currency",
-    }
+    assert sorted(c for c, _, _ in reasons(result)) == ["required"] * 4
+    assert {col for _, col, _ in reasons(result)} == {"billingStartDate", "billingEndDate", "sku", "billableQuantity"}
     assert result.rejected_by_check == {"required": 1}
 
 
