@@ -1,5 +1,6 @@
 import hashlib
 import shutil
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -151,3 +152,36 @@ def test_a_view_of_someone_elses_on_ours_stops_a_recreation_by_name(db_conn, tmp
 
     assert "sync_run_id" in _view_columns(db_conn, "finance.invoice_lines")
     assert _view_columns(db_conn, "public.finance_report") == ["billing_month", "line_amount"]
+
+
+def test_the_amount_migration_recomputes_months_loaded_before_it(empty_pg_dsn, tmp_path, monkeypatch):
+    """A month loaded under the old rule (net_price x billable_quantity) is valued by unit_price x billable_quantity
+    once 0009 is applied, and keeps where its price came from."""
+    before = tmp_path / "before" / "sql"
+    shutil.copytree(settings.SQL_DIR, before)
+    for later in sorted((before / "migrations").glob("[0-9]*.sql")):
+        if later.name >= "0009":
+            later.unlink()
+    for defined_once in ("views", "functions"):  # the release before 0009 defined them in its migrations
+        shutil.rmtree(before / defined_once)
+    with psycopg.connect(empty_pg_dsn) as conn:
+        monkeypatch.setenv("SOPHOS_SYNC_INCLUDE_DIR", str(before.parent))
+        migrations.migrate(conn)
+        conn.execute(
+            "INSERT INTO sophos.invoice_lines (billing_month, line_key, account, unit_price, net_price, "
+            "billable_quantity, currency, sync_run_id) VALUES "
+            "('2026-09-01', 'total', 'sophos_default', 1.40, 28.00, 20, 'EUR', 1), "
+            "('2026-09-01', 'unpriced', 'sophos_default', NULL, NULL, 5, 'EUR', 1)"
+        )
+        assert conn.execute("SELECT line_amount FROM sophos.invoice_lines ORDER BY line_key").fetchall() == [
+            (Decimal("560.0000"),),
+            (None,),
+        ]
+        conn.commit()
+        monkeypatch.delenv("SOPHOS_SYNC_INCLUDE_DIR")
+        assert migrations.migrate(conn) == ["0009_amounts_as_sophos_means_them"]
+        recomputed = conn.execute(
+            "SELECT line_key, line_amount, price_source, amount_missing_reason FROM finance.invoice_lines "
+            "ORDER BY line_key"
+        ).fetchall()
+    assert recomputed == [("total", Decimal("28.0000"), "sophos", None), ("unpriced", None, None, "no_price")]
