@@ -65,8 +65,15 @@ def format_summary(summary: dict) -> str:
             + "), flagged in finance.invoice_lines"
         )
     drift = counts.get("schema_drift", {})
+    more = counts.get("schema_drift_more", {})
     if drift:
-        lines.append("  drift       " + "; ".join(f"{e}: new fields {', '.join(f)}" for e, f in drift.items()))
+        lines.append(
+            "  drift       "
+            + "; ".join(
+                f"{e}: new fields {', '.join(f)}" + (f" and {_fmt(more[e])} more" if more.get(e) else "")
+                for e, f in drift.items()
+            )
+        )
     for entity, changed in counts.get("type_drift", {}).items():
         lines.append(
             f"  drift       {entity}: "

@@ -96,7 +96,12 @@ def validate_run(sync_run_id: int, threshold: float | None = None, dsn: str | No
                 ", ".join(f"{step} {seconds:.1f} s" for step, seconds in result.seconds.items()),
             )
             if result.unknown_fields:
-                log.warning("schema drift in %s: new fields %s", entity.name, ", ".join(result.unknown_fields))
+                log.warning(
+                    "schema drift in %s: new fields %s%s",
+                    entity.name,
+                    ", ".join(result.unknown_fields),
+                    f" and {result.unknown_fields_more:,} more" if result.unknown_fields_more else "",
+                )
             for drift in result.type_drift:
                 log.warning(
                     "schema drift in %s: %s is %s in %s records (the contract expects %s); kept, not rejected",
@@ -113,6 +118,9 @@ def validate_run(sync_run_id: int, threshold: float | None = None, dsn: str | No
             "schema_drift",
             {entity: s["unknown_fields"] for entity, s in summary.items() if s["unknown_fields"]},
         )
+        more = {entity: s["unknown_fields_more"] for entity, s in summary.items() if s.get("unknown_fields_more")}
+        if more:
+            sync_run.record_counts(conn, sync_run_id, "schema_drift_more", more)
         sync_run.record_counts(
             conn,
             sync_run_id,

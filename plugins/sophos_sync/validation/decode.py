@@ -1,9 +1,13 @@
 """Landing JSON -> one flat Arrow table of the contract's API fields, typed as the contract says.
 
 Arrow's JSON reader turns a chunk of records into typed columns in C++, with the contract's fields as
-its schema. It refuses a chunk that holds broken JSON or a value of another JSON type (5 where a string
-belongs); only such a chunk is read again in pieces, and a refused piece record by record, which names
-each such value (`json_integer`, ...). A Number field (a decimal) takes a JSON number or a decimal
+its schema and nothing else: a field the contract does not know never becomes a column (with one, a
+single record of 20,000 new keys made 20,000 columns as long as its chunk). The first read refuses such
+fields; only a chunk that has them is read again ignoring them, and its records' keys are then listed one
+record at a time to name the new fields (drift, at most UNKNOWN_NAMES_KEPT names, the rest counted). It
+refuses a chunk that holds broken JSON or a value of another JSON type (5 where a string belongs); only
+such a chunk is read again in pieces, and a refused piece record by record, which names each such value
+(`json_integer`, ...). A Number field (a decimal) takes a JSON number or a decimal
 string; both are read from their JSON text, never through float. Money stays a decimal string until
 PostgreSQL's numeric, a date an ISO string until PostgreSQL's date.
 """
@@ -29,6 +33,9 @@ _CHUNK = 50_000  # records per Arrow read: big enough for both cores, small enou
 _PIECE = 1_000  # a refused chunk is read again in pieces this big; a refused piece, record by record
 _READ_OPTIONS = pjson.ReadOptions(block_size=4 << 20)
 _NEWLINE, _OPEN_BRACE = ord("\n"), ord("{")
+UNKNOWN_NAMES_KEPT = 100  # new fields named in the drift report; beyond these, only counted
+# A record's keys, its values left unparsed: names the fields of a record the contract does not know.
+_KEYS = msgspec.json.Decoder(dict[str, msgspec.Raw])
 # Record by record, a JSON number with a fraction becomes a Decimal of its exact text (never a float).
 _RECORD = msgspec.json.Decoder(float_hook=Decimal)
 # A decimal string as Arrow's reader takes one on the fast path ("12.50", "-3", ".5", "1e2"; not " 1.4").
@@ -49,7 +56,8 @@ class Decoded:
     broken: list[tuple[int, str]]  # (position, why): not JSON, or not an object
     wrong_types: list[tuple]  # (row of the chunk, column, check, value): a value of another JSON type
     objects: Counter  # per container path: the rows where it is an object
-    unknown: list[str]  # fields the contract does not know (drift), in the batch so far
+    unknown: list[str]  # fields the contract does not know (drift), in the batch so far: the first named
+    unknown_more: int = 0  # further distinct such fields, beyond UNKNOWN_NAMES_KEPT
 
 
 def _json_kind(arrow_type: pyarrow.DataType) -> str:
@@ -104,12 +112,18 @@ class ColumnarDecoder:
                 node = node.setdefault(container, {})
             node[name] = arrow_type
         self.flat = pyarrow.schema(list(fields.items()))
-        self._parse = pjson.ParseOptions(
-            explicit_schema=pyarrow.schema([pyarrow.field(n, _arrow_type(t)) for n, t in self.tree.items()]),
-            unexpected_field_behavior="infer",
+        known = [pyarrow.field(n, _arrow_type(t)) for n, t in self.tree.items()]
+        # Ignored fields are read as text by the first read only so that it refuses nothing but new
+        # fields; one of another type (a tenant's contact object) sends its chunk to the second read.
+        ignored_top = sorted({path.split(".")[0] for path in self.ignored} - set(self.tree))
+        self._strict = pjson.ParseOptions(
+            explicit_schema=pyarrow.schema([*known, *(pyarrow.field(n, pyarrow.string()) for n in ignored_top)]),
+            unexpected_field_behavior="error",
         )
+        self._lenient = pjson.ParseOptions(explicit_schema=pyarrow.schema(known), unexpected_field_behavior="ignore")
         self.raws = RawTexts()
-        self.unknown: set[str] = set()
+        self.unknown: dict[str, None] = {}  # the first UNKNOWN_NAMES_KEPT new fields, in the order seen
+        self._unknown_more: set[int] = set()  # hashes of the further ones: 8 bytes a name, not the name
         self._received = 0
         self._start_chunk()
 
@@ -176,6 +190,7 @@ class ColumnarDecoder:
             wrong_types=self.wrong_types,
             objects=self.objects,
             unknown=sorted(self.unknown),
+            unknown_more=len(self._unknown_more),
         )
         self._received += len(ends)
         return decoded
@@ -220,14 +235,47 @@ class ColumnarDecoder:
         if begins[-1] >= len(data) or not (data[begins] == _OPEN_BRACE).all():
             return None
         try:
-            table = pjson.read_json(pyarrow.py_buffer(lines), read_options=_READ_OPTIONS, parse_options=self._parse)
+            table = pjson.read_json(pyarrow.py_buffer(lines), read_options=_READ_OPTIONS, parse_options=self._strict)
         except pyarrow.ArrowInvalid:
-            return None
+            try:
+                table = pjson.read_json(
+                    pyarrow.py_buffer(lines), read_options=_READ_OPTIONS, parse_options=self._lenient
+                )
+            except pyarrow.ArrowInvalid:
+                return None
+            if table.num_rows == len(ends):
+                self._note_unknown_keys(lines, begins, ends)
         return table if table.num_rows == len(ends) else None
 
+    def _note_unknown_keys(self, lines: bytes, begins: np.ndarray, ends: np.ndarray) -> None:
+        """The fields of these records (JSON objects, one a line) that the contract does not know."""
+        for begin, end in zip(begins.tolist(), ends.tolist(), strict=True):
+            self._note_unknown_in(lines[begin:end], "", self.tree)
+
+    def _note_unknown_in(self, text: bytes, prefix: str, tree: dict) -> None:
+        try:
+            item = _KEYS.decode(text)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return  # Arrow read it; a text only msgspec refuses names no field
+        for key, value in item.items():
+            node = tree.get(key)
+            if isinstance(node, dict):
+                container = bytes(value)
+                if container.startswith(b"{"):
+                    self._note_unknown_in(container, prefix + key + ".", node)
+            elif node is None and prefix + key not in self.ignored:
+                self._note_unknown(prefix + key)
+
+    def _note_unknown(self, name: str) -> None:
+        if name in self.unknown:
+            return
+        if len(self.unknown) < UNKNOWN_NAMES_KEPT:
+            self.unknown[name] = None
+        else:
+            self._unknown_more.add(hash(name))
+
     def _flatten(self, table: pyarrow.Table) -> pyarrow.Table:
-        """Struct columns -> one column per known field path; containers' objects counted, unknown fields
-        noted as drift."""
+        """Struct columns -> one column per known field path; containers' objects counted."""
         columns: dict[str, pyarrow.ChunkedArray] = {}
 
         def visit(path: str, values: pyarrow.ChunkedArray, node) -> None:
@@ -236,16 +284,10 @@ class ColumnarDecoder:
                 return
             self.objects[path] += len(values) - values.null_count
             for child, child_values in zip(values.type, values.flatten(), strict=True):
-                if child.name in node:
-                    visit(f"{path}.{child.name}", child_values, node[child.name])
-                elif f"{path}.{child.name}" not in self.ignored:
-                    self.unknown.add(f"{path}.{child.name}")
+                visit(f"{path}.{child.name}", child_values, node[child.name])
 
-        for name in table.column_names:
-            if name in self.tree:
-                visit(name, table.column(name), self.tree[name])
-            elif name not in self.ignored:
-                self.unknown.add(name)
+        for name in self.tree:
+            visit(name, table.column(name), self.tree[name])
         return pyarrow.table([columns[name] for name in self.flat.names], schema=self.flat)
 
     def _read_one_by_one(self, texts: Sequence[str], start: int) -> tuple[pyarrow.Table, np.ndarray]:
@@ -267,7 +309,9 @@ class ColumnarDecoder:
 
     def _walk(self, item: dict, prefix: str, tree: dict, row: int, columns: dict[str, list]) -> None:
         """One record's values into `columns`; a value of another JSON type is noted and left null."""
-        self.unknown.update(prefix + key for key in item if key not in tree and prefix + key not in self.ignored)
+        for key in item:
+            if key not in tree and prefix + key not in self.ignored:
+                self._note_unknown(prefix + key)
         for name, node in tree.items():
             path, value = prefix + name, item.get(name)
             if isinstance(node, dict):

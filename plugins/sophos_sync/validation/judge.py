@@ -58,13 +58,14 @@ class ValidationResult:
     rejected: pd.DataFrame
     received: int
     collapsed_duplicates: int
-    unknown_fields: list[str]
+    unknown_fields: list[str]  # at most decode.UNKNOWN_NAMES_KEPT names
     rejected_by_check: dict[str, int]
     rejected_rows: int = 0  # records rejected, each counted once however many checks it failed
     type_drift: list[dict] = field(default_factory=list)  # informational fields of another JSON type
     seconds: dict[str, float] = field(default_factory=dict)
     valid_rows: int = 0  # the records staged (also when `valid` is not kept)
     unstage: list[str] = field(default_factory=list)  # keys of staged rows to take out again (validate_pages)
+    unknown_fields_more: int = 0  # further distinct fields the contract does not know, beyond unknown_fields
 
     def counts(self) -> dict:
         """The run report's figures for this entity (sophos.sync_runs.counts)."""
@@ -76,6 +77,8 @@ class ValidationResult:
             "rejected_by_check": self.rejected_by_check,
             "unknown_fields": self.unknown_fields,
         }
+        if self.unknown_fields_more:
+            counts["unknown_fields_more"] = self.unknown_fields_more
         if self.type_drift:
             counts["type_drift"] = self.type_drift
         return counts
@@ -219,6 +222,7 @@ def _judged(
         received=batch.received,
         collapsed_duplicates=int(folded.sum()),
         unknown_fields=batch.unknown,
+        unknown_fields_more=batch.unknown_more,
         rejected_by_check=dict(by_check.most_common()),
         rejected_rows=int(rejected_row.sum()) + len(batch.broken),
         type_drift=batch.drift(),
@@ -238,6 +242,7 @@ class _Batch:
         self.broken: list[tuple[int, str]] = []
         self.objects: Counter = Counter()
         self.unknown: list[str] = []
+        self.unknown_more = 0
         self._keys: list[pyarrow.ChunkedArray] = []
         self._positions: list[np.ndarray] = []
         self._tenants: list[pyarrow.ChunkedArray] = []
@@ -282,7 +287,7 @@ class _Batch:
         self.raws = chunk.raws
         self.broken += chunk.broken
         self.objects.update(chunk.objects)
-        self.unknown = chunk.unknown
+        self.unknown, self.unknown_more = chunk.unknown, chunk.unknown_more
         self._keys.append(keys)
         self._positions.append(chunk.positions)
         self._tenants.append(chunk.table.column("tenantId"))

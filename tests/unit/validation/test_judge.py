@@ -87,6 +87,19 @@ def test_unknown_nested_fields_are_drift_too():
     assert result.unknown_fields == ["product.family"] and result.rejected.empty
 
 
+def test_new_fields_beyond_the_bound_are_counted_not_named():
+    """Read together (the Arrow path) or record by record (a line of broken JSON in the chunk), the same
+    names are kept: the first seen."""
+    for broken in ([], [("sophos_default", None, '{"sku": ')]):
+        items = lines(3)
+        items[1].update({f"new{n:03d}": n for n in range(decoding.UNKNOWN_NAMES_KEPT + 50)})
+        items[2]["product"] = {"family": "endpoint"}
+        result = validate("billing_usage", rows(*items) + broken)
+        assert result.unknown_fields == [f"new{n:03d}" for n in range(decoding.UNKNOWN_NAMES_KEPT)]
+        assert result.unknown_fields_more == result.counts()["unknown_fields_more"] == 51
+        assert result.valid_rows == 3
+
+
 def test_record_that_is_not_json_is_rejected_and_its_neighbours_go_on():
     items = rows(*lines(2)) + [("sophos_default", None, '{"sku": '), ("sophos_default", None, "[1, 2]")]
     result = validate("billing_usage", items)
